@@ -1,0 +1,73 @@
+# x402 Solana sandbox. On a fresh machine `make up` and `make test` are all you type:
+# every target bootstraps .venv when it is missing or older than pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SANDBOX := $(BIN)/x402-sandbox
+
+.PHONY: up down status logs pay scenarios loadtest bench test interop test-compose \
+        compose-up compose-down compose-loadtest lint format clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the sandbox into $(VENV) (first run takes a minute)..."
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+up: $(STAMP)
+	@$(SANDBOX) up $(ARGS)
+
+down: $(STAMP)
+	@$(SANDBOX) down $(ARGS)
+
+status: $(STAMP)
+	@$(SANDBOX) status $(ARGS)
+
+logs: $(STAMP)
+	@$(SANDBOX) logs $(ARGS)
+
+pay: $(STAMP)
+	@$(SANDBOX) pay $${URL:-http://127.0.0.1:4021/api/premium-content} $(ARGS)
+
+scenarios: $(STAMP)
+	@$(SANDBOX) scenarios $(ARGS)
+
+loadtest: $(STAMP)
+	@$(SANDBOX) loadtest paid-flow $(ARGS)
+
+bench: $(STAMP)
+	@$(BIN)/python -m sandbox.bench $(ARGS)
+
+test: $(STAMP)
+	@$(BIN)/python -m pytest -q $(ARGS)
+
+interop: $(STAMP)
+	@bash interop/run.sh
+
+test-compose: $(STAMP)
+	@bash docker/test-compose.sh
+
+compose-up:
+	@bash docker/compose.sh up
+
+compose-down:
+	@bash docker/compose.sh down
+
+compose-loadtest:
+	@bash docker/compose.sh loadtest
+
+lint: $(STAMP)
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+clean:
+	@-test -x $(SANDBOX) && $(SANDBOX) down --purge >/dev/null 2>&1 || true
+	rm -rf $(VENV) .sandbox .pytest_cache .ruff_cache .hypothesis *.egg-info

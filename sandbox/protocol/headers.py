@@ -1,0 +1,135 @@
+"""Encoding and decoding of the x402 HTTP headers and facilitator bodies.
+
+Headers carry standard base64 of UTF-8 JSON. Decoding names what was wrong, in that order:
+bad base64, bad JSON, not an object, unsupported version, missing field, wrong type.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import ValidationError
+
+from sandbox.protocol import reasons
+from sandbox.protocol.errors import ProtocolError, describe_validation_error
+from sandbox.protocol.models import (
+    AnyPayload,
+    FacilitatorRequest,
+    FacilitatorRequestV1,
+    PaymentPayload,
+    PaymentPayloadV1,
+    PaymentRequired,
+    PaymentRequiredV1,
+    SettleResponse,
+    WireModel,
+)
+
+PAYMENT_REQUIRED = "PAYMENT-REQUIRED"
+PAYMENT_SIGNATURE = "PAYMENT-SIGNATURE"
+PAYMENT_RESPONSE = "PAYMENT-RESPONSE"
+X_PAYMENT = "X-PAYMENT"
+X_PAYMENT_RESPONSE = "X-PAYMENT-RESPONSE"
+
+M = TypeVar("M", bound=WireModel)
+
+
+def encode_json_header(data: dict[str, Any] | WireModel) -> str:
+    if isinstance(data, WireModel):
+        data = data.to_wire()
+    return base64.b64encode(orjson.dumps(data)).decode("ascii")
+
+
+def decode_json_header(value: str | bytes, header: str = "header") -> dict[str, Any]:
+    """base64 -> JSON object, with a specific error for each way it can go wrong."""
+    if isinstance(value, str):
+        try:
+            value = value.strip().encode("ascii")
+        except UnicodeEncodeError:
+            raise ProtocolError(f"{header}: not base64 (non-ASCII characters)") from None
+    if not value:
+        raise ProtocolError(f"{header}: empty value")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError(f"{header}: not valid base64") from None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ProtocolError(f"{header}: base64 decodes to something that is not JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(f"{header}: JSON must be an object, got {type(data).__name__}")
+    return data
+
+
+def validate_wire(model: type[M], data: Any, what: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(describe_validation_error(exc, what)) from None
+
+
+def payload_from_dict(data: dict[str, Any], what: str = "payment payload") -> AnyPayload:
+    version = data.get("x402Version")
+    if version == 2:
+        return validate_wire(PaymentPayload, data, what)
+    if version == 1:
+        return validate_wire(PaymentPayloadV1, data, what)
+    if version is None:
+        raise ProtocolError(f"{what}: missing field 'x402Version'")
+    raise ProtocolError(
+        f"{what}: unsupported x402Version {version!r} (expected 1 or 2)",
+        reason=reasons.INVALID_X402_VERSION,
+    )
+
+
+def decode_payment_payload(value: str | bytes, header: str = PAYMENT_SIGNATURE) -> AnyPayload:
+    """Decode PAYMENT-SIGNATURE (v2) or X-PAYMENT (v1); the version comes from the JSON."""
+    return payload_from_dict(decode_json_header(value, header), header)
+
+
+def decode_payment_required(value: str | bytes) -> PaymentRequired:
+    data = decode_json_header(value, PAYMENT_REQUIRED)
+    return validate_wire(PaymentRequired, data, PAYMENT_REQUIRED)
+
+
+def decode_payment_required_v1(body: bytes | dict[str, Any]) -> PaymentRequiredV1:
+    if isinstance(body, (bytes, str)):
+        try:
+            body = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise ProtocolError("402 body: not JSON") from None
+    return validate_wire(PaymentRequiredV1, body, "402 body")
+
+
+def decode_settle_response(value: str | bytes, header: str = PAYMENT_RESPONSE) -> SettleResponse:
+    return validate_wire(SettleResponse, decode_json_header(value, header), header)
+
+
+def parse_facilitator_request(body: bytes) -> FacilitatorRequest | FacilitatorRequestV1:
+    """Parse a /verify or /settle body; the version comes from `x402Version`."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ProtocolError("request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(f"request body must be a JSON object, got {type(data).__name__}")
+    version = data.get("x402Version")
+    if version is None:
+        # Some clients only put the version inside the payload.
+        inner = data.get("paymentPayload")
+        version = inner.get("x402Version") if isinstance(inner, dict) else None
+        if version is not None:
+            data = {**data, "x402Version": version}
+    if version == 2:
+        return validate_wire(FacilitatorRequest, data, "request body")
+    if version == 1:
+        return validate_wire(FacilitatorRequestV1, data, "request body")
+    if version is None:
+        raise ProtocolError("request body: missing field 'x402Version'")
+    raise ProtocolError(
+        f"request body: unsupported x402Version {version!r} (expected 1 or 2)",
+        reason=reasons.INVALID_X402_VERSION,
+    )
