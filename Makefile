@@ -40,7 +40,7 @@ loadtest: $(STAMP)
 	@$(SANDBOX) loadtest paid-flow $(ARGS)
 
 bench: $(STAMP)
-	@$(BIN)/python -m sandbox.bench $(ARGS)
+	@$(BIN)/python benchmarks/run.py $(ARGS)
 
 test: $(STAMP)
 	@$(BIN)/python -m pytest -q $(ARGS)

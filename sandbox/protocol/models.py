@@ -127,9 +127,7 @@ class PaymentRequirementsV1(WireModel):
     asset: str
     extra: dict[str, Any] | None = None
 
-    _check_amount = field_validator("max_amount_required")(
-        classmethod(lambda cls, v: _digits(v))
-    )
+    _check_amount = field_validator("max_amount_required")(classmethod(lambda cls, v: _digits(v)))
 
     @property
     def amount(self) -> str:
