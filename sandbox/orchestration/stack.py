@@ -1,0 +1,374 @@
+"""The whole local stack: start chain, facilitator and server, fund wallets, record what runs.
+
+Everything lives under one home folder (`.sandbox/` by default):
+
+    keys/        merchant.json, fee-payer-N.json, payer-N.json   (Solana CLI JSON, mode 0600)
+    chain/       state.json                                      (accounts, kept across down/up)
+    facilitator/ ledger.sqlite3                                  (exactly-once settlement ledger)
+    logs/        chain.log, facilitator.log, server.log
+    stack.json   URLs, network, mint, wallets, pids              (what `down` stops)
+    stack.env    the same as X402_SANDBOX_* variables, for `source`
+    reports/     load-test and benchmark reports
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from solders.pubkey import Pubkey
+
+from sandbox.orchestration.rpc import ChainRpc
+from sandbox.orchestration.wallets import load_or_create
+from sandbox.processes import ManagedProcess, ProcessFailed, pid_alive, port_is_free, stop_pid
+from sandbox.protocol import associated_token_address
+from sandbox.protocol.programs import TOKEN_PROGRAM_ID
+
+LAMPORTS_PER_SOL = 1_000_000_000
+USDC_UNIT = 1_000_000
+
+Progress = Callable[[str], None]
+
+
+class StackError(RuntimeError):
+    """Something the user can act on: the message says what happened and what to do."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    home: Path = Path(".sandbox")
+    host: str = "127.0.0.1"
+    rpc_port: int = 8899
+    facilitator_port: int = 4022
+    server_port: int = 4021
+    slot_ms: int = 400
+    usdc_mint: str | None = None
+    payers: int = 10
+    payer_sol: float = 1.0
+    payer_usdc: float = 100.0
+    fee_payers: int = 1
+    fee_payer_sol: float = 100.0
+    fresh: bool = False
+    chain_args: tuple[str, ...] = ()
+    facilitator_args: tuple[str, ...] = ()
+    server_args: tuple[str, ...] = ()
+
+    @property
+    def ws_port(self) -> int:
+        return self.rpc_port + 1
+
+
+@dataclass
+class StackPaths:
+    home: Path
+
+    def __post_init__(self) -> None:
+        self.home = Path(self.home).resolve()
+
+    keys = property(lambda self: self.home / "keys")
+    logs = property(lambda self: self.home / "logs")
+    chain_state = property(lambda self: self.home / "chain" / "state.json")
+    ledger = property(lambda self: self.home / "facilitator" / "ledger.sqlite3")
+    stack_json = property(lambda self: self.home / "stack.json")
+    stack_env = property(lambda self: self.home / "stack.env")
+    reports = property(lambda self: self.home / "reports")
+
+    def key(self, name: str) -> Path:
+        return self.keys / f"{name}.json"
+
+    def log(self, component: str) -> Path:
+        return self.logs / f"{component}.log"
+
+
+@dataclass
+class Wallet:
+    name: str
+    address: str
+    keypair_file: str
+    sol: int = 0  # lamports
+    usdc: int | None = None  # atomic units; None when it has no USDC account
+
+
+@dataclass
+class StackInfo:
+    home: str
+    rpc_url: str
+    ws_url: str
+    facilitator_url: str
+    server_url: str
+    network: str
+    network_v1: str
+    usdc_mint: str
+    pids: dict[str, int]
+    wallets: list[Wallet] = field(default_factory=list)
+    started_at: float = 0.0
+    ready_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StackInfo:
+        wallets = [Wallet(**w) for w in data.get("wallets", [])]
+        return cls(**{**data, "wallets": wallets})
+
+    def wallet(self, name: str) -> Wallet:
+        for wallet in self.wallets:
+            if wallet.name == name:
+                return wallet
+        raise KeyError(name)
+
+    def env(self) -> dict[str, str]:
+        payer = next((w for w in self.wallets if w.name == "payer-0"), None)
+        merchant = next((w for w in self.wallets if w.name == "merchant"), None)
+        values = {
+            "X402_SANDBOX_HOME": self.home,
+            "X402_SANDBOX_RPC_URL": self.rpc_url,
+            "X402_SANDBOX_WS_URL": self.ws_url,
+            "X402_SANDBOX_FACILITATOR_URL": self.facilitator_url,
+            "X402_SANDBOX_SERVER_URL": self.server_url,
+            "X402_SANDBOX_NETWORK": self.network,
+            "X402_SANDBOX_USDC_MINT": self.usdc_mint,
+        }
+        if payer:
+            values["X402_SANDBOX_PAYER_KEYPAIR"] = payer.keypair_file
+        if merchant:
+            values["X402_SANDBOX_MERCHANT"] = merchant.address
+        return values
+
+
+def read_stack(paths: StackPaths) -> StackInfo | None:
+    try:
+        return StackInfo.from_json(json.loads(paths.stack_json.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def running_pids(info: StackInfo | None) -> dict[str, int]:
+    if info is None:
+        return {}
+    return {name: pid for name, pid in info.pids.items() if pid_alive(pid)}
+
+
+def _write_stack(paths: StackPaths, info: StackInfo) -> None:
+    paths.stack_json.write_text(json.dumps(info.to_json(), indent=2) + "\n")
+    lines = [f"export {key}={value}" for key, value in info.env().items()]
+    paths.stack_env.write_text("\n".join(lines) + "\n")
+
+
+def purge(paths: StackPaths) -> None:
+    """Forget wallets, chain state, ledger and logs (reports are kept)."""
+    for child in ("keys", "chain", "facilitator", "logs", "stack.json", "stack.env"):
+        target = paths.home / child
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def _check_ports(config: StackConfig) -> None:
+    wanted = {
+        "chain JSON-RPC": config.rpc_port,
+        "chain PubSub": config.ws_port,
+        "facilitator": config.facilitator_port,
+        "server": config.server_port,
+    }
+    for what, port in wanted.items():
+        if not port_is_free(port, config.host):
+            raise StackError(
+                f"port {port} ({what}) is already in use by another program on {config.host}. "
+                f"Stop it, or choose another port (see `x402-sandbox up --help`)."
+            )
+
+
+def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> StackInfo:
+    """Start everything and return once every component answers its health check."""
+    paths = StackPaths(config.home)
+    started = time.monotonic()
+    running = running_pids(read_stack(paths))
+    if running:
+        names = ", ".join(f"{n} (pid {p})" for n, p in running.items())
+        raise StackError(
+            f"the sandbox is already running from {paths.home}: {names}. "
+            f"Use `x402-sandbox status`, or `x402-sandbox down` first."
+        )
+    if config.fresh:
+        purge(paths)
+    _check_ports(config)
+    for folder in (paths.keys, paths.logs, paths.chain_state.parent, paths.ledger.parent):
+        folder.mkdir(parents=True, exist_ok=True)
+
+    wallet_names = (
+        ["merchant"]
+        + [f"fee-payer-{i}" for i in range(config.fee_payers)]
+        + [f"payer-{i}" for i in range(config.payers)]
+    )
+    keypairs = {name: load_or_create(paths.key(name))[0] for name in wallet_names}
+    merchant = str(keypairs["merchant"].pubkey())
+
+    host = config.host
+    rpc_url = f"http://{host}:{config.rpc_port}"
+    chain_args = [
+        "--host", host, "--port", str(config.rpc_port), "--ws-port", str(config.ws_port),
+        "--slot-ms", str(config.slot_ms), "--state", str(paths.chain_state),
+    ]  # fmt: skip
+    if config.usdc_mint:
+        chain_args += ["--usdc-mint", config.usdc_mint]
+    chain = ManagedProcess(
+        "chain", "sandbox.chain", chain_args + list(config.chain_args),
+        f"{rpc_url}/health", paths.log("chain"),
+    )  # fmt: skip
+    processes = [chain]
+    try:
+        progress(f"starting chain on {rpc_url}")
+        chain.start().wait_healthy(timeout=30)
+        rpc = ChainRpc(rpc_url)
+        chain_info = rpc.call("sandbox_getInfo")
+        usdc_mint = chain_info["usdcMint"]
+
+        facilitator_url = f"http://{host}:{config.facilitator_port}"
+        facilitator_args = [
+            "--host", host, "--port", str(config.facilitator_port), "--rpc-url", rpc_url,
+            "--ws-url", f"ws://{host}:{config.ws_port}", "--ledger", str(paths.ledger),
+        ]  # fmt: skip
+        for i in range(config.fee_payers):
+            facilitator_args += ["--fee-payer-keypair", str(paths.key(f"fee-payer-{i}"))]
+        facilitator = ManagedProcess(
+            "facilitator", "sandbox.facilitator",
+            facilitator_args + list(config.facilitator_args),
+            f"{facilitator_url}/health", paths.log("facilitator"),
+        )  # fmt: skip
+        server_url = f"http://{host}:{config.server_port}"
+        server_args = [
+            "--host", host, "--port", str(config.server_port),
+            "--facilitator-url", facilitator_url, "--pay-to", merchant, "--usdc-mint", usdc_mint,
+        ]  # fmt: skip
+        server = ManagedProcess(
+            "server", "sandbox.server", server_args + list(config.server_args),
+            f"{server_url}/health", paths.log("server"),
+        )  # fmt: skip
+        # Facilitator and server boot while the wallets are funded.
+        progress("starting facilitator and server")
+        facilitator.start()
+        processes.append(facilitator)
+        server.start()
+        processes.append(server)
+
+        progress(f"funding {len(wallet_names)} wallets")
+        wallets = fund_wallets(rpc, config, keypairs, paths, usdc_mint)
+
+        progress(f"waiting for the facilitator on {facilitator_url}")
+        facilitator.wait_healthy(timeout=30)
+        progress(f"waiting for the paid server on {server_url}")
+        server.wait_healthy(timeout=30)
+        rpc.close()
+    except BaseException as exc:
+        for process in reversed(processes):
+            process.stop()
+        if isinstance(exc, ProcessFailed):
+            raise StackError(str(exc)) from None
+        raise
+
+    genesis_network = chain_info.get("network", "")
+    info = StackInfo(
+        home=str(paths.home),
+        rpc_url=rpc_url,
+        ws_url=f"ws://{host}:{config.ws_port}",
+        facilitator_url=facilitator_url,
+        server_url=server_url,
+        network=genesis_network,
+        network_v1=_v1_name(genesis_network),
+        usdc_mint=usdc_mint,
+        pids={p.name: p.pid for p in processes if p.pid},
+        wallets=wallets,
+        started_at=time.time(),
+        ready_seconds=round(time.monotonic() - started, 2),
+    )
+    _write_stack(paths, info)
+    return info
+
+
+def _v1_name(network: str) -> str:
+    from sandbox.protocol.networks import CAIP2_TO_V1
+
+    return CAIP2_TO_V1.get(network, network)
+
+
+def fund_wallets(
+    rpc: ChainRpc,
+    config: StackConfig,
+    keypairs: dict[str, Any],
+    paths: StackPaths,
+    usdc_mint: str,
+) -> list[Wallet]:
+    """Top wallets up to their configured amounts; wallets kept from a previous run keep theirs."""
+    mint = Pubkey.from_string(usdc_mint)
+    names = list(keypairs)
+    addresses = {name: str(kp.pubkey()) for name, kp in keypairs.items()}
+    atas = {
+        name: str(associated_token_address(kp.pubkey(), mint, TOKEN_PROGRAM_ID))
+        for name, kp in keypairs.items()
+    }
+    sol_before = rpc.batch([("getBalance", [addresses[n]]) for n in names])
+    calls: list[tuple[str, list[Any]]] = []
+    for name, balance in zip(names, sol_before, strict=True):
+        if name.startswith("fee-payer") and balance["value"] == 0:
+            calls.append(("requestAirdrop", [addresses[name], _lamports(config.fee_payer_sol)]))
+        elif name.startswith("payer") and balance["value"] == 0:
+            calls.append(("requestAirdrop", [addresses[name], _lamports(config.payer_sol)]))
+            calls.append(("sandbox_mintTo", [addresses[name], _usdc(config.payer_usdc)]))
+    # The merchant needs its USDC account to exist before anyone can pay it.
+    calls.append(("sandbox_mintTo", [addresses["merchant"], 0]))
+    rpc.batch(calls)
+    return read_wallets(rpc, {n: (addresses[n], str(paths.key(n)), atas[n]) for n in names})
+
+
+def read_wallets(rpc: ChainRpc, wallets: dict[str, tuple[str, str, str]]) -> list[Wallet]:
+    """Balances as the chain reports them: name -> (address, keypair file, USDC account)."""
+    names = list(wallets)
+    calls: list[tuple[str, list[Any]]] = []
+    for name in names:
+        address, _, ata = wallets[name]
+        calls.append(("getBalance", [address]))
+        calls.append(("getAccountInfo", [ata, {"encoding": "jsonParsed"}]))
+    results = rpc.batch(calls)
+    out = []
+    for i, name in enumerate(names):
+        address, keyfile, _ = wallets[name]
+        sol = results[2 * i]["value"]
+        account = results[2 * i + 1]["value"]
+        usdc = None
+        if account and isinstance(account.get("data"), dict):
+            usdc = int(account["data"]["parsed"]["info"]["tokenAmount"]["amount"])
+        out.append(Wallet(name, address, keyfile, sol, usdc))
+    return out
+
+
+def _lamports(sol: float) -> int:
+    return round(sol * LAMPORTS_PER_SOL)
+
+
+def _usdc(amount: float) -> int:
+    return round(amount * USDC_UNIT)
+
+
+def stop_stack(home: Path, purge_state: bool = False) -> dict[str, bool]:
+    """Stop exactly the recorded processes (by pid), server first so no request is half-served."""
+    paths = StackPaths(home)
+    info = read_stack(paths)
+    stopped: dict[str, bool] = {}
+    if info is not None:
+        for name in ("server", "facilitator", "chain"):
+            pid = info.pids.get(name)
+            if pid:
+                stopped[name] = stop_pid(pid, timeout=10)
+        info.pids = {}
+        _write_stack(paths, info)
+    if purge_state:
+        purge(paths)
+    return stopped

@@ -1,0 +1,118 @@
+"""What `up` and `status` print: where everything is, balances, and what to try next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from sandbox.orchestration.stack import StackInfo, Wallet
+
+
+def _sol(lamports: int) -> str:
+    return f"{lamports / 1e9:,.4f}"
+
+
+def _usdc(atomic: int | None) -> str:
+    return "-" if atomic is None else f"{atomic / 1e6:,.2f}"
+
+
+def wallet_table(wallets: list[Wallet], limit_payers: int = 3) -> Table:
+    table = Table(title="Wallets", title_justify="left")
+    table.add_column("name")
+    table.add_column("address")
+    table.add_column("SOL", justify="right")
+    table.add_column("USDC", justify="right")
+    payers = [w for w in wallets if w.name.startswith("payer-")]
+    for wallet in wallets:
+        if wallet in payers[limit_payers:]:
+            continue
+        table.add_row(wallet.name, wallet.address, _sol(wallet.sol), _usdc(wallet.usdc))
+    if len(payers) > limit_payers:
+        table.add_row(f"... {len(payers) - limit_payers} more payers", "", "", "")
+    return table
+
+
+def print_up(console: Console, info: StackInfo) -> None:
+    console.print(f"[bold green]x402 sandbox is up[/] (ready in {info.ready_seconds:.1f}s)\n")
+    services = Table(title="Services", title_justify="left")
+    services.add_column("component")
+    services.add_column("URL")
+    services.add_column("pid", justify="right")
+    services.add_row("chain (JSON-RPC)", info.rpc_url, str(info.pids.get("chain", "")))
+    services.add_row("chain (PubSub)", info.ws_url, "")
+    services.add_row("facilitator", info.facilitator_url, str(info.pids.get("facilitator", "")))
+    services.add_row("paid server", info.server_url, str(info.pids.get("server", "")))
+    console.print(services)
+    console.print(f"network  {info.network} (v1: {info.network_v1}), a devnet twin")
+    console.print(f"USDC     {info.usdc_mint} (6 decimals)\n")
+    console.print(wallet_table(info.wallets))
+    console.print(
+        f"\nState, keys and logs: {info.home}  (source {info.home}/stack.env for the URLs)\n"
+        "\nTry:\n"
+        f"  curl -i {info.server_url}/api/premium-content   # the 402 challenge\n"
+        "  make pay                                          # pay it with payer-0\n"
+        "  make scenarios                                    # every payment story, checked\n"
+        "  make loadtest                                     # Locust on the paid round trip\n"
+        "  make status | make logs | make down"
+    )
+
+
+def recent_settlements(facilitator_url: str, limit: int = 5) -> list[dict[str, Any]]:
+    try:
+        answer = httpx.get(f"{facilitator_url}/_sandbox/settlements", timeout=2)
+        items = answer.json()
+    except (httpx.HTTPError, ValueError):
+        return []
+    if isinstance(items, dict):
+        items = items.get("settlements", [])
+    return items[-limit:] if isinstance(items, list) else []
+
+
+def print_status(
+    console: Console,
+    info: StackInfo,
+    alive: dict[str, int],
+    health: dict[str, bool],
+    wallets: list[Wallet],
+    settlements: list[dict[str, Any]],
+) -> None:
+    table = Table(title=f"Sandbox in {info.home}", title_justify="left")
+    table.add_column("component")
+    table.add_column("URL")
+    table.add_column("pid", justify="right")
+    table.add_column("state")
+    urls = {"chain": info.rpc_url, "facilitator": info.facilitator_url, "server": info.server_url}
+    for name, url in urls.items():
+        pid = info.pids.get(name)
+        if name in alive and health.get(name):
+            state = "[green]healthy[/]"
+        elif name in alive:
+            state = "[yellow]running, not answering[/]"
+        else:
+            state = "[red]stopped[/]"
+        table.add_row(name, url, str(pid or "-"), state)
+    console.print(table)
+    if wallets:
+        console.print(wallet_table(wallets))
+    if settlements:
+        recent = Table(title="Recent settlements", title_justify="left")
+        for column in ("payer", "amount", "transaction", "outcome"):
+            recent.add_column(column)
+        for item in settlements:
+            outcome = item.get("reason") or item.get("status") or ""
+            recent.add_row(
+                str(item.get("payer", "")),
+                str(item.get("amount", "")),
+                str(item.get("transaction") or item.get("signature") or ""),
+                str(
+                    item.get("reason")
+                    or item.get("status")
+                    or ("ok" if item.get("success") else "")
+                ),
+            )
+        console.print(recent)
+    if not alive:
+        console.print("The sandbox is stopped. Start it with `make up`.")
