@@ -107,11 +107,7 @@ def print_status(
                 str(item.get("payer", "")),
                 str(item.get("amount", "")),
                 str(item.get("transaction") or item.get("signature") or ""),
-                str(
-                    item.get("reason")
-                    or item.get("status")
-                    or ("ok" if item.get("success") else "")
-                ),
+                str(outcome or ("ok" if item.get("success") else "")),
             )
         console.print(recent)
     if not alive:
