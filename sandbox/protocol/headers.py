@@ -71,18 +71,32 @@ def validate_wire(model: type[M], data: Any, what: str) -> M:
         raise ProtocolError(describe_validation_error(exc, what)) from None
 
 
-def payload_from_dict(data: dict[str, Any], what: str = "payment payload") -> AnyPayload:
-    version = data.get("x402Version")
-    if version == 2:
-        return validate_wire(PaymentPayload, data, what)
-    if version == 1:
-        return validate_wire(PaymentPayloadV1, data, what)
+def read_version(
+    data: dict[str, Any], what: str, allowed: tuple[int, ...] = (1, 2), default: int | None = None
+) -> int:
+    """`x402Version` as an int in `allowed`; missing, wrong type and unsupported named apart."""
+    version = data.get("x402Version", default)
     if version is None:
         raise ProtocolError(f"{what}: missing field 'x402Version'")
-    raise ProtocolError(
-        f"{what}: unsupported x402Version {version!r} (expected 1 or 2)",
-        reason=reasons.INVALID_X402_VERSION,
-    )
+    # bool is an int subclass: `true` must not pass as version 1.
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ProtocolError(
+            f"{what}: wrong type at 'x402Version': expected an integer, "
+            f"got {type(version).__name__} {version!r}"
+        )
+    if version not in allowed:
+        expected = " or ".join(str(v) for v in allowed)
+        raise ProtocolError(
+            f"{what}: unsupported x402Version {version} (expected {expected})",
+            reason=reasons.INVALID_X402_VERSION,
+        )
+    return version
+
+
+def payload_from_dict(data: dict[str, Any], what: str = "payment payload") -> AnyPayload:
+    if read_version(data, what) == 2:
+        return validate_wire(PaymentPayload, data, what)
+    return validate_wire(PaymentPayloadV1, data, what)
 
 
 def decode_payment_payload(value: str | bytes, header: str = PAYMENT_SIGNATURE) -> AnyPayload:
@@ -92,6 +106,7 @@ def decode_payment_payload(value: str | bytes, header: str = PAYMENT_SIGNATURE) 
 
 def decode_payment_required(value: str | bytes) -> PaymentRequired:
     data = decode_json_header(value, PAYMENT_REQUIRED)
+    read_version(data, PAYMENT_REQUIRED, allowed=(2,), default=2)
     return validate_wire(PaymentRequired, data, PAYMENT_REQUIRED)
 
 
@@ -101,6 +116,9 @@ def decode_payment_required_v1(body: bytes | dict[str, Any]) -> PaymentRequiredV
             body = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise ProtocolError("402 body: not JSON") from None
+    if not isinstance(body, dict):
+        raise ProtocolError(f"402 body: JSON must be an object, got {type(body).__name__}")
+    read_version(body, "402 body", allowed=(1,), default=1)
     return validate_wire(PaymentRequiredV1, body, "402 body")
 
 
@@ -123,13 +141,6 @@ def parse_facilitator_request(body: bytes) -> FacilitatorRequest | FacilitatorRe
         version = inner.get("x402Version") if isinstance(inner, dict) else None
         if version is not None:
             data = {**data, "x402Version": version}
-    if version == 2:
+    if read_version(data, "request body") == 2:
         return validate_wire(FacilitatorRequest, data, "request body")
-    if version == 1:
-        return validate_wire(FacilitatorRequestV1, data, "request body")
-    if version is None:
-        raise ProtocolError("request body: missing field 'x402Version'")
-    raise ProtocolError(
-        f"request body: unsupported x402Version {version!r} (expected 1 or 2)",
-        reason=reasons.INVALID_X402_VERSION,
-    )
+    return validate_wire(FacilitatorRequestV1, data, "request body")

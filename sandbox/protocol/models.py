@@ -33,6 +33,11 @@ class WireModel(BaseModel):
         return self.model_dump_json(by_alias=True, exclude_none=True)
 
 
+def _none_as_empty(value: Any) -> Any:
+    # Some v1 peers send `null` for optional text fields; the v1 shape keeps them as "".
+    return "" if value is None else value
+
+
 def _digits(value: str) -> str:
     if not value.isdigit() or not value.isascii():
         raise ValueError("must be a string of decimal digits (atomic units)")
@@ -128,6 +133,9 @@ class PaymentRequirementsV1(WireModel):
     extra: dict[str, Any] | None = None
 
     _check_amount = field_validator("max_amount_required")(classmethod(lambda cls, v: _digits(v)))
+    _null_text = field_validator("description", "mime_type", mode="before")(
+        classmethod(lambda cls, v: _none_as_empty(v))
+    )
 
     @property
     def amount(self) -> str:
@@ -154,6 +162,10 @@ class PaymentRequiredV1(WireModel):
     x402_version: Literal[1] = 1
     error: str = ""
     accepts: list[PaymentRequirementsV1]
+
+    _null_error = field_validator("error", mode="before")(
+        classmethod(lambda cls, v: _none_as_empty(v))
+    )
 
 
 class PaymentPayloadV1(WireModel):

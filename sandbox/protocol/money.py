@@ -20,6 +20,8 @@ def parse_price(price: str | int, decimals: int = USDC_DECIMALS) -> int:
         value = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"price {price!r} is not a number like '$0.01'") from None
+    if not value.is_finite():
+        raise ValueError(f"price {price!r} is not a finite number like '$0.01'")
     if value < 0:
         raise ValueError("price must not be negative")
     atomic = value.scaleb(decimals)
