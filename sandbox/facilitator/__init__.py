@@ -1,0 +1,1 @@
+"""The x402 facilitator: exact-SVM verification, exactly-once settlement, fault injection."""

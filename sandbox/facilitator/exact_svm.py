@@ -1,0 +1,482 @@
+"""Exact-SVM payment checks as pure functions (reference section 3), simulation excepted.
+
+`check_payment(request, policy)` answers either a `CheckedPayment` (every static rule holds; the
+caller still simulates it) or a `Rejection` (reason string + a human message). Failures are values;
+nothing here raises on client input and nothing does I/O.
+
+Order of the checks (the first failure is the answer):
+  scheme, network, accepted == requirements (v2), requirement fields, feePayer named and managed,
+  transaction decodes, fee payer is account 0, no address lookup tables, instruction count,
+  compute limit and price (with caps), one TransferChecked, only Memo/Lighthouse after it,
+  fee-payer isolation, signers, mint, recipient, amount, memo rules, client signatures.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+from solders.message import MessageV0, to_bytes_versioned
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
+
+from sandbox.facilitator import _instructions as ixs
+from sandbox.protocol import reasons
+from sandbox.protocol.models import FacilitatorRequest, FacilitatorRequestV1
+from sandbox.protocol.networks import same_network
+from sandbox.protocol.programs import associated_token_address
+
+__all__ = [
+    "DEFAULT_MAX_COMPUTE_UNIT_LIMIT",
+    "DEFAULT_MAX_COMPUTE_UNIT_PRICE",
+    "AmountPolicy",
+    "CheckedPayment",
+    "Rejection",
+    "VerifyPolicy",
+    "check_payment",
+]
+
+AmountPolicy = Literal["exact", "at-least"]
+DEFAULT_MAX_COMPUTE_UNIT_PRICE = 5_000_000  # microlamports per unit, as the SDKs cap it
+DEFAULT_MAX_COMPUTE_UNIT_LIMIT = 200_000  # an x402 transfer needs ~20,000
+MAX_TRANSACTION_BYTES = 1232  # Solana's packet limit
+MAX_MEMO_BYTES = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class VerifyPolicy:
+    """What this facilitator accepts; built once from the settings."""
+
+    fee_payers: frozenset[Pubkey]
+    network: str  # CAIP-2 id learned from the chain
+    amount_policy: AmountPolicy = "exact"
+    max_compute_unit_limit: int = DEFAULT_MAX_COMPUTE_UNIT_LIMIT
+    max_compute_unit_price: int = DEFAULT_MAX_COMPUTE_UNIT_PRICE
+    min_instructions: int = 3
+    max_instructions: int = 7
+
+
+@dataclass(frozen=True)
+class CheckedPayment:
+    """A payment that passed every static rule, with what settlement and the ledger need."""
+
+    transaction: VersionedTransaction
+    message_bytes: bytes
+    message_hash: bytes  # SHA-256 of the message: the payment's identity (signatures are mutable)
+    fee_payer: Pubkey
+    payer: Pubkey  # the transfer authority: the client wallet
+    transfer: ixs.TransferChecked
+    memo: bytes | None
+    network: str
+    amount: int = field(default=0)
+
+    @property
+    def nonce_key(self) -> bytes | None:
+        """The client's memo nonce, scoped to its wallet, so a reuse by anyone else is no grief."""
+        if self.memo is None:
+            return None
+        return hashlib.sha256(bytes(self.payer) + b"\x00" + self.memo).digest()
+
+    @property
+    def recent_blockhash(self) -> str:
+        return str(self.transaction.message.recent_blockhash)
+
+
+def _pubkey(value: object) -> Pubkey | None:
+    if not isinstance(value, str) or not 32 <= len(value) <= 44:
+        return None
+    try:
+        return Pubkey.from_string(value)
+    except ValueError:
+        return None
+
+
+def _first_difference(a: dict, b: dict, prefix: str = "") -> str:
+    for key in sorted(set(a) | set(b)):
+        left, right = a.get(key), b.get(key)
+        if left != right:
+            if isinstance(left, dict) and isinstance(right, dict):
+                return _first_difference(left, right, f"{prefix}{key}.")
+            return f"{prefix}{key}: accepted {left!r}, required {right!r}"
+    return "(none)"
+
+
+def _check_envelope(
+    request: FacilitatorRequest | FacilitatorRequestV1, policy: VerifyPolicy
+) -> Rejection | None:
+    """Scheme, network, and (v2) that the payload accepted exactly what is required."""
+    req = request.payment_requirements
+    payload = request.payment_payload
+    pay_scheme = payload.accepted.scheme if isinstance(request, FacilitatorRequest) else (
+        payload.scheme
+    )
+    pay_network = payload.accepted.network if isinstance(request, FacilitatorRequest) else (
+        payload.network
+    )
+    for what, scheme in (("paymentRequirements", req.scheme), ("paymentPayload", pay_scheme)):
+        if scheme != "exact":
+            return Rejection(
+                reasons.UNSUPPORTED_SCHEME,
+                f"{what} scheme {scheme!r} is not supported (this facilitator settles 'exact')",
+            )
+    if not same_network(req.network, policy.network):
+        return Rejection(
+            reasons.NETWORK_MISMATCH,
+            f"paymentRequirements network {req.network!r} is not this facilitator's "
+            f"network {policy.network!r}",
+        )
+    if not same_network(pay_network, req.network):
+        return Rejection(
+            reasons.NETWORK_MISMATCH,
+            f"paymentPayload network {pay_network!r} differs from paymentRequirements "
+            f"network {req.network!r}",
+        )
+    if isinstance(request, FacilitatorRequest):
+        accepted = payload.accepted.to_wire()
+        required = req.to_wire()
+        if accepted != required:
+            return Rejection(
+                reasons.INVALID_PAYMENT_REQUIREMENTS,
+                "paymentPayload.accepted differs from paymentRequirements: "
+                + _first_difference(accepted, required),
+            )
+    return None
+
+
+def _decode(transaction: object) -> VersionedTransaction | Rejection:
+    if not isinstance(transaction, str) or not transaction:
+        return Rejection(
+            reasons.SVM_PAYLOAD,
+            "paymentPayload.payload.transaction must be a non-empty base64 string",
+        )
+    if len(transaction) > 4 * MAX_TRANSACTION_BYTES:
+        return Rejection(reasons.SVM_NOT_DECODABLE, "transaction is larger than 1232 bytes")
+    try:
+        raw = base64.b64decode(transaction, validate=True)
+    except (binascii.Error, ValueError):
+        return Rejection(reasons.SVM_NOT_DECODABLE, "transaction is not valid base64")
+    if len(raw) > MAX_TRANSACTION_BYTES:
+        return Rejection(reasons.SVM_NOT_DECODABLE, "transaction is larger than 1232 bytes")
+    try:
+        tx = VersionedTransaction.from_bytes(raw)
+        tx.sanitize()
+    except Exception as exc:  # solders raises its own error types for every malformation
+        return Rejection(
+            reasons.SVM_NOT_DECODABLE,
+            f"transaction bytes are not a valid Solana transaction ({type(exc).__name__})",
+        )
+    if bytes(tx) != raw:
+        return Rejection(reasons.SVM_NOT_DECODABLE, "transaction has trailing or non-canonical bytes")
+    if len(tx.signatures) != tx.message.header.num_required_signatures:
+        return Rejection(
+            reasons.SVM_NOT_DECODABLE,
+            f"transaction carries {len(tx.signatures)} signatures for "
+            f"{tx.message.header.num_required_signatures} required signers",
+        )
+    return tx
+
+
+def check_payment(
+    request: FacilitatorRequest | FacilitatorRequestV1, policy: VerifyPolicy
+) -> CheckedPayment | Rejection:
+    """Every static exact-SVM rule; see the module docstring for the order."""
+    rejection = _check_envelope(request, policy)
+    if rejection:
+        return rejection
+    req = request.payment_requirements
+    asset = _pubkey(req.asset)
+    if asset is None:
+        return Rejection(
+            reasons.INVALID_PAYMENT_REQUIREMENTS,
+            f"paymentRequirements.asset {req.asset!r} is not a Solana address",
+        )
+    pay_to = _pubkey(req.pay_to)
+    if pay_to is None:
+        return Rejection(
+            reasons.INVALID_PAYMENT_REQUIREMENTS,
+            f"paymentRequirements.payTo {req.pay_to!r} is not a Solana address",
+        )
+    required_amount = req.atomic_amount
+    named_fee_payer = (req.extra or {}).get("feePayer")
+    if named_fee_payer is None:
+        return Rejection(
+            reasons.SVM_MISSING_FEE_PAYER, "paymentRequirements.extra.feePayer is missing"
+        )
+    fee_payer = _pubkey(named_fee_payer)
+    if fee_payer is None or fee_payer not in policy.fee_payers:
+        return Rejection(
+            reasons.FEE_PAYER_NOT_MANAGED,
+            f"extra.feePayer {named_fee_payer!r} is not one of this facilitator's fee payers "
+            "(see GET /supported)",
+        )
+
+    tx = _decode(request.payment_payload.payload.get("transaction"))
+    if isinstance(tx, Rejection):
+        return tx
+    message = tx.message
+    keys = list(message.account_keys)
+    if keys[0] != fee_payer:
+        return Rejection(
+            reasons.FEE_PAYER_NOT_MANAGED,
+            f"the transaction's fee payer (account 0) is {keys[0]}, not extra.feePayer "
+            f"{fee_payer}",
+        )
+    if isinstance(message, MessageV0) and message.address_table_lookups:
+        return Rejection(
+            reasons.SVM_ADDRESS_LOOKUP_TABLES,
+            "the transaction uses address lookup tables; this facilitator only accepts "
+            "transactions whose accounts are all listed in the message",
+        )
+    rejection, transfer, memos = _check_instructions(message.instructions, keys, policy)
+    if rejection:
+        return rejection
+    rejection = _check_fee_payer_isolation(message.instructions, keys, transfer, policy)
+    if rejection:
+        return rejection
+    rejection = _check_signers(message, keys, fee_payer, transfer.authority)
+    if rejection:
+        return rejection
+    if transfer.mint != asset:
+        return Rejection(
+            reasons.SVM_MINT_MISMATCH,
+            f"the transfer moves mint {transfer.mint}, the requirements ask for {asset}",
+        )
+    expected_destination = associated_token_address(pay_to, asset, transfer.program)
+    if transfer.destination != expected_destination:
+        return Rejection(
+            reasons.SVM_RECIPIENT_MISMATCH,
+            f"the transfer pays token account {transfer.destination}, not {expected_destination} "
+            f"(the associated token account of payTo {pay_to})",
+        )
+    rejection = _check_amount(transfer.amount, required_amount, policy.amount_policy)
+    if rejection:
+        return rejection
+    rejection, memo = _check_memos(memos, req.extra or {})
+    if rejection:
+        return rejection
+    message_bytes = to_bytes_versioned(message)
+    rejection = _check_signatures(tx, keys, message_bytes)
+    if rejection:
+        return rejection
+    return CheckedPayment(
+        transaction=tx,
+        message_bytes=message_bytes,
+        message_hash=hashlib.sha256(message_bytes).digest(),
+        fee_payer=fee_payer,
+        payer=transfer.authority,
+        transfer=transfer,
+        memo=memo,
+        network=req.network,
+        amount=transfer.amount,
+    )
+
+
+def _check_instructions(instructions, keys, policy: VerifyPolicy):
+    """Count, compute budget first, the transfer third, only memo/Lighthouse after it."""
+    count = len(instructions)
+    if not policy.min_instructions <= count <= policy.max_instructions:
+        return (
+            Rejection(
+                reasons.SVM_INSTRUCTIONS_LENGTH,
+                f"the transaction has {count} instructions; an exact payment has "
+                f"{policy.min_instructions} to {policy.max_instructions}",
+            ),
+            None,
+            None,
+        )
+    limit = ixs.compute_unit_limit(instructions[0], keys)
+    if limit is None:
+        return (
+            Rejection(
+                reasons.SVM_COMPUTE_LIMIT_INSTRUCTION,
+                "the first instruction must be ComputeBudget SetComputeUnitLimit",
+            ),
+            None,
+            None,
+        )
+    if limit > policy.max_compute_unit_limit:
+        return (
+            Rejection(
+                reasons.SVM_COMPUTE_LIMIT_TOO_HIGH,
+                f"compute unit limit {limit} exceeds this facilitator's cap of "
+                f"{policy.max_compute_unit_limit}",
+            ),
+            None,
+            None,
+        )
+    price = ixs.compute_unit_price(instructions[1], keys)
+    if price is None:
+        return (
+            Rejection(
+                reasons.SVM_COMPUTE_PRICE_INSTRUCTION,
+                "the second instruction must be ComputeBudget SetComputeUnitPrice",
+            ),
+            None,
+            None,
+        )
+    if price > policy.max_compute_unit_price:
+        return (
+            Rejection(
+                reasons.SVM_COMPUTE_PRICE_TOO_HIGH,
+                f"compute unit price {price} microlamports exceeds this facilitator's cap of "
+                f"{policy.max_compute_unit_price}",
+            ),
+            None,
+            None,
+        )
+    transfer = ixs.transfer_checked(instructions[2], keys)
+    if transfer is None:
+        return (
+            Rejection(
+                reasons.SVM_NO_TRANSFER_INSTRUCTION,
+                "the third instruction must be a TransferChecked of SPL Token or Token-2022 "
+                "with its four accounts (source, mint, destination, owner)",
+            ),
+            None,
+            None,
+        )
+    memos = []
+    for index in range(3, count):
+        ix = instructions[index]
+        if not ixs.is_trailing_allowed(ix, keys):
+            program = ixs.program_of(ix, keys)
+            name = ixs.ordinal(index)
+            return (
+                Rejection(
+                    f"invalid_exact_svm_payload_unknown_{name}_instruction",
+                    f"the {name} instruction calls {program}; only Memo and Lighthouse may "
+                    "follow the transfer",
+                ),
+                None,
+                None,
+            )
+        if ixs.is_memo(ix, keys):
+            memos.append(ix.data)
+    return None, transfer, memos
+
+
+def _check_fee_payer_isolation(instructions, keys, transfer, policy: VerifyPolicy):
+    """No managed fee payer may be touched by any instruction: it only pays fees and signs."""
+    managed = policy.fee_payers
+    for who, key in (("authority", transfer.authority), ("source", transfer.source)):
+        if key in managed:
+            return Rejection(
+                reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS,
+                f"the transfer {who} is the facilitator's fee payer {key}",
+            )
+    for fee_payer in managed:
+        if transfer.source == associated_token_address(fee_payer, transfer.mint, transfer.program):
+            return Rejection(
+                reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS,
+                f"the transfer source is the token account of the facilitator's fee payer "
+                f"{fee_payer}",
+            )
+    for position, ix in enumerate(instructions):
+        touched = [keys[i] for i in bytes(ix.accounts) if i < len(keys)]
+        touched.append(keys[ix.program_id_index])
+        for key in touched:
+            if key in managed:
+                return Rejection(
+                    reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS,
+                    f"the {ixs.ordinal(position)} instruction uses the facilitator's fee payer "
+                    f"{key} as an account",
+                )
+    return None
+
+
+def _check_signers(message, keys, fee_payer: Pubkey, authority: Pubkey):
+    required = message.header.num_required_signatures
+    signers = keys[:required]
+    extra = [key for key in signers if key not in (fee_payer, authority)]
+    if extra or required > 2:
+        return Rejection(
+            reasons.SVM_EXCESSIVE_SIGNERS,
+            f"the transaction requires {required} signers; only the client ({authority}) and "
+            f"the fee payer may sign" + (f" (extra: {', '.join(map(str, extra))})" if extra else ""),
+        )
+    if authority not in signers:
+        return Rejection(
+            reasons.SVM_SIGNATURE_INVALID,
+            f"the transfer authority {authority} is not a signer of the transaction",
+        )
+    return None
+
+
+def _check_amount(paid: int, required: int, policy: AmountPolicy) -> Rejection | None:
+    if paid < required:
+        return Rejection(
+            reasons.SVM_AMOUNT_INSUFFICIENT,
+            f"the transfer pays {paid} atomic units, the requirements ask for {required}",
+        )
+    if paid != required and policy == "exact":
+        return Rejection(
+            reasons.SVM_AMOUNT_MISMATCH,
+            f"the transfer pays {paid} atomic units; this facilitator requires exactly "
+            f"{required} (amount policy 'exact')",
+        )
+    return None
+
+
+def _check_memos(memos: list[bytes], extra: dict):
+    wanted = extra.get("memo")
+    if wanted is not None and not isinstance(wanted, str):
+        return (
+            Rejection(reasons.INVALID_PAYMENT_REQUIREMENTS, "extra.memo must be a string"),
+            None,
+        )
+    if wanted is not None:
+        if len(memos) != 1:
+            return (
+                Rejection(
+                    reasons.SVM_MEMO_COUNT,
+                    f"extra.memo is set, so the transaction needs exactly one memo; it has "
+                    f"{len(memos)}",
+                ),
+                None,
+            )
+        if memos[0] != wanted.encode():
+            return (
+                Rejection(
+                    reasons.SVM_MEMO_MISMATCH,
+                    f"the memo {memos[0][:64]!r} differs from extra.memo {wanted[:64]!r}",
+                ),
+                None,
+            )
+    if len(memos) > 1:
+        return (
+            Rejection(
+                reasons.SVM_MEMO_COUNT,
+                f"the transaction has {len(memos)} memos; a payment carries at most one",
+            ),
+            None,
+        )
+    memo = memos[0] if memos else None
+    if memo is not None and len(memo) > MAX_MEMO_BYTES:
+        return (
+            Rejection(reasons.SVM_MEMO_MISMATCH, f"the memo is longer than {MAX_MEMO_BYTES} bytes"),
+            None,
+        )
+    return None, memo
+
+
+def _check_signatures(tx: VersionedTransaction, keys, message_bytes: bytes):
+    """Every required signature except the fee payer's (slot 0, ours to fill) must verify."""
+    signatures = tx.signatures
+    for index in range(1, len(signatures)):
+        signature: Signature = signatures[index]
+        if not signature.verify(keys[index], message_bytes):
+            return Rejection(
+                reasons.SVM_SIGNATURE_INVALID,
+                f"the signature of {keys[index]} does not verify against the message",
+            )
+    return None
