@@ -1,0 +1,254 @@
+"""X402Client: an HTTP client that pays 402s by itself (aiohttp, async; X402ClientSync blocks).
+
+One request: send it; on 402 read the challenge (v2 PAYMENT-REQUIRED header, else the v1 JSON
+body), let the policy choose an offer, build and sign the payment, send the request again once
+with PAYMENT-SIGNATURE (v2) or X-PAYMENT (v1), and decode the receipt (PAYMENT-RESPONSE or
+X-PAYMENT-RESPONSE). Each phase is timed: challenge, sign, paid request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+from multidict import CIMultiDictProxy
+from solders.keypair import Keypair
+
+from sandbox.payer.chain_facts import DEFAULT_BLOCKHASH_TTL, ChainFacts
+from sandbox.payer.errors import ChallengeError, ServerUnreachable
+from sandbox.payer.payment import Payment, blockhash_hint, build_payment
+from sandbox.payer.policy import PaymentPolicy
+from sandbox.payer.rpc import RpcClient
+from sandbox.protocol import (
+    PAYMENT_REQUIRED,
+    PAYMENT_RESPONSE,
+    X_PAYMENT_RESPONSE,
+    AnyRequirements,
+    PaymentRequired,
+    PaymentRequiredV1,
+    ProtocolError,
+    SettleResponse,
+    decode_payment_required,
+    decode_payment_required_v1,
+    decode_settle_response,
+)
+
+__all__ = ["DEFAULT_RPC_URL", "PhaseTimings", "X402Client", "X402Response", "read_challenge"]
+
+DEFAULT_RPC_URL = "http://127.0.0.1:8899"
+
+Challenge = PaymentRequired | PaymentRequiredV1
+
+
+@dataclass
+class PhaseTimings:
+    """Seconds spent in each phase; None for a phase that did not happen."""
+
+    challenge: float | None = None  # first request until its 402 was read
+    sign: float | None = None  # choose + chain facts (cached) + build and sign
+    paid_request: float | None = None  # the paid request until its body was read
+
+    @property
+    def total(self) -> float:
+        return sum(t for t in (self.challenge, self.sign, self.paid_request) if t is not None)
+
+
+@dataclass
+class X402Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+    challenge: Challenge | None = None  # the 402 that was paid (or refused)
+    requirements: AnyRequirements | None = None  # the offer chosen
+    payment: Payment | None = None
+    receipt: SettleResponse | None = None
+    receipt_error: str | None = None  # the receipt header was present but malformed
+    rejection: str | None = None  # the `error` of a 402 answering our payment
+    timings: PhaseTimings = field(default_factory=PhaseTimings)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def paid(self) -> bool:
+        return self.payment is not None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+def read_challenge(
+    headers: Mapping[str, str], body: bytes, version: int | None = None
+) -> Challenge:
+    """The 402's challenge: v2 from PAYMENT-REQUIRED, else v1 from the body.
+
+    version forces one: 2 requires the header, 1 reads only the body.
+    """
+    header = headers.get(PAYMENT_REQUIRED)
+    try:
+        if header and version != 1:
+            return decode_payment_required(header)
+        if version == 2:
+            raise ChallengeError("the 402 has no PAYMENT-REQUIRED header (no v2 challenge)")
+        if not body.strip():
+            raise ChallengeError("the 402 has neither a PAYMENT-REQUIRED header nor a JSON body")
+        return decode_payment_required_v1(body)
+    except ProtocolError as exc:
+        raise ChallengeError(f"unreadable 402 challenge: {exc.message}") from None
+
+
+def _read_receipt(headers: Mapping[str, str]) -> tuple[SettleResponse | None, str | None]:
+    for name in (PAYMENT_RESPONSE, X_PAYMENT_RESPONSE):
+        value = headers.get(name)
+        if value:
+            try:
+                return decode_settle_response(value, name), None
+            except ProtocolError as exc:
+                return None, exc.message
+    return None, None
+
+
+def _rejection(status: int, headers: Mapping[str, str], body: bytes) -> str | None:
+    """The reason a server gives when it answers a payment with 402 again."""
+    if status != 402:
+        return None
+    try:
+        challenge = read_challenge(headers, body)
+    except ChallengeError:
+        return None
+    return challenge.error or None
+
+
+class X402Client:
+    """Pays 402s with `keypair`. Share one client across many concurrent requests: it keeps one
+    aiohttp session and one blockhash/mint cache."""
+
+    def __init__(
+        self,
+        keypair: Keypair,
+        *,
+        rpc_url: str = DEFAULT_RPC_URL,
+        policy: PaymentPolicy | None = None,
+        x402_version: int | None = None,
+        session: aiohttp.ClientSession | None = None,
+        blockhash_ttl: float = DEFAULT_BLOCKHASH_TTL,
+        timeout: float = 30.0,
+        chain_facts: ChainFacts | None = None,
+    ) -> None:
+        if x402_version not in (None, 1, 2):
+            raise ValueError("x402_version must be 1, 2 or None (prefer v2, fall back to v1)")
+        self.keypair = keypair
+        self.policy = policy or PaymentPolicy()
+        self.x402_version = x402_version
+        self._session = session
+        self._owns_session = session is None
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self.facts = chain_facts or ChainFacts(
+            RpcClient(rpc_url, session=session), blockhash_ttl=blockhash_ttl
+        )
+
+    @property
+    def address(self) -> str:
+        return str(self.keypair.pubkey())
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._owns_session = True
+        return self._session
+
+    async def _send(
+        self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any]
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
+        try:
+            async with self._get_session().request(
+                method, url, headers=headers, **kwargs
+            ) as response:
+                return response.status, response.headers, await response.read()
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise ServerUnreachable(url, str(exc) or type(exc).__name__) from None
+
+    async def prepare(self, requirements: AnyRequirements, resource: Any = None) -> Payment:
+        """Build and sign a payment for `requirements` (fetching mint facts and a blockhash)."""
+        mint = await self.facts.mint(requirements.asset)
+        blockhash = blockhash_hint(requirements) or await self.facts.blockhash()
+        return build_payment(requirements, self.keypair, mint, blockhash, resource=resource)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: bytes | str | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> X402Response:
+        base_headers = dict(headers or {})
+        kwargs: dict[str, Any] = {"params": params}
+        if json is not None:
+            kwargs["data"] = orjson.dumps(json)
+            base_headers.setdefault("Content-Type", "application/json")
+        elif data is not None:
+            kwargs["data"] = data
+        timings = PhaseTimings()
+
+        started = time.perf_counter()
+        status, response_headers, body = await self._send(method, url, base_headers, kwargs)
+        timings.challenge = time.perf_counter() - started
+        if status != 402:
+            return X402Response(status, response_headers, body, url, timings=timings)
+
+        started = time.perf_counter()
+        challenge = read_challenge(response_headers, body, self.x402_version)
+        requirements = self.policy.choose(challenge.accepts)
+        resource = challenge.resource if isinstance(challenge, PaymentRequired) else None
+        payment = await self.prepare(requirements, resource)
+        timings.sign = time.perf_counter() - started
+
+        started = time.perf_counter()
+        paid_headers = {**base_headers, **payment.headers}
+        status, response_headers, body = await self._send(method, url, paid_headers, kwargs)
+        timings.paid_request = time.perf_counter() - started
+        receipt, receipt_error = _read_receipt(response_headers)
+        return X402Response(
+            status,
+            response_headers,
+            body,
+            url,
+            challenge=challenge,
+            requirements=requirements,
+            payment=payment,
+            receipt=receipt,
+            receipt_error=receipt_error,
+            rejection=_rejection(status, response_headers, body),
+            timings=timings,
+        )
+
+    async def get(self, url: str, **kwargs: Any) -> X402Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> X402Response:
+        return await self.request("POST", url, **kwargs)
+
+    async def close(self) -> None:
+        await self.facts.rpc.close()
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def __aenter__(self) -> X402Client:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
