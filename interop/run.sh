@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make interop`: the official x402 Python SDK against the sandbox.
+#
+# The SDK pins solana<0.40 (solders 0.27) while the sandbox needs solders 0.29, so the SDK gets
+# its own virtual environment, .venv-interop (git-ignored), built from interop/requirements.txt
+# when missing or when that file changed. The tests themselves run in the project's .venv: they
+# start the sandbox the usual way and run the SDK roles as helper scripts (interop/sdk/) under
+# .venv-interop's python, talking to each other over loopback HTTP only.
+#
+# Usage: bash interop/run.sh [pytest args...]     (PYTHON=python3.11 to pick the interpreter)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+python=${PYTHON:-python3}
+venv=.venv-interop
+requirements=interop/requirements.txt
+stamp=$venv/.installed
+main_python=.venv/bin/python
+
+if [ ! -x "$main_python" ]; then
+  echo "interop: $main_python is missing; run 'make venv' (or any make target) first" >&2
+  exit 1
+fi
+
+wanted=$( (cat "$requirements"; "$python" -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "interop: building $venv from $requirements (first run takes a minute)..."
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet -r "$requirements"
+  "$venv/bin/python" interop/sdk/check_env.py
+  echo "$wanted" >"$stamp"
+fi
+
+export X402_INTEROP_PYTHON="$root/$venv/bin/python"
+exec "$main_python" -m pytest -q -p no:cacheprovider interop/tests "$@"
