@@ -1,0 +1,56 @@
+# One image for every sandbox service (chain, facilitator, server, setup, Locust master/worker);
+# docker-compose.yml picks the command. Classic-builder syntax only: Debian's Docker 20.10 has no
+# BuildKit. BASE_IMAGE needs python3 (3.11+) with venv; docker/test-compose.sh builds one with
+# debootstrap where no registry can be pulled from.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
+
+# The host's index settings, passed by docker/lib.sh from the host's pip configuration; empty
+# means pip's defaults.
+ARG PIP_INDEX_URL=
+ARG PIP_EXTRA_INDEX_URL=
+ARG PIP_TRUSTED_HOST=
+
+ENV LANG=C.UTF-8 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+WORKDIR /app
+
+# Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes.
+# The pip-ca.crt* wildcard copies the host's CA bundle when docker/lib.sh put one in the context
+# and matches nothing (without failing) otherwise.
+COPY pyproject.toml docker/requirements_from_pyproject.py docker/.build/pip-ca.crt* /app/build/
+RUN set -eu; \
+    [ -n "$PIP_INDEX_URL" ] || unset PIP_INDEX_URL; \
+    [ -n "$PIP_EXTRA_INDEX_URL" ] || unset PIP_EXTRA_INDEX_URL; \
+    [ -n "$PIP_TRUSTED_HOST" ] || unset PIP_TRUSTED_HOST; \
+    if [ -s /app/build/pip-ca.crt ]; then export PIP_CERT=/app/build/pip-ca.crt; fi; \
+    python3 -m venv /opt/venv; \
+    python /app/build/requirements_from_pyproject.py /app/build/pyproject.toml \
+        > /app/build/requirements.txt; \
+    pip install --quiet --upgrade pip setuptools wheel; \
+    pip install --quiet -r /app/build/requirements.txt; \
+    rm -f /app/build/pip-ca.crt
+
+# Then the source (.dockerignore admits only pyproject.toml, README.md, sandbox/, loadtests/,
+# scenarios/ and docker/): editing code rebuilds only these layers.
+COPY . /app/
+RUN set -eu; \
+    rm -rf /app/docker/.build; \
+    [ -f README.md ] || echo "x402 Solana sandbox" > README.md; \
+    pip install --quiet --no-deps --no-build-isolation /app; \
+    rm -rf /app/build /app/*.egg-info; \
+    groupadd --system --gid 10001 sandbox; \
+    useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/sandbox sandbox; \
+    mkdir -p /wallets /reports /data; \
+    chown sandbox:sandbox /wallets /reports /data
+
+USER sandbox
+WORKDIR /data
+EXPOSE 8899 8900 4022 4021 8089
+CMD ["x402-sandbox", "--help"]
