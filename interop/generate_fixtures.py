@@ -257,6 +257,8 @@ async def generate(out: Path) -> dict[str, Any]:
             # and the SDK's HTTPFacilitatorClient sends the v1 verify/settle bodies.
             fixtures.update(await generate_v1(fac.url, rpc, keys, pay_to, fixtures))
             rpc_calls.update(fixtures.pop("_rpc_calls_v1"))
+            for step in ("verify", "settle"):
+                fixtures[f"{step}_request_v1"] = recorder.last(f"/{step}")["request"]
 
     fixtures["rpc_calls"] = rpc_calls
     fixtures["manifest"] = {
@@ -326,11 +328,6 @@ async def generate_v1(
     await facilitator.aclose()
     out["verify_response_v1"] = dump(verify)
     out["settle_response_v1"] = dump(settle)
-    out["verify_request_v1"] = {
-        "x402Version": 1,
-        "paymentPayload": dump(payload),
-        "paymentRequirements": dump(parsed.accepts[0]),
-    }
     out["_rpc_calls_v1"] = {
         "v1_client": client_calls,
         "v1_facilitator_verify": verify_calls,
