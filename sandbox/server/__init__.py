@@ -1,0 +1,39 @@
+"""The sample paid server and its reusable x402 middleware (v1 and v2, exact scheme on Solana).
+
+Public surface:
+    PricedRoute, RoutePricing, PriceError      put a price on routes (pricing.py)
+    Paywall, PaymentMiddleware                 the ASGI paywall (paywall.py, middleware.py)
+    FacilitatorClient, FacilitatorError...     talking to a facilitator (facilitator_client.py)
+    ServerSettings, create_app                 the sample app (settings.py, app.py)
+"""
+
+from sandbox.server.app import create_app, sample_pricing
+from sandbox.server.errors import (
+    FacilitatorBadAnswer,
+    FacilitatorError,
+    FacilitatorTimeout,
+    FacilitatorUnreachable,
+    SettlementNotProven,
+)
+from sandbox.server.facilitator_client import FacilitatorClient
+from sandbox.server.middleware import PaymentMiddleware
+from sandbox.server.paywall import Paywall
+from sandbox.server.pricing import PricedRoute, PriceError, RoutePricing
+from sandbox.server.settings import ServerSettings
+
+__all__ = [
+    "FacilitatorBadAnswer",
+    "FacilitatorClient",
+    "FacilitatorError",
+    "FacilitatorTimeout",
+    "FacilitatorUnreachable",
+    "PaymentMiddleware",
+    "Paywall",
+    "PriceError",
+    "PricedRoute",
+    "RoutePricing",
+    "ServerSettings",
+    "SettlementNotProven",
+    "create_app",
+    "sample_pricing",
+]

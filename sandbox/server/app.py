@@ -1,0 +1,113 @@
+"""The sample paid API: the reference for putting a price on a route.
+
+/health                   free
+/api/premium-content      $0.01   (the seed example)
+/api/weather              $0.001
+/api/inference?tokens=N   $0.00001 a token (1 to 100,000 tokens)
+/api/upfront              $0.01, settled before the handler runs
+/api/broken               $0.01, the handler fails with 500 (so the payment is never settled)
+/metrics                  Prometheus
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from sandbox.server.metrics import CONTENT_TYPE_LATEST
+from sandbox.server.middleware import PaymentMiddleware
+from sandbox.server.paywall import Paywall
+from sandbox.server.pricing import PricedRoute, PriceError, RoutePricing
+from sandbox.server.settings import ServerSettings
+
+__all__ = ["PRICE_PER_TOKEN", "create_app", "sample_pricing"]
+
+PRICE_PER_TOKEN = 10  # atomic units: $0.00001
+MAX_TOKENS = 100_000
+
+
+def inference_price(request: Request) -> int:
+    raw = request.query_params.get("tokens")
+    if raw is None:
+        raise PriceError("query parameter 'tokens' is required (an integer from 1 to 100000)")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TOKENS:
+        raise PriceError(
+            f"query parameter 'tokens' must be an integer from 1 to 100000, got {raw!r}"
+        )
+    return int(raw) * PRICE_PER_TOKEN
+
+
+def sample_pricing() -> RoutePricing:
+    return RoutePricing(
+        [
+            PricedRoute("/api/premium-content", "$0.01", "Premium content"),
+            PricedRoute("/api/weather", "$0.001", "Current weather"),
+            PricedRoute("/api/inference", inference_price, "Text generation, priced per token"),
+            PricedRoute("/api/upfront", "$0.01", "A report paid before it is made", mode="upfront"),
+            PricedRoute("/api/broken", "$0.01", "A route whose handler always fails"),
+        ]
+    )
+
+
+def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> FastAPI:
+    paywall = paywall or Paywall(
+        facilitator_url=settings.facilitator_url,
+        pay_to=settings.pay_to,
+        network=settings.network,
+        asset=settings.usdc_mint,
+        facilitator_timeout=settings.facilitator_timeout,
+        memo_secret=settings.memo_secret,
+        rpc_url=settings.rpc_url,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        await paywall.start()
+        yield
+        await paywall.close()
+
+    app = FastAPI(title="x402 sandbox paid API", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.paywall = paywall
+    app.add_middleware(PaymentMiddleware, paywall=paywall, pricing=sample_pricing())
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"status": "ok", "paywallReady": paywall.ready}
+
+    @app.get("/api/premium-content")
+    async def premium_content() -> dict:
+        return {
+            "content": "The premium answer: 42. Paid for with x402 on a local Solana devnet.",
+            "kind": "premium",
+        }
+
+    @app.get("/api/weather")
+    async def weather() -> dict:
+        now = datetime.datetime.now(datetime.UTC)
+        return {"city": "Sandbox", "temperatureC": 21, "sky": "clear", "at": now.isoformat()}
+
+    @app.get("/api/inference")
+    async def inference(tokens: int) -> dict:
+        words = [hashlib.sha256(f"{tokens}:{i}".encode()).hexdigest()[:5] for i in range(tokens)]
+        return {"tokens": tokens, "text": " ".join(words[:1000]), "truncated": tokens > 1000}
+
+    @app.get("/api/upfront")
+    async def upfront() -> dict:
+        return {"report": "Settled before this handler ran.", "kind": "upfront"}
+
+    @app.get("/api/broken")
+    async def broken() -> JSONResponse:
+        return JSONResponse(
+            {"error": "handler_failed", "message": "this route fails on purpose; not charged"},
+            status_code=500,
+        )
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(paywall.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

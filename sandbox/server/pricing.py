@@ -1,0 +1,108 @@
+"""Putting a price on a route, declared apart from the code that checks payments.
+
+    pricing = RoutePricing([
+        PricedRoute("/api/weather", price="$0.001", description="Weather now"),
+        PricedRoute("/api/inference", price=per_token, mode="upfront"),
+    ])
+
+A price is a dollar string ("$0.01", USDC), an int of atomic units, or a callable that computes
+either from the request (a dynamic price). The callable raises PriceError (or ValueError) to
+refuse a request it cannot price; the client gets a 400 naming the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from starlette.requests import Request
+
+from sandbox.protocol import parse_price
+
+__all__ = ["PriceError", "PriceFunction", "PricedRoute", "RoutePricing", "SettlementMode"]
+
+# "authorization": verify, run the handler, settle only if it answered < 400.
+# "upfront": verify, settle, then run the handler (content whose cost is incurred up front).
+SettlementMode = Literal["authorization", "upfront"]
+PriceFunction = Callable[[Request], "str | int"]
+
+
+class PriceError(ValueError):
+    """A request the route cannot price (a dynamic price's input is missing or out of range)."""
+
+
+@dataclass(frozen=True)
+class PricedRoute:
+    path: str
+    price: str | int | PriceFunction
+    description: str = ""
+    mime_type: str = "application/json"
+    pay_to: str | None = None  # None: the paywall's default wallet
+    methods: tuple[str, ...] = ("GET",)
+    mode: SettlementMode = "authorization"
+    max_timeout_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise ValueError(f"route path {self.path!r} must start with '/'")
+        if self.mode not in ("authorization", "upfront"):
+            raise ValueError(f"route {self.path}: mode must be 'authorization' or 'upfront'")
+        if self.max_timeout_seconds <= 0:
+            raise ValueError(f"route {self.path}: max_timeout_seconds must be positive")
+        methods = tuple(m.upper() for m in self.methods)
+        if "GET" in methods and "HEAD" not in methods:
+            # Starlette answers HEAD with the GET handler: it must not be a free way in.
+            methods += ("HEAD",)
+        object.__setattr__(self, "methods", methods)
+        if not callable(self.price):
+            # Fail at declaration, not at the first paying request.
+            object.__setattr__(self, "_static_amount", self._checked(self.price))
+
+    @property
+    def dynamic(self) -> bool:
+        return callable(self.price)
+
+    def amount(self, request: Request | None = None) -> int:
+        """The price of this request in atomic units."""
+        if not callable(self.price):
+            return self._static_amount  # type: ignore[attr-defined]
+        if request is None:
+            raise PriceError(f"route {self.path} has a dynamic price and needs the request")
+        try:
+            value = self.price(request)
+        except PriceError:
+            raise
+        except ValueError as exc:
+            raise PriceError(str(exc)) from None
+        try:
+            return self._checked(value)
+        except ValueError as exc:
+            raise PriceError(f"route {self.path}: dynamic price: {exc}") from None
+
+    def _checked(self, value: str | int) -> int:
+        amount = parse_price(value)
+        if amount <= 0:
+            raise ValueError(f"route {self.path}: price must be more than zero, got {value!r}")
+        return amount
+
+
+class RoutePricing:
+    """The table of priced routes: exact path and method match; everything else is free."""
+
+    def __init__(self, routes: Iterable[PricedRoute]) -> None:
+        self._routes: dict[tuple[str, str], PricedRoute] = {}
+        self.routes: list[PricedRoute] = []
+        for route in routes:
+            for method in route.methods:
+                key = (method, route.path)
+                if key in self._routes:
+                    raise ValueError(f"route {method} {route.path} is priced twice")
+                self._routes[key] = route
+            self.routes.append(route)
+
+    def match(self, method: str, path: str) -> PricedRoute | None:
+        return self._routes.get((method, path))
+
+    def __len__(self) -> int:
+        return len(self.routes)

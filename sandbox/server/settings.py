@@ -1,0 +1,43 @@
+"""The sample server's settings: one frozen object, built once by the CLI or a test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from solders.pubkey import Pubkey
+
+from sandbox.protocol import USDC_DEVNET_MINT, to_caip2
+from sandbox.protocol.networks import UnknownNetworkError
+
+__all__ = ["ServerSettings"]
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    pay_to: str
+    facilitator_url: str = "http://127.0.0.1:4022"
+    host: str = "127.0.0.1"
+    port: int = 4021
+    network: str = "solana-devnet"
+    usdc_mint: str = USDC_DEVNET_MINT
+    facilitator_timeout: float = 10.0
+    rpc_url: str | None = None  # when set, settlement receipts are checked on chain
+    memo_secret: bytes | None = None  # None: random per process (challenges die with it)
+    log_level: str = "warning"
+
+    def __post_init__(self) -> None:
+        for name in ("pay_to", "usdc_mint"):
+            value = getattr(self, name)
+            try:
+                Pubkey.from_string(value)
+            except (ValueError, TypeError):
+                flag = name.replace("_", "-")
+                raise ValueError(f"--{flag}: {value!r} is not a Solana address") from None
+        try:
+            to_caip2(self.network)
+        except UnknownNetworkError as exc:
+            raise ValueError(f"--network: {exc}") from None
+        if not self.facilitator_url.startswith(("http://", "https://")):
+            raise ValueError(f"--facilitator-url: {self.facilitator_url!r} is not an http URL")
+        if self.facilitator_timeout <= 0:
+            raise ValueError("--facilitator-timeout must be more than zero seconds")
