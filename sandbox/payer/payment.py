@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from solders.hash import Hash
+from solders.hash import Hash, ParseHashError
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
@@ -115,7 +115,7 @@ def blockhash_hint(requirements: AnyRequirements) -> Hash | None:
         return None
     try:
         return Hash.from_string(value)
-    except ValueError:
+    except (ValueError, ParseHashError):
         raise PaymentBuildError(f"extra.recentBlockhash {value!r} is not a base58 hash") from None
 
 
@@ -124,7 +124,7 @@ def _as_hash(value: Hash | str) -> Hash:
         return value
     try:
         return Hash.from_string(value)
-    except ValueError:
+    except (ValueError, ParseHashError):
         raise PaymentBuildError(f"blockhash {value!r} is not a base58 hash") from None
 
 
