@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "facilitator": ("sandbox.facilitator.cli", "Run the x402 facilitator."),
     "server": ("sandbox.server.cli", "Run the sample paid FastAPI server."),
     "pay": ("sandbox.payer.cli", "Pay one request and show each step."),
-    "scenarios": ("scenarios_runner", "Run the end-to-end scenarios."),
+    "scenarios": ("sandbox.scenario_runner.cli", "Run the end-to-end scenarios."),
     "loadtest": ("sandbox.loadtest.cli", "Run a Locust load profile headless."),
 }
 
@@ -57,8 +57,6 @@ def main(argv: list[str] | None = None) -> int:
         print(usage(), file=sys.stderr)
         return 2
     module_name, _ = COMMANDS[name]
-    if module_name == "scenarios_runner":
-        module_name = "sandbox.scenarios_runner"
     module = importlib.import_module(module_name)
     # Orchestration commands share one module; the others take argv directly.
     if module_name == "sandbox.orchestration.cli":

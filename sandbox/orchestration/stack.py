@@ -247,6 +247,7 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
         server_args = [
             "--host", host, "--port", str(config.server_port),
             "--facilitator-url", facilitator_url, "--pay-to", merchant, "--usdc-mint", usdc_mint,
+            "--rpc-url", rpc_url,
         ]  # fmt: skip
         server = ManagedProcess(
             "server", "sandbox.server", server_args + list(config.server_args),

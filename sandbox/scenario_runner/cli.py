@@ -1,0 +1,103 @@
+"""`x402-sandbox scenarios [NAME...]`: run the payment stories and report pass/fail."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sandbox.orchestration.stack import StackPaths, read_stack
+from sandbox.scenario_runner.runner import Result, discover, run, to_json, to_junit
+
+app = typer.Typer(add_completion=False)
+console = Console()
+
+
+@app.command()
+def scenarios(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Scenarios to run (default: all).")
+    ] = None,
+    server: Annotated[
+        str | None, typer.Option(help="Paid server URL (default: the sandbox's).")
+    ] = None,
+    facilitator: Annotated[str | None, typer.Option(help="Facilitator URL.")] = None,
+    rpc: Annotated[str | None, typer.Option(help="Solana JSON-RPC URL.")] = None,
+    keypair: Annotated[
+        list[Path], typer.Option(help="Funded payer keypair, for chains without cheat codes.")
+    ] = [],  # noqa: B006
+    admin_token: Annotated[str | None, typer.Option(envvar="X402_SANDBOX_ADMIN_TOKEN")] = None,
+    home: Annotated[Path, typer.Option(envvar="X402_SANDBOX_HOME")] = Path(".sandbox"),
+    junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write a JSON report.")] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the scenarios.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds allowed per scenario.")] = 90.0,
+) -> None:
+    """Run the end-to-end payment stories against the sandbox (or your own targets)."""
+    catalogue = discover()
+    if list_only:
+        for item in catalogue.values():
+            console.print(f"[bold]{item.name}[/]  {item.story}")
+        return
+    unknown = [n for n in names or [] if n not in catalogue]
+    if unknown:
+        console.print(f"[red]unknown scenario(s): {', '.join(unknown)}[/]; see --list")
+        raise typer.Exit(2)
+    selected = [catalogue[n] for n in names] if names else list(catalogue.values())
+
+    stack = read_stack(StackPaths(home))
+    server = server or (stack.server_url if stack else None)
+    facilitator = facilitator or (stack.facilitator_url if stack else None)
+    rpc = rpc or (stack.rpc_url if stack else None)
+    if not (server and facilitator and rpc):
+        console.print(
+            "[red]no targets:[/] start the sandbox with `make up`, "
+            "or give --server, --facilitator and --rpc"
+        )
+        raise typer.Exit(2)
+
+    from sandbox.payer import load_keypair
+
+    keypairs = [load_keypair(path) for path in keypair]
+
+    def show(result: Result) -> None:
+        style = {"passed": "green", "skipped": "yellow", "FAILED": "bold red"}[result.outcome]
+        console.print(
+            f"[{style}]{result.outcome:>7}[/] {result.name:<34} {result.seconds:6.2f}s  "
+            f"{result.detail}"
+        )
+
+    console.print(f"Running {len(selected)} scenarios against {server}")
+    results = asyncio.run(
+        run(selected, server, facilitator, rpc, admin_token, keypairs, timeout, show)
+    )
+    table = Table(title="Scenarios")
+    for column in ("scenario", "result", "seconds", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        table.add_row(r.name, r.outcome, f"{r.seconds:.2f}", r.detail)
+    console.print(table)
+    failed = [r for r in results if not r.passed]
+    skipped = [r for r in results if r.skipped]
+    passed = len(results) - len(failed) - len(skipped)
+    console.print(f"{passed} passed, {len(failed)} failed, {len(skipped)} skipped")
+    if json_out:
+        json_out.write_text(json.dumps(to_json(results), indent=2))
+    if junit:
+        junit.write_bytes(to_junit(results))
+    if failed:
+        raise typer.Exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="x402-sandbox scenarios", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0

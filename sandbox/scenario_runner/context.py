@@ -1,0 +1,292 @@
+"""What a scenario works with: the targets, fresh funded payers, payments, balances, faults.
+
+Balances are always read from the chain. Payments are built with the payer's public API
+(`sandbox.payer`), including its deliberate mutations; every request goes over real HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+from multidict import CIMultiDict
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from sandbox.payer import ChainFacts, Payment, RpcClient, build_payment, read_challenge
+from sandbox.payer.mutations import MUTATIONS
+from sandbox.protocol import (
+    PAYMENT_RESPONSE,
+    X_PAYMENT_RESPONSE,
+    AnyRequirements,
+    PaymentRequirements,
+    PaymentRequirementsV1,
+    ProtocolError,
+    SettleResponse,
+    associated_token_address,
+    decode_settle_response,
+)
+from sandbox.scenario_runner.framework import ScenarioFailed, Skip
+
+LAMPORTS_PER_SOL = 1_000_000_000
+
+
+@dataclass
+class Reply:
+    """One HTTP answer, read whole."""
+
+    status: int
+    headers: CIMultiDict[str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError:
+            return None
+
+    @property
+    def receipt(self) -> SettleResponse | None:
+        for name in (PAYMENT_RESPONSE, X_PAYMENT_RESPONSE):
+            value = self.headers.get(name)
+            if value:
+                try:
+                    return decode_settle_response(value, name)
+                except ProtocolError:
+                    return None
+        return None
+
+    @property
+    def error(self) -> str:
+        """The x402 reason or error text of a refusal, wherever the server put it."""
+        data = self.json()
+        if isinstance(data, dict):
+            for key in ("error", "invalidReason", "errorReason", "reason"):
+                if isinstance(data.get(key), str) and data[key]:
+                    return data[key]
+            detail = data.get("detail")
+            if isinstance(detail, str):
+                return detail
+        receipt = self.receipt
+        if receipt and receipt.error_reason:
+            return receipt.error_reason
+        return ""
+
+    def describe(self) -> str:
+        text = self.body[:160].decode(errors="replace")
+        return f"HTTP {self.status}: {text}"
+
+
+@dataclass(frozen=True)
+class Balances:
+    usdc: dict[str, int]
+    sol: dict[str, int]
+
+
+class Context:
+    """Everything a scenario needs; one per run, shared by the scenarios of that run."""
+
+    def __init__(
+        self,
+        server_url: str,
+        facilitator_url: str,
+        rpc_url: str,
+        capabilities: set[str],
+        session: aiohttp.ClientSession,
+        admin_token: str | None = None,
+        keypairs: list[Keypair] | None = None,
+    ) -> None:
+        self.server_url = server_url.rstrip("/")
+        self.facilitator_url = facilitator_url.rstrip("/")
+        self.rpc_url = rpc_url
+        self.capabilities = capabilities
+        self.http = session
+        self.admin_token = admin_token
+        self.rpc = RpcClient(rpc_url)
+        self.facts = ChainFacts(self.rpc, blockhash_ttl=0.0)
+        self._given_keypairs = itertools.cycle(keypairs) if keypairs else None
+        self._fee_payer: str | None = None
+
+    async def close(self) -> None:
+        await self.rpc.close()
+
+    # ------------------------------------------------------------ checks
+
+    @staticmethod
+    def expect(condition: object, message: str) -> None:
+        if not condition:
+            raise ScenarioFailed(message)
+
+    def expect_status(self, reply: Reply, *codes: int) -> None:
+        self.expect(reply.status in codes, f"expected HTTP {codes}, got {reply.describe()}")
+
+    def expect_refusal(self, reply: Reply, reason: str | tuple[str, ...]) -> None:
+        """A 402 (or 400) naming `reason` (a tuple accepts any of several spellings)."""
+        wanted = (reason,) if isinstance(reason, str) else reason
+        self.expect(reply.status in (400, 402), f"expected a refusal, got {reply.describe()}")
+        got = reply.error
+        self.expect(
+            any(w in got for w in wanted), f"refused for {got!r}, expected {' or '.join(wanted)}"
+        )
+
+    # ------------------------------------------------------------ wallets and balances
+
+    async def new_payer(self, usdc: float = 1.0, sol: float = 0.01) -> Keypair:
+        """A fresh wallet with SOL and test USDC (cheat codes); a given keypair otherwise."""
+        if "cheats" not in self.capabilities:
+            if self._given_keypairs is None:
+                raise Skip("needs funded wallets: pass --keypair for a chain without cheat codes")
+            return next(self._given_keypairs)
+        keypair = Keypair()
+        owner = str(keypair.pubkey())
+        if sol:
+            await self.rpc.call("requestAirdrop", [owner, round(sol * LAMPORTS_PER_SOL)])
+        await self.rpc.call("sandbox_mintTo", [owner, round(usdc * 1_000_000)])
+        return keypair
+
+    async def fee_payer(self) -> str:
+        if self._fee_payer is None:
+            async with self.http.get(f"{self.facilitator_url}/supported") as response:
+                data = await response.json(content_type=None)
+            for kind in data.get("kinds", []):
+                fee_payer = (kind.get("extra") or {}).get("feePayer")
+                if fee_payer:
+                    self._fee_payer = fee_payer
+                    break
+            else:
+                raise ScenarioFailed("the facilitator's /supported names no feePayer")
+        return self._fee_payer
+
+    async def usdc(self, owner: str | Pubkey, mint: str | None = None) -> int:
+        """Atomic USDC units the owner's associated token account holds (0 if none)."""
+        mint_info = await self.facts.mint(mint or await self.usdc_mint())
+        ata = associated_token_address(_pubkey(owner), mint_info.address, mint_info.token_program)
+        result = await self.rpc.call(
+            "getAccountInfo", [str(ata), {"encoding": "jsonParsed", "commitment": "processed"}]
+        )
+        value = result["value"]
+        if not value:
+            return 0
+        return int(value["data"]["parsed"]["info"]["tokenAmount"]["amount"])
+
+    async def sol(self, address: str | Pubkey) -> int:
+        result = await self.rpc.call("getBalance", [str(address), {"commitment": "processed"}])
+        return int(result["value"])
+
+    async def usdc_mint(self) -> str:
+        _reply, requirements = await self.challenge("/api/premium-content")
+        return requirements.asset
+
+    async def snapshot(self, **wallets: str | Pubkey) -> Balances:
+        usdc = {name: await self.usdc(addr) for name, addr in wallets.items()}
+        sol = {name: await self.sol(addr) for name, addr in wallets.items()}
+        return Balances(usdc, sol)
+
+    def expect_usdc_change(self, before: Balances, after: Balances, **change: int) -> None:
+        for name, delta in change.items():
+            got = after.usdc[name] - before.usdc[name]
+            self.expect(got == delta, f"{name}'s USDC changed by {got}, expected {delta}")
+
+    # ------------------------------------------------------------ HTTP
+
+    async def request(
+        self, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+    ) -> Reply:
+        url = path if path.startswith("http") else f"{self.server_url}{path}"
+        async with self.http.request(method, url, headers=headers or {}) as response:
+            body = await response.read()
+            return Reply(response.status, CIMultiDict(response.headers), body)
+
+    async def challenge(self, path: str, version: int = 2) -> tuple[Reply, AnyRequirements]:
+        """GET `path` unpaid; the 402 and the offer of the wanted version."""
+        reply = await self.request(path)
+        self.expect_status(reply, 402)
+        challenge = read_challenge(reply.headers, reply.body, version=version)
+        self.expect(challenge is not None, f"402 without a readable challenge: {reply.describe()}")
+        offers = [
+            offer
+            for offer in challenge.accepts
+            if isinstance(offer, PaymentRequirements if version == 2 else PaymentRequirementsV1)
+        ]
+        self.expect(offers, f"the 402 offers no v{version} requirements")
+        self._last_challenge = challenge
+        return reply, offers[0]
+
+    async def payment(
+        self, path: str, payer: Keypair, version: int = 2, mutation: str | None = None, **knobs: Any
+    ) -> Payment:
+        """Answer `path`'s challenge with a payment (correct, or broken by `mutation`)."""
+        _reply, requirements = await self.challenge(path, version)
+        mint = await self.facts.mint(requirements.asset)
+        resource = getattr(self._last_challenge, "resource", None)
+        if mutation is None:
+            return build_payment(requirements, payer, mint, await self._blockhash(requirements),
+                                 resource=resource)  # fmt: skip
+        build = MUTATIONS[mutation]
+        return build(
+            requirements, payer, mint, await self._blockhash(requirements),
+            resource=resource, **knobs,
+        )  # fmt: skip
+
+    async def _blockhash(self, requirements: AnyRequirements) -> Any:
+        if (requirements.extra or {}).get("recentBlockhash"):
+            return None
+        return await self.facts.blockhash()
+
+    async def pay(
+        self, path: str, payer: Keypair, version: int = 2, mutation: str | None = None, **knobs: Any
+    ) -> tuple[Reply, Payment]:
+        payment = await self.payment(path, payer, version, mutation, **knobs)
+        return await self.request(path, payment.headers), payment
+
+    async def transaction_on_chain(self, signature: str) -> dict[str, Any] | None:
+        result = await self.rpc.call(
+            "getTransaction",
+            [signature, {"encoding": "json", "maxSupportedTransactionVersion": 0,
+                         "commitment": "confirmed"}],
+        )  # fmt: skip
+        return result
+
+    # ------------------------------------------------------------ faults
+
+    def _admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
+
+    async def set_facilitator_faults(self, faults: list[dict[str, Any]]) -> None:
+        if "facilitator-faults" not in self.capabilities:
+            raise Skip("needs the sandbox facilitator's fault injection")
+        url = f"{self.facilitator_url}/_sandbox/faults"
+        body = {"faults": faults}
+        async with self.http.post(url, json=body, headers=self._admin_headers()) as response:
+            if response.status != 200:
+                raise ScenarioFailed(f"could not set faults: HTTP {response.status}")
+
+    @contextlib.asynccontextmanager
+    async def facilitator_faults(self, *faults: dict[str, Any]) -> AsyncIterator[None]:
+        await self.set_facilitator_faults(list(faults))
+        try:
+            yield
+        finally:
+            await self.set_facilitator_faults([])
+
+    @contextlib.asynccontextmanager
+    async def chain_faults(self, **faults: float) -> AsyncIterator[None]:
+        if "cheats" not in self.capabilities:
+            raise Skip("needs the sandbox chain's fault injection")
+        await self.rpc.call("sandbox_setFaults", [faults])
+        try:
+            yield
+        finally:
+            await self.rpc.call(
+                "sandbox_setFaults",
+                [{"latencyMs": 0, "dropRate": 0, "lateConfirmMs": 0, "errorRate": 0}],
+            )
+
+
+def _pubkey(value: str | Pubkey) -> Pubkey:
+    return value if isinstance(value, Pubkey) else Pubkey.from_string(value)

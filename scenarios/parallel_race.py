@@ -1,0 +1,23 @@
+import asyncio
+
+from sandbox.scenario_runner import Context, scenario
+
+
+@scenario(
+    "parallel-race",
+    "One payment raced 20 times in parallel is served once and charged once.",
+)
+async def parallel_race(ctx: Context) -> str:
+    path = "/api/premium-content"
+    payer = await ctx.new_payer()
+    payment = await ctx.payment(path, payer)
+    price, merchant = payment.requirements.atomic_amount, payment.requirements.pay_to
+    before = await ctx.snapshot(payer=payer.pubkey(), merchant=merchant)
+    replies = await asyncio.gather(*(ctx.request(path, payment.headers) for _ in range(20)))
+    statuses = sorted(r.status for r in replies)
+    served = statuses.count(200)
+    ctx.expect(served == 1, f"{served} of 20 racing requests were served: {statuses}")
+    ctx.expect(all(s < 500 for s in statuses), f"a racing request got a 5xx: {statuses}")
+    after = await ctx.snapshot(payer=payer.pubkey(), merchant=merchant)
+    ctx.expect_usdc_change(before, after, payer=-price, merchant=price)
+    return f"1 served, 19 refused ({sorted(set(statuses))}), charged once"
