@@ -117,11 +117,11 @@ def _check_envelope(
     """Scheme, network, and (v2) that the payload accepted exactly what is required."""
     req = request.payment_requirements
     payload = request.payment_payload
-    pay_scheme = payload.accepted.scheme if isinstance(request, FacilitatorRequest) else (
-        payload.scheme
+    pay_scheme = (
+        payload.accepted.scheme if isinstance(request, FacilitatorRequest) else (payload.scheme)
     )
-    pay_network = payload.accepted.network if isinstance(request, FacilitatorRequest) else (
-        payload.network
+    pay_network = (
+        payload.accepted.network if isinstance(request, FacilitatorRequest) else (payload.network)
     )
     for what, scheme in (("paymentRequirements", req.scheme), ("paymentPayload", pay_scheme)):
         if scheme != "exact":
@@ -176,7 +176,9 @@ def _decode(transaction: object) -> VersionedTransaction | Rejection:
             f"transaction bytes are not a valid Solana transaction ({type(exc).__name__})",
         )
     if bytes(tx) != raw:
-        return Rejection(reasons.SVM_NOT_DECODABLE, "transaction has trailing or non-canonical bytes")
+        return Rejection(
+            reasons.SVM_NOT_DECODABLE, "transaction has trailing or non-canonical bytes"
+        )
     if len(tx.signatures) != tx.message.header.num_required_signatures:
         return Rejection(
             reasons.SVM_NOT_DECODABLE,
@@ -228,8 +230,7 @@ def check_payment(
     if keys[0] != fee_payer:
         return Rejection(
             reasons.FEE_PAYER_NOT_MANAGED,
-            f"the transaction's fee payer (account 0) is {keys[0]}, not extra.feePayer "
-            f"{fee_payer}",
+            f"the transaction's fee payer (account 0) is {keys[0]}, not extra.feePayer {fee_payer}",
         )
     if isinstance(message, MessageV0) and message.address_table_lookups:
         return Rejection(
@@ -399,10 +400,11 @@ def _check_signers(message, keys, fee_payer: Pubkey, authority: Pubkey):
     signers = keys[:required]
     extra = [key for key in signers if key not in (fee_payer, authority)]
     if extra or required > 2:
+        named = f" (extra: {', '.join(map(str, extra))})" if extra else ""
         return Rejection(
             reasons.SVM_EXCESSIVE_SIGNERS,
             f"the transaction requires {required} signers; only the client ({authority}) and "
-            f"the fee payer may sign" + (f" (extra: {', '.join(map(str, extra))})" if extra else ""),
+            f"the fee payer may sign{named}",
         )
     if authority not in signers:
         return Rejection(

@@ -309,7 +309,8 @@ def test_extra_signer(p):
 
 def test_client_signature_invalid(p):
     tx = sign(p, instructions(p, AMOUNT))
-    forged = VersionedTransaction.populate(tx.message, [Signature.default(), Signature.new_unique()])
+    signatures = [Signature.default(), Signature.new_unique()]
+    forged = VersionedTransaction.populate(tx.message, signatures)
     rejected(check(p, body(forged, requirements(p, AMOUNT))), reasons.SVM_SIGNATURE_INVALID)
 
 

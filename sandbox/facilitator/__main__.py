@@ -1,0 +1,5 @@
+import sys
+
+from sandbox.facilitator.cli import main
+
+sys.exit(main())

@@ -1,0 +1,166 @@
+"""`x402-sandbox facilitator` / `python -m sandbox.facilitator`: run the x402 facilitator.
+
+Flags over environment (X402_SANDBOX_FACILITATOR_*) over defaults. The network is learned from
+the chain (getGenesisHash), never configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sandbox.facilitator.exact_svm import (
+    DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
+    DEFAULT_MAX_COMPUTE_UNIT_PRICE,
+)
+from sandbox.facilitator.faults import KINDS, FaultError, parse_fault_flag
+from sandbox.facilitator.settings import DEFAULT_LEDGER, KeypairFileError, Settings, load_keypair
+
+__all__ = ["build_parser", "main", "settings_from_args"]
+
+ENV = "X402_SANDBOX_FACILITATOR_"
+
+
+def _env(name: str, default=None):
+    return os.environ.get(ENV + name, default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="x402-sandbox facilitator",
+        description="Run the x402 facilitator (exact scheme on Solana) against a chain.",
+    )
+    p.add_argument("--host", default=_env("HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(_env("PORT", "4022")))
+    p.add_argument("--rpc-url", default=_env("RPC_URL", "http://127.0.0.1:8899"))
+    p.add_argument("--ws-url", default=_env("WS_URL"), help="PubSub URL (default: RPC port + 1)")
+    p.add_argument(
+        "--fee-payer-keypair",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="fee payer keypair, Solana CLI JSON (repeatable; several keys share the load)",
+    )
+    p.add_argument("--ledger", default=_env("LEDGER", str(DEFAULT_LEDGER)), metavar="FILE")
+    p.add_argument("--fresh-ledger", action="store_true", help="delete the ledger file first")
+    p.add_argument(
+        "--commitment",
+        choices=("processed", "confirmed", "finalized"),
+        default=_env("COMMITMENT", "confirmed"),
+    )
+    p.add_argument(
+        "--amount-policy", choices=("exact", "at-least"), default=_env("AMOUNT_POLICY", "exact")
+    )
+    p.add_argument("--max-compute-units", type=int, default=DEFAULT_MAX_COMPUTE_UNIT_LIMIT)
+    p.add_argument(
+        "--max-compute-unit-price",
+        type=int,
+        default=DEFAULT_MAX_COMPUTE_UNIT_PRICE,
+        help="microlamports per compute unit",
+    )
+    p.add_argument("--max-instructions", type=int, default=7, help="6 is the Python SDK's limit")
+    p.add_argument(
+        "--confirm-timeout",
+        type=float,
+        default=8.0,
+        help="seconds to wait for the commitment before answering settlement_pending",
+    )
+    p.add_argument("--rpc-timeout", type=float, default=10.0)
+    p.add_argument("--no-rpc-batching", action="store_true", help="one HTTP request per RPC call")
+    p.add_argument("--max-body-bytes", type=int, default=64 * 1024)
+    p.add_argument("--admin-token", default=_env("ADMIN_TOKEN"))
+    p.add_argument(
+        "--low-balance-sol", type=float, default=0.05, help="/health warns below this balance"
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="ENDPOINT:KIND[:key=value...]",
+        help=f"inject a fault; kinds: {', '.join(KINDS)}; e.g. settle:pending:rate=0.5, "
+        "verify:latency:ms=200:distribution=exponential",
+    )
+    p.add_argument("--log-level", default=_env("LOG_LEVEL", "info"))
+    return p
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Raises ValueError (with a message for the user) on a bad flag."""
+    keyfiles = args.fee_payer_keypair or (
+        [_env("FEE_PAYER_KEYPAIR")] if _env("FEE_PAYER_KEYPAIR") else []
+    )
+    if not keyfiles:
+        raise ValueError("at least one --fee-payer-keypair FILE is required")
+    keys = tuple(load_keypair(path) for path in keyfiles)
+    if len({kp.pubkey() for kp in keys}) != len(keys):
+        raise ValueError("the same fee payer keypair was given twice")
+    faults = tuple(parse_fault_flag(text) for text in args.fault)
+    if args.max_body_bytes < 1024:
+        raise ValueError("--max-body-bytes must be at least 1024")
+    return Settings(
+        rpc_url=args.rpc_url,
+        ws_url=args.ws_url,
+        fee_payers=keys,
+        ledger_path=Path(args.ledger),
+        commitment=args.commitment,
+        amount_policy=args.amount_policy,
+        max_compute_unit_limit=args.max_compute_units,
+        max_compute_unit_price=args.max_compute_unit_price,
+        max_instructions=args.max_instructions,
+        confirm_timeout=args.confirm_timeout,
+        rpc_timeout=args.rpc_timeout,
+        rpc_batching=not args.no_rpc_batching,
+        max_body_bytes=args.max_body_bytes,
+        admin_token=args.admin_token or None,
+        low_balance_lamports=int(args.low_balance_sol * 1e9),
+        faults=faults,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = settings_from_args(args)
+    except (KeypairFileError, FaultError, ValueError) as exc:
+        print(f"x402-sandbox facilitator: {exc}", file=sys.stderr)
+        return 2
+    if args.fresh_ledger:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(settings.ledger_path) + suffix).unlink(missing_ok=True)
+
+    import uvicorn
+
+    from sandbox.facilitator.app import create_app
+
+    app = create_app(settings)
+    payers = ", ".join(str(kp.pubkey()) for kp in settings.fee_payers)
+    print(
+        f"facilitator on http://{args.host}:{args.port} (chain {settings.rpc_url}, "
+        f"fee payers {payers}, ledger {settings.ledger_path})",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+        backlog=2048,
+    )
+    try:
+        uvicorn.Server(config).run()
+    except OSError as exc:
+        print(f"x402-sandbox facilitator: cannot serve on {args.host}:{args.port}: {exc}")
+        return 1
+    return 0

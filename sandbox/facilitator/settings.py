@@ -1,0 +1,81 @@
+"""The facilitator's settings: one frozen object, built once by the CLI (or a test), passed down."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from solders.keypair import Keypair
+
+from sandbox.facilitator.exact_svm import (
+    DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
+    DEFAULT_MAX_COMPUTE_UNIT_PRICE,
+    AmountPolicy,
+)
+from sandbox.facilitator.faults import Fault
+
+__all__ = ["DEFAULT_LEDGER", "KeypairFileError", "Settings", "load_keypair"]
+
+DEFAULT_LEDGER = Path(".sandbox/facilitator/ledger.sqlite3")
+
+
+class KeypairFileError(ValueError):
+    pass
+
+
+def load_keypair(path: str | Path) -> Keypair:
+    """A Solana CLI keypair file: a JSON array of 64 integers (secret key then public key)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise KeypairFileError(f"cannot read keypair file {path}: {exc.strerror}") from None
+    except json.JSONDecodeError:
+        raise KeypairFileError(f"keypair file {path} is not JSON") from None
+    if (
+        not isinstance(data, list)
+        or len(data) != 64
+        or not all(isinstance(b, int) and 0 <= b <= 255 for b in data)
+    ):
+        raise KeypairFileError(
+            f"keypair file {path} must hold a JSON array of 64 integers (Solana CLI format)"
+        )
+    try:
+        return Keypair.from_bytes(bytes(data))
+    except ValueError as exc:
+        raise KeypairFileError(f"keypair file {path} holds an invalid keypair: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    rpc_url: str
+    fee_payers: tuple[Keypair, ...]
+    ws_url: str | None = None  # default: the RPC port + 1
+    ledger_path: Path = DEFAULT_LEDGER
+    commitment: str = "confirmed"
+    amount_policy: AmountPolicy = "exact"
+    max_compute_unit_limit: int = DEFAULT_MAX_COMPUTE_UNIT_LIMIT
+    max_compute_unit_price: int = DEFAULT_MAX_COMPUTE_UNIT_PRICE
+    max_instructions: int = 7
+    confirm_timeout: float = 8.0  # then settlement_pending; below a paid server's usual 10 s
+    rpc_timeout: float = 10.0
+    rpc_batching: bool = True
+    max_body_bytes: int = 64 * 1024
+    admin_token: str | None = None
+    low_balance_lamports: int = 50_000_000  # 0.05 SOL: about 10,000 payments' fees
+    faults: tuple[Fault, ...] = ()
+    history: int = 1000  # recent settlements/rejections kept for /_sandbox/*
+    extra: dict = field(default_factory=dict)
+
+    def websocket_url(self) -> str | None:
+        if self.ws_url:
+            return self.ws_url
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(self.rpc_url)
+        if not parts.port:
+            return None
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        host = parts.hostname or "127.0.0.1"
+        return urlunsplit((scheme, f"{host}:{parts.port + 1}", "", "", ""))
