@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from solders.hash import Hash
 from solders.pubkey import Pubkey
@@ -27,6 +28,8 @@ DEFAULT_BLOCKHASH_TTL = 2.0
 MINT_SIZE = 82  # SPL Mint layout; Token-2022 mints may be longer (extensions)
 _DECIMALS_OFFSET = 44  # COption<Pubkey> (36) + supply u64 (8)
 _INITIALIZED_OFFSET = 45
+
+T = TypeVar("T")
 
 
 def parse_mint_account(address: Pubkey, owner: str, data: bytes) -> MintInfo:
@@ -55,35 +58,43 @@ class ChainFacts:
         self._clock = clock
         self._blockhash: Hash | None = None
         self._fetched_at = 0.0
-        self._pending: asyncio.Future[Hash] | None = None
         self._mints: dict[Pubkey, MintInfo] = {}
+        # One fetch in flight per key; concurrent callers await the same future.
+        self._pending: dict[object, asyncio.Future[Any]] = {}
         self.blockhash_fetches = 0
         self.mint_fetches = 0
 
-    async def blockhash(self) -> Hash:
-        now = self._clock()
-        if self._blockhash is not None and now - self._fetched_at < self.blockhash_ttl:
-            return self._blockhash
-        if self._pending is not None:
-            return await asyncio.shield(self._pending)
-        self._pending = asyncio.get_running_loop().create_future()
-        pending = self._pending
+    async def _single_flight(self, key: object, fetch: Callable[[], Awaitable[T]]) -> T:
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
         try:
-            text, _last_valid = await self.rpc.get_latest_blockhash()
-            value = Hash.from_string(text)
+            value = await fetch()
         except asyncio.CancelledError:
-            pending.cancel()
+            future.cancel()
             raise
         except Exception as exc:
-            pending.set_exception(exc)
-            pending.exception()  # mark retrieved: nobody else may be waiting
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so an unawaited future logs nothing
             raise
         else:
-            self._blockhash, self._fetched_at = value, self._clock()
-            pending.set_result(value)
+            future.set_result(value)
             return value
         finally:
-            self._pending = None
+            del self._pending[key]
+
+    async def blockhash(self) -> Hash:
+        if self._blockhash is not None and self._clock() - self._fetched_at < self.blockhash_ttl:
+            return self._blockhash
+        return await self._single_flight("blockhash", self._fetch_blockhash)
+
+    async def _fetch_blockhash(self) -> Hash:
+        text, _last_valid = await self.rpc.get_latest_blockhash()
+        self.blockhash_fetches += 1
+        self._blockhash, self._fetched_at = Hash.from_string(text), self._clock()
+        return self._blockhash
 
     def forget_blockhash(self) -> None:
         """Next payment fetches a fresh blockhash (e.g. after the chain expired them)."""
@@ -94,6 +105,9 @@ class ChainFacts:
         cached = self._mints.get(key)
         if cached is not None:
             return cached
+        return await self._single_flight(key, lambda: self._fetch_mint(key))
+
+    async def _fetch_mint(self, key: Pubkey) -> MintInfo:
         account = await self.rpc.get_account_info(str(key))
         self.mint_fetches += 1
         if account is None:

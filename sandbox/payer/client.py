@@ -68,7 +68,7 @@ class X402Response:
     payment: Payment | None = None
     receipt: SettleResponse | None = None
     receipt_error: str | None = None  # the receipt header was present but malformed
-    rejection: str | None = None  # the `error` of a 402 answering our payment
+    rejection: str | None = None  # why a 402 answering our payment refused it
     timings: PhaseTimings = field(default_factory=PhaseTimings)
 
     @property
@@ -118,15 +118,20 @@ def _read_receipt(headers: Mapping[str, str]) -> tuple[SettleResponse | None, st
     return None, None
 
 
-def _rejection(status: int, headers: Mapping[str, str], body: bytes) -> str | None:
-    """The reason a server gives when it answers a payment with 402 again."""
+def _rejection(
+    status: int, headers: Mapping[str, str], body: bytes, receipt: SettleResponse | None
+) -> str | None:
+    """Why a server refused a payment: the new 402's `error` (verify failed), else the
+    receipt's errorReason (settle failed)."""
     if status != 402:
         return None
     try:
-        challenge = read_challenge(headers, body)
+        error = read_challenge(headers, body).error
     except ChallengeError:
-        return None
-    return challenge.error or None
+        error = None
+    if not error and receipt is not None and not receipt.success:
+        error = receipt.error_reason or "settlement failed"
+    return error or None
 
 
 class X402Client:
@@ -231,7 +236,7 @@ class X402Client:
             payment=payment,
             receipt=receipt,
             receipt_error=receipt_error,
-            rejection=_rejection(status, response_headers, body),
+            rejection=_rejection(status, response_headers, body, receipt),
             timings=timings,
         )
 
