@@ -1,0 +1,89 @@
+"""Running the chain: node, HTTP JSON-RPC, PubSub, clock, state file, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+
+from .clock import SlotClock
+from .dispatcher import Dispatcher
+from .http_server import serve_http
+from .node import ChainNode
+from .pubsub import PubSub
+from .settings import ChainSettings
+from .state import StateError, load_state, save_state
+
+__all__ = ["build_node", "run_chain"]
+
+log = logging.getLogger("sandbox.chain")
+
+
+def build_node(settings: ChainSettings) -> ChainNode:
+    """A node with its state loaded (unless --fresh or no state file yet)."""
+    node = ChainNode(settings)
+    path = settings.state_file
+    if path is not None and path.exists() and not settings.fresh:
+        count = load_state(node, path)
+        log.info("loaded %d accounts from %s (slot %d)", count, path, node.ledger.slot)
+    return node
+
+
+def _save(node: ChainNode) -> None:
+    if node.state_file is None:
+        return
+    try:
+        count = save_state(node, node.state_file)
+        log.info("saved %d accounts to %s", count, node.state_file)
+    except OSError as exc:
+        log.error("could not save state to %s: %s", node.state_file, exc)
+
+
+async def serve(settings: ChainSettings, started: float | None = None) -> None:
+    node = build_node(settings)
+    dispatcher = Dispatcher(node)
+    pubsub = PubSub(node)
+    http = await serve_http(dispatcher, settings.host, settings.port, settings.admin_token)
+    ws = await pubsub.serve(settings.host, settings.pubsub_port)
+    clock = asyncio.create_task(SlotClock(node.ledger, settings.slot_ms).run())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    took = f" in {time.perf_counter() - started:.2f}s" if started else ""
+    print(
+        f"chain: JSON-RPC http://{settings.host}:{settings.port}  "
+        f"PubSub ws://{settings.host}:{settings.pubsub_port}  "
+        f"USDC {node.twin.usdc_mint}  slot-ms {settings.slot_ms}{took}",
+        flush=True,
+    )
+    try:
+        await stop.wait()
+    finally:
+        clock.cancel()
+        http.close()
+        ws.close()
+        _save(node)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(http.wait_closed(), 1.0)
+
+
+def run_chain(settings: ChainSettings, started: float | None = None) -> int:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but stay runnable
+        uvloop = None
+    try:
+        if uvloop is not None:
+            uvloop.run(serve(settings, started))
+        else:
+            asyncio.run(serve(settings, started))
+    except StateError as exc:
+        print(f"chain: {exc}", flush=True)
+        return 2
+    except OSError as exc:
+        print(f"chain: cannot listen on {settings.host}:{settings.port}: {exc}", flush=True)
+        return 2
+    return 0

@@ -1,0 +1,148 @@
+"""`x402-sandbox chain` / `python -m sandbox.chain`: flags -> ChainSettings -> run."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from .settings import ChainSettings, FaultSettings
+
+__all__ = ["build_parser", "main", "settings_from_args"]
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 0")
+    return value
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"X402_SANDBOX_CHAIN_{name}", default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="x402-sandbox chain",
+        description="A local Solana devnet twin: JSON-RPC + PubSub over an in-process LiteSVM.",
+    )
+    p.add_argument("--host", default=_env("HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(_env("PORT", "8899")))
+    p.add_argument("--ws-port", type=int, default=None, help="PubSub port (default: port + 1)")
+    p.add_argument(
+        "--slot-ms",
+        type=int,
+        default=int(_env("SLOT_MS", "400")),
+        help="block time; 0 closes a block after every transaction",
+    )
+    p.add_argument(
+        "--finalize-slots",
+        type=int,
+        default=1,
+        help="closed blocks after which a transaction is finalized",
+    )
+    p.add_argument(
+        "--usdc-mint",
+        default=_env("USDC_MINT"),
+        help="address of the test USDC mint (default: devnet USDC's)",
+    )
+    p.add_argument(
+        "--state", type=Path, default=None, help="state file: loaded at start, saved on shutdown"
+    )
+    p.add_argument("--fresh", action="store_true", help="ignore the state file at start")
+    p.add_argument("--no-cheats", action="store_true", help="switch the sandbox_* methods off")
+    p.add_argument(
+        "--admin-token",
+        default=_env("ADMIN_TOKEN"),
+        help="cheat codes then need `Authorization: Bearer TOKEN`",
+    )
+    p.add_argument("--no-sigverify", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--validator",
+        choices=("litesvm", "agave"),
+        default="litesvm",
+        help="agave: run solana-test-validator instead (must be on PATH)",
+    )
+    p.add_argument("--fault-latency-ms", type=_non_negative, default=0.0)
+    p.add_argument("--fault-drop-rate", type=_rate, default=0.0)
+    p.add_argument("--fault-late-confirm-ms", type=_non_negative, default=0.0)
+    p.add_argument("--fault-error-rate", type=_rate, default=0.0)
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+def settings_from_args(args: argparse.Namespace) -> ChainSettings:
+    from sandbox.protocol.networks import USDC_DEVNET_MINT
+
+    extra = {}
+    if args.usdc_mint:
+        extra["usdc_mint"] = args.usdc_mint
+    return ChainSettings(
+        host=args.host,
+        port=args.port,
+        ws_port=args.ws_port,
+        slot_ms=args.slot_ms,
+        finalize_slots=args.finalize_slots,
+        usdc_mint=extra.get("usdc_mint", USDC_DEVNET_MINT),
+        state_file=args.state,
+        fresh=args.fresh,
+        cheats=not args.no_cheats,
+        admin_token=args.admin_token,
+        sigverify=not args.no_sigverify,
+        faults=FaultSettings(
+            latency_ms=args.fault_latency_ms,
+            drop_rate=args.fault_drop_rate,
+            late_confirm_ms=args.fault_late_confirm_ms,
+            error_rate=args.fault_error_rate,
+        ),
+    )
+
+
+def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    from solders.pubkey import Pubkey
+
+    if args.slot_ms < 0:
+        parser.error("--slot-ms must be >= 0")
+    if args.finalize_slots < 0:
+        parser.error("--finalize-slots must be >= 0")
+    if not 0 < args.port < 65536:
+        parser.error("--port must be 1..65535")
+    if args.usdc_mint:
+        try:
+            Pubkey.from_string(args.usdc_mint)
+        except ValueError:
+            parser.error(f"--usdc-mint {args.usdc_mint!r} is not a base58 public key")
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _validate(parser, args)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = settings_from_args(args)
+    if args.validator == "agave":
+        from .agave import run_agave
+
+        return run_agave(settings)
+    from .app import run_chain
+
+    return run_chain(settings, started)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

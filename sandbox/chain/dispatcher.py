@@ -1,0 +1,106 @@
+"""JSON-RPC 2.0 over the method families: single and batch requests, errors at one seam.
+
+Handlers are plain synchronous functions `(node, params) -> result`: LiteSVM holds the GIL, so
+the cheapest thing is to answer on the event loop thread with no awaits on the hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+
+from . import cheats, rpc_accounts, rpc_bank, rpc_minimal, rpc_transactions
+from .errors import RpcError
+from .node import ChainNode
+
+__all__ = ["MAX_BATCH", "Dispatcher"]
+
+log = logging.getLogger("sandbox.chain")
+MAX_BATCH = 1000
+_FAMILIES = (rpc_minimal, rpc_bank, rpc_accounts, rpc_transactions)
+_NO_FAULTS = frozenset({"getHealth", "getVersion", "getGenesisHash"})
+
+
+def _error(request_id: Any, error: RpcError) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "error": error.to_json(), "id": request_id}
+
+
+class Dispatcher:
+    def __init__(self, node: ChainNode) -> None:
+        self.node = node
+        self.methods: dict[str, Any] = {}
+        for family in _FAMILIES:
+            self.methods.update(family.METHODS)
+        self.cheats = dict(cheats.METHODS) if node.settings.cheats else {}
+        self.admin_token = node.settings.admin_token
+
+    @property
+    def method_names(self) -> list[str]:
+        return sorted([*self.methods, *self.cheats])
+
+    def handle(self, body: bytes, authorized: bool = True) -> bytes | None:
+        """One HTTP body in, one HTTP body out (None: only notifications, nothing to answer)."""
+        try:
+            request = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return orjson.dumps(_error(None, RpcError.parse_error(str(exc))))
+        if isinstance(request, list):
+            if not request:
+                return orjson.dumps(_error(None, RpcError.invalid_request("empty batch")))
+            if len(request) > MAX_BATCH:
+                error = RpcError.invalid_request(f"batch of {len(request)}; at most {MAX_BATCH}")
+                return orjson.dumps(_error(None, error))
+            answers = [self.call(item, authorized) for item in request]
+            answers = [answer for answer in answers if answer is not None]
+            return orjson.dumps(answers) if answers else None
+        answer = self.call(request, authorized)
+        return orjson.dumps(answer) if answer is not None else None
+
+    def call(self, request: Any, authorized: bool = True) -> dict[str, Any] | None:
+        node = self.node
+        node.rpc_requests += 1
+        if not isinstance(request, dict):
+            return _error(None, RpcError.invalid_request("expected a JSON object"))
+        request_id = request.get("id")
+        method = request.get("method")
+        if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
+            return _error(
+                request_id, RpcError.invalid_request('needs "jsonrpc": "2.0" and a "method"')
+            )
+        params = request.get("params", [])
+        if params is None:
+            params = []
+        elif not isinstance(params, list):
+            return _error(
+                request_id, RpcError.invalid_params("`params` must be an array (positional)")
+            )
+        handler = self.methods.get(method)
+        try:
+            if handler is None:
+                handler = self._cheat(method, authorized)
+            elif node.faults.error_rate and method not in _NO_FAULTS and node.faults.should_fail():
+                raise RpcError.injected_fault()
+            result = handler(node, params)
+        except RpcError as error:
+            if "id" not in request:
+                return None
+            return _error(request_id, error)
+        except Exception as exc:  # the one seam where our bugs become a clean error
+            log.exception("%s failed", method)
+            return _error(request_id, RpcError.internal_error(f"{type(exc).__name__}: {exc}"))
+        if "id" not in request:
+            return None  # a notification
+        return {"jsonrpc": "2.0", "result": result, "id": request_id}
+
+    def _cheat(self, method: str, authorized: bool):
+        handler = self.cheats.get(method)
+        if handler is None:
+            raise RpcError.method_not_found(method)
+        if not authorized:
+            raise RpcError(
+                -32000,
+                f"{method} needs the admin token: send `Authorization: Bearer <token>`",
+            )
+        return handler

@@ -1,0 +1,83 @@
+"""JSON-RPC errors the chain answers with, one type with named constructors.
+
+    RpcError(code, message, data)
+      ├── parse_error            -32700  body is not JSON
+      ├── invalid_request        -32600  not a JSON-RPC 2.0 request object
+      ├── method_not_found       -32601  unknown method (or cheat codes switched off)
+      ├── invalid_params         -32602  names the parameter that was wrong
+      ├── preflight_failure      -32002  simulation before sending failed (data = simulation)
+      ├── signature_failure      -32003  a required signature is missing or invalid
+      ├── slot_skipped / other server errors (-32004 .. -32016)
+      └── internal_error         -32603  a bug of ours, never a traceback on the wire
+
+Handlers raise RpcError; the dispatcher turns it into the error object. Any other exception is
+translated at that one seam into internal_error with a short message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["RpcError"]
+
+
+class RpcError(Exception):
+    __slots__ = ("code", "data", "message")
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+    def to_json(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
+
+    @classmethod
+    def parse_error(cls, detail: str = "") -> RpcError:
+        return cls(-32700, "Parse error" + (f": {detail}" if detail else ""))
+
+    @classmethod
+    def invalid_request(cls, detail: str = "") -> RpcError:
+        return cls(-32600, "Invalid request" + (f": {detail}" if detail else ""))
+
+    @classmethod
+    def method_not_found(cls, method: str) -> RpcError:
+        return cls(-32601, f"Method not found: {method}")
+
+    @classmethod
+    def invalid_params(cls, detail: str) -> RpcError:
+        return cls(-32602, f"Invalid params: {detail}")
+
+    @classmethod
+    def preflight_failure(cls, message: str, simulation: dict[str, Any]) -> RpcError:
+        return cls(-32002, f"Transaction simulation failed: {message}", simulation)
+
+    @classmethod
+    def signature_failure(cls) -> RpcError:
+        return cls(-32003, "Transaction signature verification failure")
+
+    @classmethod
+    def transaction_history_not_available(cls) -> RpcError:
+        return cls(
+            -32011,
+            "Transaction history is not available from this node",
+        )
+
+    @classmethod
+    def min_context_slot_not_reached(cls, context_slot: int) -> RpcError:
+        return cls(
+            -32016, "Minimum context slot has not been reached", {"contextSlot": context_slot}
+        )
+
+    @classmethod
+    def injected_fault(cls) -> RpcError:
+        # What a struggling public RPC node answers; facilitators must retry or fail cleanly.
+        return cls(-32005, "Node is unhealthy (sandbox fault injection)", {"numSlotsBehind": None})
+
+    @classmethod
+    def internal_error(cls, detail: str = "") -> RpcError:
+        return cls(-32603, "Internal error" + (f": {detail}" if detail else ""))

@@ -1,0 +1,76 @@
+"""The chain node: ledger, devnet twin, faults and counters, as the RPC handlers see them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from solders.pubkey import Pubkey
+from solders.token.state import Mint
+
+from sandbox.protocol.programs import TOKEN_PROGRAMS
+
+from .devnet import DevnetTwin
+from .faults import Faults
+from .ledger import Ledger
+from .settings import ChainSettings
+
+__all__ = ["API_VERSION", "ChainNode"]
+
+# The agave release whose RPC shapes we follow (reported by getVersion and in every context).
+API_VERSION = "2.2.14"
+FEATURE_SET = 3294202862
+
+
+class ChainNode:
+    def __init__(self, settings: ChainSettings) -> None:
+        self.settings = settings
+        self.ledger = Ledger(settings)
+        self.twin = DevnetTwin(self.ledger, Pubkey.from_string(settings.usdc_mint))
+        self.faults = Faults(settings.faults)
+        self.ledger.late_confirm_s = self.faults.late_confirm_ms / 1000.0
+        self.rpc_requests = 0
+        self.state_file = settings.state_file
+        self._decimals: dict[Pubkey, int] = {}
+        self.twin.install()
+
+    def context(self, commitment: str = "finalized") -> dict[str, Any]:
+        return {"slot": self.ledger.slot_for(commitment), "apiVersion": API_VERSION}
+
+    def decimals_of(self, mint: Pubkey) -> int | None:
+        """A mint's decimals (cached: decimals never change once a mint is initialized)."""
+        cached = self._decimals.get(mint)
+        if cached is not None:
+            return cached
+        account = self.ledger.get_account(mint)
+        if account is None or account.owner not in TOKEN_PROGRAMS or len(account.data) < 82:
+            return None
+        decimals = Mint.from_bytes(bytes(account.data[:82])).decimals
+        self._decimals[mint] = decimals
+        return decimals
+
+    def set_late_confirm(self) -> None:
+        self.ledger.late_confirm_s = self.faults.late_confirm_ms / 1000.0
+
+    def forget_caches(self) -> None:
+        self._decimals.clear()
+
+    def info(self) -> dict[str, Any]:
+        ledger = self.ledger
+        return {
+            "usdcMint": str(self.twin.usdc_mint),
+            "token2022Mint": str(self.twin.token2022_mint),
+            "mintAuthority": str(self.twin.authority.pubkey()),
+            "network": f"solana:{self.settings.genesis_hash[:32]}",
+            "genesisHash": self.settings.genesis_hash,
+            "slotMs": self.settings.slot_ms,
+            "finalizeSlots": self.settings.finalize_slots,
+            "slot": ledger.slot,
+            "blockHeight": ledger.block_height,
+            "faults": self.faults.to_json(),
+            "stats": {
+                **ledger.stats,
+                "rpcRequests": self.rpc_requests,
+                "droppedByFault": self.faults.dropped,
+                "errorsByFault": self.faults.errors,
+            },
+        }

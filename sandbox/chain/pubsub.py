@@ -1,0 +1,247 @@
+"""PubSub over WebSocket (RPC port + 1): signature, slot and account subscriptions.
+
+Shapes follow the validator's: a subscribe answers the subscription id; notifications are
+`{"jsonrpc": "2.0", "method": "<kind>Notification", "params": {"result", "subscription"}}`.
+A signature subscription fires once, when its transaction reaches the asked commitment, and
+then ends; if it is already there when subscribing, it fires at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
+
+import orjson
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from .accounts import encode_account
+from .errors import RpcError
+from .ledger import TxRecord
+from .node import ChainNode
+from .params import commitment_of, config_at, int_at, pubkey_at, signature_from
+
+__all__ = ["PubSub"]
+
+log = logging.getLogger("sandbox.chain.pubsub")
+_LEVEL = {"processed": 0, "confirmed": 1, "finalized": 2}
+
+
+@dataclass(eq=False)
+class _Sub:
+    id: int
+    kind: str  # "signature" | "slot" | "account"
+    conn: _Conn
+    commitment: str = "finalized"
+    key: Any = None
+    encoding: str = "base64"
+    pending_slot: int | None = None  # account subs: slot of a change not yet notified
+
+
+@dataclass(eq=False)
+class _Conn:
+    ws: ServerConnection
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    subs: set[int] = field(default_factory=set)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.queue.put_nowait(orjson.dumps(message).decode())
+
+
+class PubSub:
+    def __init__(self, node: ChainNode) -> None:
+        self.node = node
+        self._ids = count(1)
+        self.subs: dict[int, _Sub] = {}
+        self.by_signature: dict[Signature, list[_Sub]] = {}
+        self.by_account: dict[Pubkey, list[_Sub]] = {}
+        self.slot_subs: list[_Sub] = []
+        node.ledger.tx_listeners.append(self._on_transaction)
+        node.ledger.slot_listeners.append(self._on_slot)
+
+    async def serve(self, host: str, port: int):
+        return await serve(self._connection, host, port, max_size=2**22, compression=None)
+
+    # ---- connections -------------------------------------------------------------------------
+    async def _connection(self, ws: ServerConnection) -> None:
+        conn = _Conn(ws)
+        writer = asyncio.create_task(self._writer(conn))
+        try:
+            async for message in ws:
+                self._handle(conn, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            writer.cancel()
+            for sub_id in list(conn.subs):
+                self._remove(sub_id)
+
+    async def _writer(self, conn: _Conn) -> None:
+        try:
+            while True:
+                await conn.ws.send(await conn.queue.get())
+        except ConnectionClosed:
+            pass
+
+    def _handle(self, conn: _Conn, message: str | bytes) -> None:
+        try:
+            request = orjson.loads(message)
+        except orjson.JSONDecodeError as exc:
+            conn.send(
+                {"jsonrpc": "2.0", "error": RpcError.parse_error(str(exc)).to_json(), "id": None}
+            )
+            return
+        requests = request if isinstance(request, list) else [request]
+        for item in requests:
+            request_id = item.get("id") if isinstance(item, dict) else None
+            try:
+                if not isinstance(item, dict) or not isinstance(item.get("method"), str):
+                    raise RpcError.invalid_request("expected a JSON-RPC request object")
+                params = item.get("params") or []
+                if not isinstance(params, list):
+                    raise RpcError.invalid_params("`params` must be an array")
+                result, after = self._call(conn, item["method"], params)
+            except RpcError as error:
+                conn.send({"jsonrpc": "2.0", "error": error.to_json(), "id": request_id})
+                continue
+            conn.send({"jsonrpc": "2.0", "result": result, "id": request_id})
+            if after is not None:
+                after()
+
+    def _call(self, conn: _Conn, method: str, params: list):
+        if method == "signatureSubscribe":
+            signature = signature_from(params[0] if params else None, "signature")
+            config = config_at(params, 1)
+            sub = self._add(conn, "signature", commitment_of(config), signature)
+            self.by_signature.setdefault(signature, []).append(sub)
+            if config.get("enableReceivedNotification"):
+                record = self.node.ledger.statuses.get(signature)
+                if record is not None:
+                    return sub.id, lambda: self._received(sub)
+            return sub.id, lambda: self._check_signature(signature)
+        if method == "slotSubscribe":
+            sub = self._add(conn, "slot", "processed", None)
+            self.slot_subs.append(sub)
+            return sub.id, None
+        if method == "accountSubscribe":
+            pubkey = pubkey_at(params, 0, "pubkey")
+            config = config_at(params, 1)
+            sub = self._add(conn, "account", commitment_of(config), pubkey)
+            sub.encoding = config.get("encoding", "base64")
+            self.by_account.setdefault(pubkey, []).append(sub)
+            return sub.id, None
+        if method in ("signatureUnsubscribe", "slotUnsubscribe", "accountUnsubscribe"):
+            sub_id = int_at(params, 0, "subscription")
+            sub = self.subs.get(sub_id)
+            if sub is None or sub.conn is not conn or method != f"{sub.kind}Unsubscribe":
+                raise RpcError.invalid_params(f"`subscription` {sub_id}: Invalid subscription id.")
+            self._remove(sub_id)
+            return True, None
+        raise RpcError.method_not_found(method)
+
+    def _add(self, conn: _Conn, kind: str, commitment: str, key: Any) -> _Sub:
+        sub = _Sub(next(self._ids), kind, conn, commitment, key)
+        self.subs[sub.id] = sub
+        conn.subs.add(sub.id)
+        return sub
+
+    def _remove(self, sub_id: int) -> None:
+        sub = self.subs.pop(sub_id, None)
+        if sub is None:
+            return
+        sub.conn.subs.discard(sub_id)
+        if sub.kind == "signature":
+            group = self.by_signature.get(sub.key, [])
+            if sub in group:
+                group.remove(sub)
+            if not group:
+                self.by_signature.pop(sub.key, None)
+        elif sub.kind == "account":
+            group = self.by_account.get(sub.key, [])
+            if sub in group:
+                group.remove(sub)
+            if not group:
+                self.by_account.pop(sub.key, None)
+        elif sub in self.slot_subs:
+            self.slot_subs.remove(sub)
+
+    # ---- notifications -----------------------------------------------------------------------
+    def _notify(self, sub: _Sub, result: Any) -> None:
+        sub.conn.send(
+            {
+                "jsonrpc": "2.0",
+                "method": f"{sub.kind}Notification",
+                "params": {"result": result, "subscription": sub.id},
+            }
+        )
+
+    def _received(self, sub: _Sub) -> None:
+        context = {"slot": self.node.ledger.slot}
+        self._notify(sub, {"context": context, "value": "receivedSignature"})
+        self._check_signature(sub.key)
+
+    def _check_signature(self, signature: Signature) -> None:
+        subs = self.by_signature.get(signature)
+        record = self.node.ledger.statuses.get(signature)
+        if not subs or record is None:
+            return
+        level = _LEVEL[self.node.ledger.commitment_of(record)]
+        for sub in list(subs):
+            if level >= _LEVEL[sub.commitment]:
+                self._notify(sub, {"context": {"slot": record.slot}, "value": {"err": record.err}})
+                self._remove(sub.id)
+        if record.visible_at and signature in self.by_signature:
+            delay = record.visible_at - time.monotonic()
+            if delay > 0:  # late-confirm fault: look again when confirmation shows
+                asyncio.get_running_loop().call_later(delay, self._check_signature, signature)
+
+    def _account_changed(self, sub: _Sub, slot: int) -> None:
+        account = self.node.ledger.get_account(sub.key)
+        if account is None:
+            value = {
+                "data": ["", "base64"],
+                "executable": False,
+                "lamports": 0,
+                "owner": "11111111111111111111111111111111",
+                "rentEpoch": 0,
+                "space": 0,
+            }
+        else:
+            value = encode_account(account, sub.encoding, self.node.decimals_of)
+        self._notify(sub, {"context": {"slot": slot}, "value": value})
+
+    def _on_transaction(self, signature: Signature, record: TxRecord, keys: list) -> None:
+        if self.by_signature and signature in self.by_signature:
+            self._check_signature(signature)
+        if self.by_account:
+            for key in keys:
+                for sub in self.by_account.get(key, ()):
+                    if sub.commitment == "processed":
+                        self._account_changed(sub, record.slot)
+                    else:
+                        sub.pending_slot = record.slot
+
+    def _on_slot(self, closed: int) -> None:
+        ledger = self.node.ledger
+        if self.slot_subs:
+            root = ledger.slot_for("finalized")
+            for sub in self.slot_subs:
+                self._notify(sub, {"parent": closed, "root": root, "slot": closed + 1})
+        for signature in list(self.by_signature):
+            self._check_signature(signature)
+        if self.by_account:
+            confirmed, finalized = ledger.slot_for("confirmed"), ledger.slot_for("finalized")
+            for group in self.by_account.values():
+                for sub in group:
+                    if sub.pending_slot is None:
+                        continue
+                    reached = confirmed if sub.commitment == "confirmed" else finalized
+                    if sub.pending_slot <= reached:
+                        self._account_changed(sub, sub.pending_slot)
+                        sub.pending_slot = None

@@ -1,0 +1,87 @@
+"""The "minimal" RPC family: health, version, identity, slots, heights, epochs, genesis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .node import API_VERSION, FEATURE_SET, ChainNode
+from .params import commitment_of, config_at
+
+__all__ = ["METHODS", "SLOTS_PER_EPOCH"]
+
+SLOTS_PER_EPOCH = 432_000
+
+
+def get_health(node: ChainNode, params: list) -> str:
+    return "ok"
+
+
+def get_version(node: ChainNode, params: list) -> dict[str, Any]:
+    return {"solana-core": API_VERSION, "feature-set": FEATURE_SET}
+
+
+def get_identity(node: ChainNode, params: list) -> dict[str, Any]:
+    return {"identity": str(node.twin.authority.pubkey())}
+
+
+def get_genesis_hash(node: ChainNode, params: list) -> str:
+    return node.settings.genesis_hash
+
+
+def get_slot(node: ChainNode, params: list) -> int:
+    return node.ledger.slot_for(commitment_of(config_at(params, 0)))
+
+
+def get_block_height(node: ChainNode, params: list) -> int:
+    config_at(params, 0)
+    return node.ledger.block_height
+
+
+def get_transaction_count(node: ChainNode, params: list) -> int:
+    config_at(params, 0)
+    return node.ledger.stats["transactions"]
+
+
+def get_epoch_info(node: ChainNode, params: list) -> dict[str, Any]:
+    slot = node.ledger.slot_for(commitment_of(config_at(params, 0)))
+    return {
+        "absoluteSlot": slot,
+        "blockHeight": node.ledger.block_height,
+        "epoch": slot // SLOTS_PER_EPOCH,
+        "slotIndex": slot % SLOTS_PER_EPOCH,
+        "slotsInEpoch": SLOTS_PER_EPOCH,
+        "transactionCount": node.ledger.stats["transactions"],
+    }
+
+
+def get_epoch_schedule(node: ChainNode, params: list) -> dict[str, Any]:
+    return {
+        "firstNormalEpoch": 0,
+        "firstNormalSlot": 0,
+        "leaderScheduleSlotOffset": SLOTS_PER_EPOCH,
+        "slotsPerEpoch": SLOTS_PER_EPOCH,
+        "warmup": False,
+    }
+
+
+def get_first_available_block(node: ChainNode, params: list) -> int:
+    return 0
+
+
+def minimum_ledger_slot(node: ChainNode, params: list) -> int:
+    return 0
+
+
+METHODS = {
+    "getHealth": get_health,
+    "getVersion": get_version,
+    "getIdentity": get_identity,
+    "getGenesisHash": get_genesis_hash,
+    "getSlot": get_slot,
+    "getBlockHeight": get_block_height,
+    "getTransactionCount": get_transaction_count,
+    "getEpochInfo": get_epoch_info,
+    "getEpochSchedule": get_epoch_schedule,
+    "getFirstAvailableBlock": get_first_available_block,
+    "minimumLedgerSlot": minimum_ledger_slot,
+}

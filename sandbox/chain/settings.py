@@ -1,0 +1,44 @@
+"""The chain's settings: one frozen object built by the CLI (or tests) and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.protocol.networks import DEVNET_GENESIS_HASH, USDC_DEVNET_MINT
+
+__all__ = ["BLOCKHASH_MS", "MAX_BLOCKHASH_AGE", "ChainSettings", "FaultSettings"]
+
+# A blockhash lives 150 blocks of a 400 ms clock in every mode (also at --slot-ms 0), so
+# pre-signed payments and blockhash hints keep working under load.
+MAX_BLOCKHASH_AGE = 150
+BLOCKHASH_MS = 400
+
+
+@dataclass(frozen=True)
+class FaultSettings:
+    latency_ms: float = 0.0
+    drop_rate: float = 0.0
+    late_confirm_ms: float = 0.0
+    error_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    host: str = "127.0.0.1"
+    port: int = 8899
+    ws_port: int | None = None  # default port + 1
+    slot_ms: int = 400
+    finalize_slots: int = 1
+    usdc_mint: str = USDC_DEVNET_MINT
+    genesis_hash: str = DEVNET_GENESIS_HASH
+    state_file: Path | None = None
+    fresh: bool = False
+    cheats: bool = True
+    admin_token: str | None = None
+    sigverify: bool = True
+    faults: FaultSettings = field(default_factory=FaultSettings)
+
+    @property
+    def pubsub_port(self) -> int:
+        return self.ws_port if self.ws_port is not None else self.port + 1

@@ -1,0 +1,112 @@
+"""The state file: LiteSVM cannot save itself, so the chain saves the accounts it wrote.
+
+Format (JSON, version 1): slot, block height, the authority keypair (mint authority and faucet),
+and every account transactions or cheat codes touched, except programs and sysvars. Written to
+a temporary file and renamed, so a crash mid-save never leaves half a state behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from solders.account import Account
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from .errors import RpcError
+from .node import ChainNode
+
+__all__ = ["StateError", "load_state", "save_state"]
+
+FORMAT_VERSION = 1
+_SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
+
+
+class StateError(ValueError):
+    """A state file that cannot be read; the message says which file and why."""
+
+
+def _snapshot(node: ChainNode) -> dict[str, Any]:
+    ledger = node.ledger
+    accounts: dict[str, Any] = {}
+    keys = set(ledger.touched) | {node.twin.authority.pubkey(), *node.twin.mints}
+    for pubkey in keys:
+        account = ledger.svm.get_account(pubkey)
+        if account is None or account.executable or account.owner == _SYSVAR_OWNER:
+            continue
+        if account.lamports == 0 and not account.data:
+            continue
+        accounts[str(pubkey)] = {
+            "lamports": account.lamports,
+            "data": base64.b64encode(bytes(account.data)).decode(),
+            "owner": str(account.owner),
+            "executable": False,
+        }
+    return {
+        "version": FORMAT_VERSION,
+        "slot": ledger.slot,
+        "blockHeight": ledger.block_height,
+        "genesisHash": node.settings.genesis_hash,
+        "usdcMint": str(node.twin.usdc_mint),
+        "authority": list(bytes(node.twin.authority)),
+        "accounts": accounts,
+    }
+
+
+def save_state(node: ChainNode, path: Path) -> int:
+    """Write the state file; returns how many accounts it holds."""
+    snapshot = _snapshot(node)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as out:
+        json.dump(snapshot, out, separators=(",", ":"))
+    os.chmod(tmp, 0o600)  # it holds the mint authority's secret key
+    os.replace(tmp, path)
+    return len(snapshot["accounts"])
+
+
+def load_state(node: ChainNode, path: Path) -> int:
+    """Replace the ledger with the saved one; returns how many accounts were loaded."""
+    try:
+        snapshot = json.loads(path.read_text())
+        if snapshot.get("version") != FORMAT_VERSION:
+            raise StateError(f"{path}: unknown state format {snapshot.get('version')!r}")
+        authority = Keypair.from_bytes(bytes(snapshot["authority"]))
+        accounts = [
+            (
+                Pubkey.from_string(key),
+                Account(
+                    lamports=int(value["lamports"]),
+                    data=base64.b64decode(value["data"]),
+                    owner=Pubkey.from_string(value["owner"]),
+                    executable=False,
+                ),
+            )
+            for key, value in snapshot["accounts"].items()
+        ]
+        slot, height = int(snapshot["slot"]), int(snapshot["blockHeight"])
+    except OSError as exc:
+        raise StateError(f"{path}: cannot read state file: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StateError(f"{path}: not a valid chain state file ({exc})") from None
+    node.ledger.reset(slot=slot, height=height)
+    node.forget_caches()
+    node.twin.authority = authority
+    for pubkey, account in accounts:
+        node.ledger.set_account(pubkey, account)
+    node.twin.install()
+    return len(accounts)
+
+
+def state_path(node: ChainNode, given: Any) -> Path:
+    if given is None:
+        if node.state_file is None:
+            raise RpcError.invalid_params("`path` is required: the chain runs without --state")
+        return node.state_file
+    if not isinstance(given, str) or not given:
+        raise RpcError.invalid_params("`path` must be a file path string")
+    return Path(given)
