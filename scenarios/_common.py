@@ -112,6 +112,8 @@ class TcpProxy:
             self._tasks.add(task)
         try:
             await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        except asyncio.CancelledError:
+            pass  # close() cut the connection on purpose
         finally:
             if task:
                 self._tasks.discard(task)

@@ -14,5 +14,5 @@ async def fee_payer_in_instruction(ctx: Context) -> str:
         "fee_payer_in_instruction",
         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS,
         watch_fee_payer=True,
-        into="transfer",
+        into="memo",
     )

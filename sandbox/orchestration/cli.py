@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from solders.pubkey import Pubkey
 
+from sandbox.console import make_console
 from sandbox.orchestration import summary
 from sandbox.orchestration.rpc import ChainRpc, RpcError
 from sandbox.orchestration.stack import (
@@ -30,8 +30,8 @@ from sandbox.processes import http_ok
 from sandbox.protocol import associated_token_address
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="The x402 local stack.")
-err = Console(stderr=True)
-out = Console()
+err = make_console(stderr=True)
+out = make_console()
 
 Home = Annotated[
     Path,

@@ -22,7 +22,7 @@ def _usdc(atomic: int | None) -> str:
 def wallet_table(wallets: list[Wallet], limit_payers: int = 3) -> Table:
     table = Table(title="Wallets", title_justify="left")
     table.add_column("name")
-    table.add_column("address")
+    table.add_column("address", no_wrap=True)
     table.add_column("SOL", justify="right")
     table.add_column("USDC", justify="right")
     payers = [w for w in wallets if w.name.startswith("payer-")]

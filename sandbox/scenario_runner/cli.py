@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from sandbox.console import make_console
 from sandbox.orchestration.stack import StackPaths, read_stack
 from sandbox.scenario_runner.runner import Result, discover, run, to_json, to_junit
 
 app = typer.Typer(add_completion=False)
-console = Console()
+console = make_console()
 
 
 @app.command()
@@ -41,8 +41,10 @@ def scenarios(
     """Run the end-to-end payment stories against the sandbox (or your own targets)."""
     catalogue = discover()
     if list_only:
+        table = Table("scenario", "story", "needs", title=f"{len(catalogue)} scenarios")
         for item in catalogue.values():
-            console.print(f"[bold]{item.name}[/]  {item.story}")
+            table.add_row(item.name, item.story, ", ".join(sorted(item.needs)))
+        console.print(table)
         return
     unknown = [n for n in names or [] if n not in catalogue]
     if unknown:
@@ -67,10 +69,7 @@ def scenarios(
 
     def show(result: Result) -> None:
         style = {"passed": "green", "skipped": "yellow", "FAILED": "bold red"}[result.outcome]
-        console.print(
-            f"[{style}]{result.outcome:>7}[/] {result.name:<34} {result.seconds:6.2f}s  "
-            f"{result.detail}"
-        )
+        console.print(f"[{style}]{result.outcome:>7}[/] {result.name:<26} {result.seconds:6.2f}s")
 
     console.print(f"Running {len(selected)} scenarios against {server}")
     results = asyncio.run(

@@ -1,0 +1,109 @@
+"""`x402-sandbox up`, `pay`, `status`, `down`, `up` again, `down`: as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sandbox.processes import free_port, free_port_pair, pid_alive
+
+pytestmark = pytest.mark.slow
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 90):
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture
+def ports() -> list[str]:
+    return [
+        "--rpc-port", str(free_port_pair()),
+        "--facilitator-port", str(free_port()),
+        "--server-port", str(free_port()),
+    ]  # fmt: skip
+
+
+def test_up_pay_status_down_up_keeps_balances(tmp_path: Path, ports: list[str]) -> None:
+    home = tmp_path / "sandbox"
+    up = cli("up", "--home", str(home), *ports, "--payers", "2", "--slot-ms", "0", "--json")
+    assert up.returncode == 0, up.stderr + up.stdout
+    info = json.loads(up.stdout)
+    try:
+        assert info["ready_seconds"] < 5, f"took {info['ready_seconds']}s to be ready"
+        assert info["network"] == "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1"
+        assert info["usdc_mint"] == "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU"
+        names = {w["name"] for w in info["wallets"]}
+        assert names == {"merchant", "fee-payer-0", "payer-0", "payer-1"}
+        payer = next(w for w in info["wallets"] if w["name"] == "payer-0")
+        assert payer["usdc"] == 100_000_000 and payer["sol"] == 1_000_000_000
+        for key in (home / "keys").iterdir():
+            assert stat.S_IMODE(key.stat().st_mode) == 0o600, key
+            assert len(json.loads(key.read_text())) == 64
+        env_text = (home / "stack.env").read_text()
+        assert f"export X402_SANDBOX_SERVER_URL={info['server_url']}" in env_text
+
+        again = cli("up", "--home", str(home), *ports)
+        assert again.returncode != 0 and "already running" in again.stderr
+
+        paid = cli(
+            "pay", f"{info['server_url']}/api/premium-content",
+            "--keypair", payer["keypair_file"], "--rpc-url", info["rpc_url"],
+        )  # fmt: skip
+        assert paid.returncode == 0, paid.stdout + paid.stderr
+
+        status = cli("status", "--home", str(home), "--json")
+        assert status.returncode == 0, status.stderr
+        state = json.loads(status.stdout)
+        assert all(c["healthy"] for c in state["components"].values()), state
+        payer_now = next(w for w in state["wallets"] if w["name"] == "payer-0")
+        assert payer_now["usdc"] == 100_000_000 - 10_000
+    finally:
+        down = cli("down", "--home", str(home))
+    assert down.returncode == 0, down.stderr
+    for pid in info["pids"].values():
+        assert not pid_alive(pid), f"pid {pid} still running after down"
+
+    # State survives down/up: same wallets, the paid amount still gone.
+    up2 = cli("up", "--home", str(home), *ports, "--payers", "2", "--slot-ms", "0", "--json")
+    assert up2.returncode == 0, up2.stderr + up2.stdout
+    info2 = json.loads(up2.stdout)
+    try:
+        payer2 = next(w for w in info2["wallets"] if w["name"] == "payer-0")
+        merchant2 = next(w for w in info2["wallets"] if w["name"] == "merchant")
+        assert payer2["address"] == payer["address"]
+        assert payer2["usdc"] == 100_000_000 - 10_000
+        assert merchant2["usdc"] == 10_000
+    finally:
+        assert cli("down", "--home", str(home), "--purge").returncode == 0
+    for pid in info2["pids"].values():
+        assert not pid_alive(pid)
+    assert not (home / "keys").exists()
+
+
+def test_up_names_a_port_taken_by_another_program(tmp_path: Path, ports: list[str]) -> None:
+    server_port = int(ports[ports.index("--server-port") + 1])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", server_port))
+        taken.listen()
+        result = cli("up", "--home", str(tmp_path / "s"), *ports)
+    assert result.returncode == 1
+    assert f"port {server_port} (server) is already in use" in result.stderr
+
+
+def test_status_without_a_stack_says_what_to_do(tmp_path: Path) -> None:
+    result = cli("status", "--home", str(tmp_path / "nothing"))
+    assert result.returncode == 1
+    assert "make up" in result.stderr
