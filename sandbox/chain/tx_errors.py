@@ -8,6 +8,14 @@ used in -32002 preflight errors ("Transaction simulation failed: <message>").
 from __future__ import annotations
 
 import orjson
+from solders.transaction_status import (
+    InstructionErrorBorshIO,
+    InstructionErrorCustom,
+    TransactionErrorDuplicateInstruction,
+    TransactionErrorInstructionError,
+    TransactionErrorInsufficientFundsForRent,
+    TransactionErrorProgramExecutionTemporarilyRestricted,
+)
 
 __all__ = ["NOT_LANDED", "err_message", "err_to_json"]
 
@@ -69,11 +77,25 @@ def err_to_json(err) -> object:
     return value
 
 
+def _instruction_error(inner) -> object:
+    if isinstance(inner, InstructionErrorCustom):
+        return {"Custom": inner.code}
+    if isinstance(inner, InstructionErrorBorshIO):
+        return {"BorshIoError": orjson.loads(inner.to_json())}
+    return repr(inner).rsplit(".", 1)[-1]
+
+
 def _convert(err) -> object:
-    to_json = getattr(err, "to_json", None)
-    if to_json is not None:
-        return orjson.loads(to_json())
-    # Fieldless enum members have no to_json; their repr is "TransactionErrorFieldless.Name".
+    # solders' own to_json drops the enum tags ([2, 1] for InstructionError(2, Custom(1))).
+    if isinstance(err, TransactionErrorInstructionError):
+        return {"InstructionError": [err.index, _instruction_error(err.err)]}
+    if isinstance(err, TransactionErrorDuplicateInstruction):
+        return {"DuplicateInstruction": orjson.loads(err.to_json())}
+    if isinstance(err, TransactionErrorInsufficientFundsForRent):
+        return {"InsufficientFundsForRent": {"account_index": err.account_index}}
+    if isinstance(err, TransactionErrorProgramExecutionTemporarilyRestricted):
+        return {"ProgramExecutionTemporarilyRestricted": {"account_index": err.account_index}}
+    # Fieldless enum members: repr is "TransactionErrorFieldless.Name".
     return repr(err).rsplit(".", 1)[-1]
 
 
