@@ -63,14 +63,11 @@ def _simulation_message(value: dict) -> tuple[str, str]:
     )
     message = f"simulation failed: {err}" + (f" ({hint})" if hint else "")
     reason = reasons.TRANSACTION_SIMULATION_FAILED
-    if isinstance(err, dict) and "InstructionError" in err:
-        detail = err["InstructionError"]
-        if (
-            isinstance(detail, list)
-            and len(detail) == 2
-            and detail[0] == 2
-            and detail[1] == {"Custom": _TOKEN_INSUFFICIENT_FUNDS}
-        ):
+    # {"InstructionError": [2, {"Custom": 1}]}: the transfer (instruction 2) lacked funds.
+    detail = err.get("InstructionError") if isinstance(err, dict) else err
+    if isinstance(detail, list) and len(detail) == 2 and detail[0] == 2:
+        code = detail[1].get("Custom") if isinstance(detail[1], dict) else detail[1]
+        if code == _TOKEN_INSUFFICIENT_FUNDS:
             reason = reasons.INSUFFICIENT_FUNDS
             message = "the payer's token account holds less than the amount (" + message + ")"
     return reason, message

@@ -1,0 +1,291 @@
+"""Payments through a real facilitator and chain: the happy path, every rule, fee-payer attacks."""
+
+from __future__ import annotations
+
+import struct
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from facilitator_builders import (
+    body,
+    compute_limit,
+    compute_price,
+    instructions,
+    memo,
+    requirements,
+    sign,
+    transfer,
+)
+from solders.hash import Hash
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams
+from solders.system_program import transfer as sol_transfer
+
+from sandbox.protocol import reasons
+from sandbox.protocol.networks import SOLANA_MAINNET
+from sandbox.protocol.programs import LIGHTHOUSE_PROGRAM_ID, associated_token_address
+
+AMOUNT = 10_000
+FEE = 5_000 * 2  # two signatures, 5,000 lamports each; the 1-microlamport price rounds to 0
+
+
+def test_supported_lists_v1_and_v2_kinds_with_the_fee_payer(fac, funded):
+    answer = fac.get("/supported").json()
+    fee_payer = str(funded.p.fee_payer.pubkey())
+    kinds = {(k["x402Version"], k["network"]): k for k in answer["kinds"]}
+    assert kinds[(1, "solana-devnet")]["extra"]["feePayer"] == fee_payer
+    assert kinds[(2, "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1")]["extra"]["feePayer"] == fee_payer
+    assert answer["signers"] == {"solana:*": [fee_payer]}
+
+
+def test_health_reports_fee_payer_balance(fac, funded):
+    health = fac.get("/health").json()
+    assert health["status"] == "ok"
+    (payer,) = health["feePayers"]
+    assert payer["lamports"] == funded.sol(funded.p.fee_payer.pubkey())
+    assert payer["low"] is False
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_valid_payment_verifies_settles_and_moves_money(fac, funded, version):
+    p = funded.p
+    fee_payer_before = funded.sol(p.fee_payer.pubkey())
+    payment = funded.payment(AMOUNT, version=version)
+    verdict = fac.verify(payment)
+    assert verdict == {"isValid": True, "payer": str(p.client.pubkey())}
+    assert funded.usdc(p.pay_to) == 0  # verify moves nothing
+    receipt = fac.settle(payment)
+    assert receipt["success"] is True, receipt
+    assert receipt["payer"] == str(p.client.pubkey())
+    assert receipt["amount"] == str(AMOUNT)
+    assert receipt["network"] == payment["paymentRequirements"]["network"]
+    assert funded.usdc(p.pay_to) == AMOUNT
+    assert funded.usdc(p.client.pubkey()) == 10_000_000 - AMOUNT
+    landed = funded.transaction(receipt["transaction"])
+    assert landed is not None and landed["meta"]["err"] is None
+    assert funded.sol(p.fee_payer.pubkey()) == fee_payer_before - landed["meta"]["fee"]
+    assert fac.settle(payment)["errorReason"] == reasons.DUPLICATE_SETTLEMENT
+    assert fac.verify(payment)["invalidReason"] == reasons.DUPLICATE_SETTLEMENT
+
+
+def _rule_cases(p, blockhash: Hash):
+    """(name, request body, expected reason), each breaking one rule."""
+    req = requirements(p, AMOUNT)
+    ok = instructions(p, AMOUNT)
+
+    def pay(ixs, r=None, **kw):
+        return body(sign(p, ixs, blockhash, **kw), r or req)
+
+    stranger = Keypair()
+    cases = [
+        ("scheme", pay(ok, {**req, "scheme": "upto"}), reasons.UNSUPPORTED_SCHEME),
+        ("network", pay(ok, {**req, "network": SOLANA_MAINNET}), reasons.NETWORK_MISMATCH),
+        (
+            "fee payer not managed",
+            pay(ok, {**req, "extra": {"feePayer": str(stranger.pubkey())}}),
+            reasons.FEE_PAYER_NOT_MANAGED,
+        ),
+        ("fee payer missing", pay(ok, {**req, "extra": {}}), reasons.SVM_MISSING_FEE_PAYER),
+        ("instruction count", pay(ok[:2]), reasons.SVM_INSTRUCTIONS_LENGTH),
+        (
+            "compute limit first",
+            pay([compute_price(), compute_limit(), *ok[2:]]),
+            reasons.SVM_COMPUTE_LIMIT_INSTRUCTION,
+        ),
+        (
+            "compute limit cap",
+            pay([compute_limit(1_000_000), *ok[1:]]),
+            reasons.SVM_COMPUTE_LIMIT_TOO_HIGH,
+        ),
+        (
+            "compute price cap",
+            pay([ok[0], compute_price(10_000_000), *ok[2:]]),
+            reasons.SVM_COMPUTE_PRICE_TOO_HIGH,
+        ),
+        (
+            "no transfer",
+            pay([*ok[:2], memo(), memo()]),
+            reasons.SVM_NO_TRANSFER_INSTRUCTION,
+        ),
+        (
+            "unknown fourth",
+            pay([*ok[:3], transfer(p, 1)]),
+            reasons.SVM_UNKNOWN_FOURTH_INSTRUCTION,
+        ),
+        (
+            "mint",
+            pay([*ok[:2], transfer(p, AMOUNT, mint=Pubkey.new_unique()), ok[3]]),
+            reasons.SVM_MINT_MISMATCH,
+        ),
+        (
+            "recipient",
+            pay([*ok[:2], transfer(p, AMOUNT, destination=Pubkey.new_unique()), ok[3]]),
+            reasons.SVM_RECIPIENT_MISMATCH,
+        ),
+        ("amount low", pay(instructions(p, AMOUNT - 1)), reasons.SVM_AMOUNT_INSUFFICIENT),
+        ("amount high", pay(instructions(p, AMOUNT + 1)), reasons.SVM_AMOUNT_MISMATCH),
+        (
+            "memo mismatch",
+            pay(instructions(p, AMOUNT, "b"), requirements(p, AMOUNT, memo="a")),
+            reasons.SVM_MEMO_MISMATCH,
+        ),
+        ("memo count", pay([*ok, memo()]), reasons.SVM_MEMO_COUNT),
+        ("signature", pay(ok, signers=[]), reasons.SVM_SIGNATURE_INVALID),
+        (
+            "insufficient funds",
+            pay(instructions(p, 20_000_000), requirements(p, 20_000_000)),
+            reasons.INSUFFICIENT_FUNDS,
+        ),
+        (
+            "unknown blockhash",
+            body(sign(p, ok, Hash.new_unique()), req),
+            reasons.TRANSACTION_SIMULATION_FAILED,
+        ),
+        (
+            "lighthouse not deployed",
+            pay([*ok, Instruction(LIGHTHOUSE_PROGRAM_ID, b"\x00", [])]),
+            reasons.TRANSACTION_SIMULATION_FAILED,
+        ),
+    ]
+    return cases
+
+
+def test_every_rule_rejects_at_verify_and_settle(fac, funded):
+    p = funded.p
+    before = (funded.usdc(p.client.pubkey()), funded.sol(p.fee_payer.pubkey()))
+    for name, payment, reason in _rule_cases(p, funded.blockhash()):
+        verdict = fac.verify(payment)
+        assert verdict["isValid"] is False, name
+        assert verdict["invalidReason"] == reason, (name, verdict)
+        assert verdict["invalidMessage"], name
+        receipt = fac.settle(payment)
+        assert receipt["success"] is False, name
+        assert receipt["errorReason"] == reason, (name, receipt)
+        assert receipt["transaction"] == ""
+    assert (funded.usdc(p.client.pubkey()), funded.sol(p.fee_payer.pubkey())) == before
+
+
+def _attacks(p, blockhash: Hash):
+    """Fee-payer drains: each would make the facilitator pay out of its own wallet."""
+    fp = p.fee_payer.pubkey()
+    ok = instructions(p, AMOUNT)
+    drain_sol = sol_transfer(
+        TransferParams(from_pubkey=fp, to_pubkey=p.client.pubkey(), lamports=10**9)
+    )
+    memo_with_fee_payer = Instruction(ok[3].program_id, b"hi", [AccountMeta(fp, True, True)])
+    return [
+        ("fee payer as authority", [*ok[:2], transfer(p, AMOUNT, authority=fp), ok[3]],
+         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
+        ("fee payer token account as source",
+         [*ok[:2], transfer(p, AMOUNT, source=associated_token_address(fp, p.mint)), ok[3]],
+         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
+        ("fee payer inside memo", [*ok[:3], memo_with_fee_payer],
+         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
+        ("extra SOL transfer", [*ok, drain_sol], reasons.SVM_UNKNOWN_FIFTH_INSTRUCTION),
+        ("SOL transfer instead of memo", [*ok[:3], drain_sol],
+         reasons.SVM_UNKNOWN_FOURTH_INSTRUCTION),
+        ("high compute price", [ok[0], compute_price(1_000_000_000), *ok[2:]],
+         reasons.SVM_COMPUTE_PRICE_TOO_HIGH),
+        ("high compute limit", [compute_limit(1_400_000), *ok[1:]],
+         reasons.SVM_COMPUTE_LIMIT_TOO_HIGH),
+        ("extra instruction", [*ok, transfer(p, AMOUNT)], reasons.SVM_UNKNOWN_FIFTH_INSTRUCTION),
+    ]  # fmt: skip
+
+
+def test_fee_payer_attacks_are_rejected_and_cost_the_fee_payer_nothing(fac, funded):
+    p = funded.p
+    fp = p.fee_payer.pubkey()
+    blockhash = funded.blockhash()
+    before = funded.sol(fp)
+    for name, ixs, reason in _attacks(p, blockhash):
+        signers = [p.client, p.fee_payer] if "authority" in name else [p.client]
+        payment = body(sign(p, ixs, blockhash, signers=signers), requirements(p, AMOUNT))
+        assert fac.verify(payment)["invalidReason"] == reason, name
+        assert fac.settle(payment)["errorReason"] == reason, name
+    # An extra signer asking the fee payer's co-signature for someone else's instruction.
+    stranger = Keypair()
+    extra = Instruction(memo().program_id, b"x", [AccountMeta(stranger.pubkey(), True, False)])
+    payment = body(
+        sign(p, [*instructions(p, AMOUNT)[:3], extra], blockhash, signers=[p.client, stranger]),
+        requirements(p, AMOUNT),
+    )
+    assert fac.settle(payment)["errorReason"] == reasons.SVM_EXCESSIVE_SIGNERS
+    assert funded.sol(fp) == before
+    # A valid payment afterwards costs exactly its fee.
+    receipt = fac.settle(funded.payment(AMOUNT))
+    assert receipt["success"] is True
+    fee = funded.transaction(receipt["transaction"])["meta"]["fee"]
+    assert funded.sol(fp) == before - fee
+
+
+def test_fifty_concurrent_settles_of_one_payment_settle_once(fac, funded):
+    p = funded.p
+    merchant_ata = str(associated_token_address(p.pay_to, p.mint))
+    before = {s["signature"] for s in funded.chain.rpc("getSignaturesForAddress", merchant_ata)}
+    payment = funded.payment(AMOUNT)
+    with ThreadPoolExecutor(50) as pool:
+        receipts = list(pool.map(lambda _: fac.settle(payment), range(50)))
+    successes = [r for r in receipts if r["success"]]
+    assert len(successes) == 1, receipts
+    others = {r["errorReason"] for r in receipts if not r["success"]}
+    assert others == {reasons.DUPLICATE_SETTLEMENT}
+    assert funded.usdc(p.pay_to) == AMOUNT
+    after = {s["signature"] for s in funded.chain.rpc("getSignaturesForAddress", merchant_ata)}
+    assert after - before == {successes[0]["transaction"]}
+
+
+def test_client_nonce_reuse_is_a_replay(fac, funded):
+    p = funded.p
+    first = funded.payment(AMOUNT, memo_text="nonce-abc")
+    assert fac.settle(first)["success"] is True
+    # A different transaction (another compute price) carrying the same client nonce.
+    ixs = [compute_limit(), compute_price(2), transfer(p, AMOUNT), memo("nonce-abc")]
+    replay = body(sign(p, ixs, funded.blockhash()), requirements(p, AMOUNT))
+    verdict = fac.verify(replay)
+    assert verdict["invalidReason"] == reasons.DUPLICATE_SETTLEMENT
+    assert "nonce" in verdict["invalidMessage"]
+    assert fac.settle(replay)["errorReason"] == reasons.DUPLICATE_SETTLEMENT
+    assert funded.usdc(p.pay_to) == AMOUNT
+    # Another payer may use the same text: nonces are scoped to the paying wallet.
+    fresh = funded.__class__(funded.chain, type(p)(fee_payer=p.fee_payer, pay_to=p.pay_to))
+    assert fac.settle(fresh.payment(AMOUNT, memo_text="nonce-abc"))["success"] is True
+
+
+def test_verify_changes_no_state(fac, funded):
+    payment = funded.payment(AMOUNT)
+    before = fac.get("/health").json()["ledger"]
+    for _ in range(3):
+        assert fac.verify(payment)["isValid"] is True
+    assert fac.get("/health").json()["ledger"] == before
+    assert fac.settle(payment)["success"] is True
+
+
+def test_transaction_failing_on_chain_is_reported_failed(fac, funded):
+    """Two payments that each pass simulation but together overdraw the client's account."""
+    p = funded.p
+    funded.chain.rpc("sandbox_setFaults", {"latencyMs": 300})
+    half = 6_000_000  # of 10 USDC
+    a = funded.payment(half, memo_text="a")
+    b = funded.payment(half, memo_text="b")
+    with ThreadPoolExecutor(2) as pool:
+        receipts = list(pool.map(fac.settle, [a, b]))
+    funded.chain.rpc("sandbox_setFaults", {"latencyMs": 0})
+    assert sorted(r["success"] for r in receipts) == [False, True], receipts
+    failed = next(r for r in receipts if not r["success"])
+    assert failed["errorReason"] == reasons.TRANSACTION_FAILED, failed
+    landed = funded.transaction(failed["transaction"])
+    assert landed["meta"]["err"] is not None
+    assert funded.usdc(p.pay_to) == half
+    # Asking again gives the same failure; nothing is sent again.
+    failed_payment = [a, b][receipts.index(failed)]
+    again = fac.settle(failed_payment)
+    assert again["errorReason"] == reasons.TRANSACTION_FAILED
+    assert again["transaction"] == failed["transaction"]
+    assert funded.usdc(p.pay_to) == half
+
+
+def test_compute_budget_encoding_sanity():
+    # The builders encode what the checks decode (guards against a silent drift in both).
+    assert compute_limit(7).data == bytes([2]) + struct.pack("<I", 7)
