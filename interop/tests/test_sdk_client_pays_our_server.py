@@ -1,0 +1,43 @@
+"""The SDK's httpx client pays our server, on the real sandbox stack (chain, facilitator, server).
+
+Only `rpc_url` points the SDK at the sandbox; the payment it builds must pass our middleware and
+our facilitator, and land on the chain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sdk_env import sdk_client_pay
+from solders.pubkey import Pubkey
+
+from sandbox.protocol import SOLANA_DEVNET, associated_token_address
+
+
+def usdc_balance(rpc: Any, owner: str, mint: str) -> int:
+    ata = associated_token_address(Pubkey.from_string(owner), Pubkey.from_string(mint))
+    return int(rpc.call("getTokenAccountBalance", str(ata))["value"]["amount"])
+
+
+def test_sdk_client_pays_premium_content(x402_stack, x402_payer, x402_rpc) -> None:
+    before = usdc_balance(x402_rpc, x402_payer.address, x402_stack.usdc_mint)
+    result = sdk_client_pay(
+        f"{x402_stack.server_url}/api/premium-content", x402_payer.path, x402_stack.rpc_url
+    )
+    assert "error" not in result, result.get("error")
+    assert result["status"] == 200, result
+    assert result["body"]  # the content itself
+    (first, paid) = result["sent"]
+    assert first["paymentSignature"] is None and paid["paymentSignature"]  # a v2 round trip
+
+    receipt = result["paymentResponse"]
+    assert receipt["success"] is True, receipt
+    assert receipt["payer"] == x402_payer.address
+    assert receipt["network"] == SOLANA_DEVNET
+    landed = x402_rpc.call(
+        "getTransaction",
+        receipt["transaction"],
+        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
+    )
+    assert landed is not None and landed["meta"]["err"] is None
+    assert usdc_balance(x402_rpc, x402_payer.address, x402_stack.usdc_mint) == before - 10_000
