@@ -6,6 +6,7 @@ Balances are always read from the chain. Payments are built with the payer's pub
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator
@@ -31,7 +32,7 @@ from sandbox.protocol import (
     associated_token_address,
     decode_settle_response,
 )
-from sandbox.scenario_runner.framework import ScenarioFailed, Skip
+from sandbox.scenario_runner.framework import CHEATS, FACILITATOR_FAULTS, ScenarioFailed, Skip
 
 LAMPORTS_PER_SOL = 1_000_000_000
 
@@ -138,7 +139,7 @@ class Context:
 
     async def new_payer(self, usdc: float = 1.0, sol: float = 0.01) -> Keypair:
         """A fresh wallet with SOL and test USDC (cheat codes); a given keypair otherwise."""
-        if "cheats" not in self.capabilities:
+        if CHEATS not in self.capabilities:
             if self._given_keypairs is None:
                 raise Skip("needs funded wallets: pass --keypair for a chain without cheat codes")
             return next(self._given_keypairs)
@@ -218,25 +219,43 @@ class Context:
         return reply, offers[0]
 
     async def payment(
-        self, path: str, payer: Keypair, version: int = 2, mutation: str | None = None, **knobs: Any
+        self,
+        path: str,
+        payer: Keypair,
+        version: int = 2,
+        mutation: str | None = None,
+        *,
+        fresh_blockhash: bool = False,
+        **knobs: Any,
     ) -> Payment:
-        """Answer `path`'s challenge with a payment (correct, or broken by `mutation`)."""
+        """Answer `path`'s challenge with a payment (correct, or broken by `mutation`).
+
+        The blockhash is the challenge's hint when it has one; `fresh_blockhash` asks the chain
+        instead (a new transaction even when the server's hint has not changed).
+        """
         _reply, requirements = await self.challenge(path, version)
         mint = await self.facts.mint(requirements.asset)
         resource = getattr(self._last_challenge, "resource", None)
+        hinted = (requirements.extra or {}).get("recentBlockhash")
+        blockhash = None if hinted and not fresh_blockhash else await self.facts.blockhash()
+        if fresh_blockhash:
+            blockhash = await self.newer_blockhash(str(blockhash))
         if mutation is None:
-            return build_payment(requirements, payer, mint, await self._blockhash(requirements),
-                                 resource=resource)  # fmt: skip
+            return build_payment(requirements, payer, mint, blockhash, resource=resource)
         build = MUTATIONS[mutation]
-        return build(
-            requirements, payer, mint, await self._blockhash(requirements),
-            resource=resource, **knobs,
-        )  # fmt: skip
+        return build(requirements, payer, mint, blockhash, resource=resource, **knobs)
 
-    async def _blockhash(self, requirements: AnyRequirements) -> Any:
-        if (requirements.extra or {}).get("recentBlockhash"):
-            return None
-        return await self.facts.blockhash()
+    async def newer_blockhash(self, old: str, wait: float = 3.0) -> Any:
+        """A blockhash other than `old`: the next slot's (advanced by cheat code if possible)."""
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            if CHEATS in self.capabilities:
+                await self.rpc.call("sandbox_advanceSlots", [1])
+            self.facts.forget_blockhash()
+            blockhash = await self.facts.blockhash()
+            if str(blockhash) != old or asyncio.get_running_loop().time() > deadline:
+                return blockhash
+            await asyncio.sleep(0.1)
 
     async def pay(
         self, path: str, payer: Keypair, version: int = 2, mutation: str | None = None, **knobs: Any
@@ -258,7 +277,7 @@ class Context:
         return {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
 
     async def set_facilitator_faults(self, faults: list[dict[str, Any]]) -> None:
-        if "facilitator-faults" not in self.capabilities:
+        if FACILITATOR_FAULTS not in self.capabilities:
             raise Skip("needs the sandbox facilitator's fault injection")
         url = f"{self.facilitator_url}/_sandbox/faults"
         body = {"faults": faults}
@@ -276,7 +295,7 @@ class Context:
 
     @contextlib.asynccontextmanager
     async def chain_faults(self, **faults: float) -> AsyncIterator[None]:
-        if "cheats" not in self.capabilities:
+        if CHEATS not in self.capabilities:
             raise Skip("needs the sandbox chain's fault injection")
         await self.rpc.call("sandbox_setFaults", [faults])
         try:

@@ -1,0 +1,97 @@
+"""The scenario catalogue against the real stack, and the runner's reports and exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from sandbox.scenario_runner import Context, framework, scenario
+from sandbox.scenario_runner.runner import discover, run
+
+pytestmark = pytest.mark.slow
+
+EXPECTED_STORIES = {
+    "happy-path-v1", "happy-path-v2", "dynamic-price", "upfront-route", "underpay", "overpay",
+    "wrong-mint", "wrong-recipient", "wrong-network", "expired-blockhash", "insufficient-funds",
+    "tampered-signature", "fee-payer-as-authority", "fee-payer-in-instruction",
+    "extra-instruction", "replay-settled-payment", "parallel-race", "nonce-reuse",
+    "route-binding", "malformed-headers", "facilitator-down", "facilitator-slow",
+    "settlement-pending", "facilitator-lying", "chain-drops-transaction",
+    "fee-payer-out-of-sol", "handler-failure", "facilitator-errors",
+}  # fmt: skip
+
+
+def scenarios_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox.cli", "scenarios", *args],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_every_story_is_in_the_catalogue() -> None:
+    assert set(discover()) >= EXPECTED_STORIES
+
+
+def test_the_whole_catalogue_passes_on_the_sandbox(x402_stack, tmp_path: Path) -> None:
+    report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
+    result = scenarios_cli("--home", x402_stack.home, "--json", str(report), "--junit", str(junit))
+    results = json.loads(report.read_text())
+    failed = [r for r in results if not r["passed"] or r["skipped"]]
+    assert not failed, json.dumps(failed, indent=2)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert {r["name"] for r in results} >= EXPECTED_STORIES
+    assert all({"name", "passed", "seconds", "detail"} <= set(r) for r in results)
+    suite = ElementTree.parse(junit).getroot()
+    assert suite.get("failures") == "0" and int(suite.get("tests")) == len(results)
+
+
+def test_a_failing_story_fails_the_run(x402_stack) -> None:
+    @scenario("always-wrong", "Expects the free /health route to cost money.")
+    async def always_wrong(ctx: Context) -> str:
+        reply = await ctx.request("/health")
+        ctx.expect(reply.status == 402, f"/health answered {reply.status}, not 402")
+        return "unreachable"
+
+    try:
+        item = framework.REGISTRY["always-wrong"]
+        results = asyncio.run(
+            run([item], x402_stack.server_url, x402_stack.facilitator_url, x402_stack.rpc_url)
+        )
+    finally:
+        framework.REGISTRY.pop("always-wrong", None)
+    assert not results[0].passed
+    assert results[0].detail == "/health answered 200, not 402"
+
+
+def test_stories_needing_sandbox_powers_are_skipped_on_foreign_targets(
+    x402_stack, tmp_path: Path
+) -> None:
+    # A facilitator URL without /_sandbox/faults and an RPC without cheat codes: the paid
+    # server is ours, but the runner must not pretend it can inject faults.
+    report = tmp_path / "report.json"
+    result = scenarios_cli(
+        "settlement-pending", "fee-payer-out-of-sol",
+        "--server", x402_stack.server_url,
+        "--facilitator", x402_stack.server_url,  # answers 404 on /_sandbox/faults
+        "--rpc", f"{x402_stack.server_url}/not-rpc",
+        "--json", str(report),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:]
+    results = json.loads(report.read_text())
+    assert [r["skipped"] for r in results] == [True, True]
+
+
+def test_unknown_scenario_is_named() -> None:
+    result = scenarios_cli("no-such-story")
+    assert result.returncode == 2
+    assert "no-such-story" in result.stdout
