@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Any
 
+import base58
 from solders.hash import Hash
 from solders.message import from_bytes_versioned
 
@@ -38,6 +39,8 @@ def get_latest_blockhash(node: ChainNode, params: list) -> dict[str, Any]:
 def _hash_at(params: list, index: int, name: str) -> Hash:
     value = str_at(params, index, name)
     try:
+        if len(base58.b58decode(value)) != 32:
+            raise ValueError("not 32 bytes")
         return Hash.from_string(value)
     except ValueError:
         raise RpcError.invalid_params(f"`{name}` is not a valid base58 hash: {value!r}") from None

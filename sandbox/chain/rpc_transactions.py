@@ -268,7 +268,9 @@ def get_signatures_for_address(node: ChainNode, params: list) -> list[dict[str, 
     commitment = commitment_of(config)
     if commitment == "processed":
         raise RpcError.invalid_params("Method does not support commitment below `confirmed`")
-    limit = config.get("limit") or MAX_SIGNATURES_FOR_ADDRESS
+    limit = config.get("limit")
+    if limit is None:
+        limit = MAX_SIGNATURES_FOR_ADDRESS
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise RpcError.invalid_params("`limit` must be an integer between 1 and 1000")
     before = signature_from(config["before"], "before") if config.get("before") else None
