@@ -14,6 +14,15 @@
 
 A settlement receipt is believed only if its signature is the fee payer's signature of this very
 transaction (and, with an RPC URL, only once the chain shows it confirmed without error).
+
+Where this differs from the official Python SDK's middleware (x402 2.x), on purpose:
+- an exception while verifying becomes a 402 carrying the exception text there; here a
+  facilitator failure is 502 (unreachable, 5xx, garbage) or 504 (timeout), so a client can tell
+  "your payment is wrong" from "the server's payment service is broken";
+- a settlement success is taken at its word there; here its signature must sign this payment;
+- it keeps no record of settlements it started but could not finish (pending, timed out); here
+  the same payment sent again is recognised, resolved and served once;
+- binding of a payment to its route: see binding.py.
 """
 
 from __future__ import annotations
