@@ -73,11 +73,22 @@ def args(ledger: Ledger):
 
 def test_registry_names_every_mutation() -> None:
     assert set(m.MUTATIONS) == {
-        "wrong_amount", "wrong_mint", "wrong_recipient", "missing_instruction",
-        "extra_instruction", "fee_payer_as_authority", "fee_payer_in_instruction",
-        "compute_price_too_high", "compute_limit_too_high", "stale_blockhash", "bad_signature",
-        "reused_memo", "wrong_network", "accepted_mismatch", "version_mixup",
-    }  # fmt: skip
+        "wrong_amount",
+        "wrong_mint",
+        "wrong_recipient",
+        "missing_instruction",
+        "extra_instruction",
+        "fee_payer_as_authority",
+        "fee_payer_in_instruction",
+        "compute_price_too_high",
+        "compute_limit_too_high",
+        "stale_blockhash",
+        "bad_signature",
+        "reused_memo",
+        "wrong_network",
+        "accepted_mismatch",
+        "version_mixup",
+    }
 
 
 def test_wrong_amount(ledger: Ledger, args) -> None:

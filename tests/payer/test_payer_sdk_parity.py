@@ -77,9 +77,12 @@ def test_v2_payment_is_byte_identical_to_the_sdks(name: str, client, usdc) -> No
         seller_memo = fixture("manifest.json")["sellerMemo"]
         assert memo_of(their_tx) == seller_memo.encode()
         again = build_payment(
-            theirs.accepted, client, usdc, their_tx.message.recent_blockhash,
+            theirs.accepted,
+            client,
+            usdc,
+            their_tx.message.recent_blockhash,
             resource=theirs.resource,
-        )  # fmt: skip
+        )
         assert bytes(again.transaction) == bytes(their_tx)
 
 
@@ -100,8 +103,12 @@ def test_sdk_instruction_layout_matches_ours(client, usdc) -> None:
     theirs = transaction_of(decode_payment_payload(fixture("payment_signature_v2.json")["header"]))
     message = theirs.message
     programs = [message.account_keys[ix.program_id_index] for ix in message.instructions]
-    assert programs == [COMPUTE_BUDGET_PROGRAM_ID, COMPUTE_BUDGET_PROGRAM_ID, TOKEN_PROGRAM_ID,
-                        MEMO_PROGRAM_ID]  # fmt: skip
+    assert programs == [
+        COMPUTE_BUDGET_PROGRAM_ID,
+        COMPUTE_BUDGET_PROGRAM_ID,
+        TOKEN_PROGRAM_ID,
+        MEMO_PROGRAM_ID,
+    ]
     addresses = fixture("manifest.json")["addresses"]
     assert str(message.account_keys[0]) == addresses["feePayer"]
     assert str(message.account_keys[1]) == addresses["client"] == str(client.pubkey())
