@@ -121,7 +121,7 @@ def report(response: X402Response, verbose: bool, out: TextIO) -> int:
     payment, offer = response.payment, response.requirements
     assert payment is not None and offer is not None
     print(
-        f"-> paid {format_usdc(offer.atomic_amount)} USDC ({offer.amount} atomic) from "
+        f"-> payment of {format_usdc(offer.atomic_amount)} USDC ({offer.amount} atomic) from "
         f"{payment.payer} to {offer.pay_to}; fee payer {offer.fee_payer}; memo {payment.memo}",
         file=out,
     )

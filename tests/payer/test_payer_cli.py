@@ -35,7 +35,7 @@ async def test_pays_and_prints_each_step(paywall: Paywall, keypair_file: Path) -
     assert code == 0, out
     assert "<- 402 Payment Required: x402 v2 challenge in the PAYMENT-REQUIRED header" in out
     assert "offer 1: exact on solana:EtWT" in out
-    assert f"-> paid 0.01 USDC (10000 atomic) from {paywall.ledger.owner.pubkey()}" in out
+    assert f"-> payment of 0.01 USDC (10000 atomic) from {paywall.ledger.owner.pubkey()}" in out
     assert "sent as PAYMENT-SIGNATURE" in out
     assert "receipt: settled" in out
     signature = out.split("transaction signature: ")[1].split()[0]
