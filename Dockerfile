@@ -10,6 +10,8 @@ FROM ${BASE_IMAGE}
 ARG PIP_INDEX_URL=
 ARG PIP_EXTRA_INDEX_URL=
 ARG PIP_TRUSTED_HOST=
+# Extra packages beyond pyproject.toml's (space-separated), e.g. for a quick experiment.
+ARG EXTRA_PACKAGES=
 
 ENV LANG=C.UTF-8 \
     PYTHONUNBUFFERED=1 \
@@ -22,9 +24,10 @@ ENV LANG=C.UTF-8 \
 WORKDIR /app
 
 # Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes.
-# The pip-ca.crt* wildcard copies the host's CA bundle when docker/lib.sh put one in the context
-# and matches nothing (without failing) otherwise.
-COPY pyproject.toml docker/requirements_from_pyproject.py docker/.build/pip-ca.crt* /app/build/
+# The docker/.build/* wildcard copies what docker/lib.sh put there (the host's CA bundle, and the
+# host .venv's versions as constraints, so the image runs what the tests ran) and matches
+# nothing, without failing, when the image is built without it.
+COPY pyproject.toml docker/requirements_from_pyproject.py docker/.build/* /app/build/
 RUN set -eu; \
     [ -n "$PIP_INDEX_URL" ] || unset PIP_INDEX_URL; \
     [ -n "$PIP_EXTRA_INDEX_URL" ] || unset PIP_EXTRA_INDEX_URL; \
@@ -34,7 +37,9 @@ RUN set -eu; \
     python /app/build/requirements_from_pyproject.py /app/build/pyproject.toml \
         > /app/build/requirements.txt; \
     pip install --quiet --upgrade pip setuptools wheel; \
-    pip install --quiet -r /app/build/requirements.txt; \
+    if [ -s /app/build/constraints.txt ] && pip install --quiet -r /app/build/requirements.txt \
+        -c /app/build/constraints.txt $EXTRA_PACKAGES; then :; \
+    else pip install --quiet -r /app/build/requirements.txt $EXTRA_PACKAGES; fi; \
     rm -f /app/build/pip-ca.crt
 
 # Then the source (.dockerignore admits only pyproject.toml, README.md, sandbox/, loadtests/,
@@ -47,8 +52,8 @@ RUN set -eu; \
     rm -rf /app/build /app/*.egg-info; \
     groupadd --system --gid 10001 sandbox; \
     useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/sandbox sandbox; \
-    mkdir -p /wallets /reports /data; \
-    chown sandbox:sandbox /wallets /reports /data
+    mkdir -p /sandbox /reports /data; \
+    chown sandbox:sandbox /sandbox /reports /data
 
 USER sandbox
 WORKDIR /data

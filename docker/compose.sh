@@ -66,7 +66,6 @@ export_home() {
 }
 
 stack_up() {
-    prepare
     log "starting chain, setup, facilitator, server ($COMPOSE_PROJECT_NAME)"
     if ! compose up -d --no-build chain setup facilitator server >"$STATE_DIR/up.log" 2>&1; then
         cat "$STATE_DIR/up.log" >&2
@@ -113,7 +112,7 @@ run_loadtest() {
     export X402_LOAD_WORKERS="${X402_LOAD_WORKERS:-2}"
     local locustfile="${X402_LOCUSTFILE:-locustfile_paid.py}"
     [ -f "$REPO_ROOT/loadtests/$locustfile" ] || die "loadtests/$locustfile does not exist"
-    [ "$(health_of server)" = healthy ] || stack_up
+    [ "$(health_of server)" = healthy ] || { prepare; stack_up; }
     log "Locust: 1 master + $X402_LOAD_WORKERS workers, ${X402_LOAD_USERS:-20} users, ${X402_LOAD_DURATION:-30s}"
     compose --profile loadtest rm -fsv locust-master worker >/dev/null 2>&1 || true
     compose --profile loadtest up -d --no-build --scale "worker=$X402_LOAD_WORKERS" \
@@ -136,7 +135,7 @@ run_loadtest() {
 main() {
     mkdir -p "$STATE_DIR"
     case "${1:-}" in
-        up) stack_up; print_summary ;;
+        up) prepare; stack_up; print_summary ;;
         down) shift; stack_down "$@" ;;
         loadtest) ensure_dockerd; run_loadtest ;;
         status) compose --profile loadtest ps ;;

@@ -119,12 +119,24 @@ build_project_image() {
     else
         rm -f "$DOCKER_DIR/.build/pip-ca.crt"
     fi
+    # The versions the host's tests ran with (pip freeze of .venv), as constraints for the image.
+    if [ -x "$REPO_ROOT/.venv/bin/pip" ]; then
+        "$REPO_ROOT/.venv/bin/pip" freeze --exclude-editable 2>/dev/null \
+            | grep -v -E '^(-e |#)|@ file:' >"$DOCKER_DIR/.build/constraints.txt.new" || true
+        # Rewritten only when it changed, so the dependency layer stays cached.
+        if cmp -s "$DOCKER_DIR/.build/constraints.txt.new" "$DOCKER_DIR/.build/constraints.txt"; then
+            rm -f "$DOCKER_DIR/.build/constraints.txt.new"
+        else
+            mv "$DOCKER_DIR/.build/constraints.txt.new" "$DOCKER_DIR/.build/constraints.txt"
+        fi
+    fi
     log "building $X402_SANDBOX_IMAGE (FROM $X402_BASE_IMAGE)"
     if ! docker build -t "$X402_SANDBOX_IMAGE" \
         --build-arg "BASE_IMAGE=$X402_BASE_IMAGE" \
         --build-arg "PIP_INDEX_URL=$X402_PIP_INDEX_URL" \
         --build-arg "PIP_EXTRA_INDEX_URL=$X402_PIP_EXTRA_INDEX_URL" \
         --build-arg "PIP_TRUSTED_HOST=$X402_PIP_TRUSTED_HOST" \
+        --build-arg "EXTRA_PACKAGES=${X402_EXTRA_PACKAGES:-}" \
         -f "$REPO_ROOT/Dockerfile" "$REPO_ROOT" >"$STATE_DIR/build.log" 2>&1; then
         tail -n 40 "$STATE_DIR/build.log" >&2
         die "docker build failed (full log: $STATE_DIR/build.log)"

@@ -25,8 +25,6 @@ from sandbox.orchestration.stack import StackConfig, StackInfo, StackPaths, fund
 from sandbox.orchestration.wallets import load_or_create
 from sandbox.protocol.networks import CAIP2_TO_V1
 
-ADMIN_TOKEN_HEADER = "X-Sandbox-Admin-Token"
-
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -86,7 +84,8 @@ def setup(args: argparse.Namespace) -> StackInfo:
 
     rpc = ChainRpc(args.rpc_url)
     if args.admin_token:
-        rpc._client.headers[ADMIN_TOKEN_HEADER] = args.admin_token
+        # The chain answers cheat codes from outside its loopback only with the token.
+        rpc._client.headers["Authorization"] = f"Bearer {args.admin_token}"
     try:
         chain_info = rpc.call("sandbox_getInfo")
         usdc_mint = chain_info["usdcMint"]
