@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,15 +14,11 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from sandbox.chain.testing import RunningChain
-from sandbox.processes import ManagedProcess, free_port
+from sandbox.facilitator.testing import start_facilitator as _start
+from sandbox.processes import ManagedProcess
 from sandbox.protocol.programs import associated_token_address
 
 FUNDED_USDC = 10_000_000  # 10 USDC
-
-
-def write_keypair(path: Path, keypair: Keypair) -> Path:
-    path.write_text(json.dumps(list(bytes(keypair))))
-    return path
 
 
 @dataclass
@@ -77,30 +71,13 @@ def start_facilitator(
     fee_payers: list[Keypair],
     *extra_args: str,
     ledger: Path | None = None,
-    port: int | None = None,
 ) -> Iterator[RunningFacilitator]:
-    home = Path(tempfile.mkdtemp(prefix="x402-facilitator-"))
-    ledger = ledger or home / "ledger.sqlite3"
-    port = port or free_port()
-    args = ["--host", "127.0.0.1", "--port", str(port), "--rpc-url", chain.rpc_url]
-    args += ["--ws-url", chain.ws_url, "--ledger", str(ledger), "--log-level", "warning"]
-    for i, keypair in enumerate(fee_payers):
-        args += ["--fee-payer-keypair", str(write_keypair(home / f"fee-payer-{i}.json", keypair))]
-    url = f"http://127.0.0.1:{port}"
-    process = ManagedProcess(
-        "facilitator",
-        "sandbox.facilitator",
-        [*args, *extra_args],
-        f"{url}/health",
-        home / "facilitator.log",
-    )
-    process.start()
-    running = RunningFacilitator(url, process, fee_payers, ledger)
-    try:
-        process.wait_healthy(timeout=60)
-        yield running
-    finally:
-        running.stop()
+    with _start(chain.rpc_url, fee_payers, extra_args, ws_url=chain.ws_url, ledger=ledger) as fac:
+        running = RunningFacilitator(fac.url, fac.process, fee_payers, fac.ledger)
+        try:
+            yield running
+        finally:
+            running.stop()
 
 
 class Funded:
