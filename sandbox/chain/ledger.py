@@ -231,8 +231,9 @@ class Ledger:
             return "AlreadyProcessed"
         return None
 
-    def _balances(self, keys: list[Pubkey]) -> tuple[list[int], list]:
-        get = self.svm.get_account
+    def _balances(self, keys: list[Pubkey], only: range | None = None) -> tuple[list[int], list]:
+        """Lamports of every key and the token accounts among them (index, program, head)."""
+        get = self.svm._inner.get_account  # the wrapper costs as much as the call
         lamports: list[int] = []
         tokens: list = []
         for index, key in enumerate(keys):
@@ -244,6 +245,32 @@ class Ledger:
             if account.owner in _TOKEN_OWNERS and len(account.data) >= 165:
                 tokens.append((index, account.owner, bytes(account.data[:72])))
         return lamports, tokens
+
+    def _post_balances(
+        self, tx: VersionedTransaction, keys: list[Pubkey], pre: list[int], pre_tokens: list
+    ) -> tuple[list[int], list]:
+        """Only writable accounts can change: read those again, copy the rest."""
+        header = tx.message.header
+        signed = header.num_required_signatures
+        writable = [
+            *range(signed - header.num_readonly_signed_accounts),
+            *range(signed, len(keys) - header.num_readonly_unsigned_accounts),
+        ]
+        post = list(pre)
+        changed_tokens: dict[int, tuple] = {}
+        get = self.svm._inner.get_account
+        for index in writable:
+            account = get(keys[index])
+            if account is None:
+                post[index] = 0
+                continue
+            post[index] = account.lamports
+            if account.owner in _TOKEN_OWNERS and len(account.data) >= 165:
+                changed_tokens[index] = (index, account.owner, bytes(account.data[:72]))
+        tokens = [entry for entry in pre_tokens if entry[0] not in writable]
+        tokens.extend(changed_tokens.values())
+        tokens.sort(key=lambda entry: entry[0])
+        return post, tokens
 
     def execute(self, tx: VersionedTransaction, *, preflight: bool) -> SendOutcome:
         """Run a transaction for real. With `preflight`, a failure is rolled back (not landed)."""
@@ -272,7 +299,9 @@ class Ledger:
         record.tx = tx
         record.meta = meta
         record.pre_balances, record.pre_tokens = pre_balances, pre_tokens
-        record.post_balances, record.post_tokens = self._balances(keys)
+        record.post_balances, record.post_tokens = self._post_balances(
+            tx, keys, pre_balances, pre_tokens
+        )
         self._remember(sig, record, keys)
         self.touched.update(keys)
         self.block_sigs.append(sig)
