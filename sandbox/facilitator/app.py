@@ -132,30 +132,30 @@ class FacilitatorApp:
 
     # ------------------------------------------------------------ x402
 
-    async def _apply_faults(self, endpoint: str, receive, send) -> tuple[bool, Fault | None]:
-        """Run latency and transport faults; (answered, fault for the service to act on)."""
+    async def _apply_faults(self, endpoint: str, receive, send) -> tuple[int, Fault | None]:
+        """Run latency and transport faults: (status if answered else 0, fault for the service)."""
         plan: FaultPlan | None = self.facilitator.faults.plan(endpoint)
         if plan is None:
-            return False, None
+            return 0, None
         for fault in plan.delays:
             self.metrics.fault(endpoint, fault.kind)
         if plan.delay > 0:
             await asyncio.sleep(plan.delay)
         fault = plan.fault
         if fault is None:
-            return False, None
+            return 0, None
         self.metrics.fault(endpoint, fault.kind)
         if fault.kind == "error500":
             await _send(send, 500, orjson.dumps({"error": "injected fault: error500"}))
-            return True, fault
+            return 500, fault
         if fault.kind == "html502":
             await _send(send, 502, _HTML_502, [(b"content-type", b"text/html")])
-            return True, fault
+            return 502, fault
         if fault.kind == "hang":
             await _wait_for_disconnect(receive, fault.seconds)
             await _send(send, 504, orjson.dumps({"error": "injected fault: hang"}))
-            return True, fault
-        return False, fault
+            return 504, fault
+        return 0, fault
 
     async def _read(self, scope, receive) -> bytes:
         limit = self.settings.max_body_bytes
@@ -192,7 +192,7 @@ class FacilitatorApp:
             return status
         answered, fault = await self._apply_faults(operation, receive, send)
         if answered:
-            return 500
+            return answered
         try:
             request = parse_facilitator_request(raw)
         except ProtocolError as exc:
@@ -255,7 +255,7 @@ class FacilitatorApp:
     async def _supported(self, scope, receive, send) -> int:
         answered, _ = await self._apply_faults("supported", receive, send)
         if answered:
-            return 500
+            return answered
         body = self.facilitator.supported_body
         if body is None:
             await _send(send, 503, orjson.dumps({"error": "still connecting to the chain"}))
@@ -266,7 +266,7 @@ class FacilitatorApp:
     async def _health(self, scope, receive, send) -> int:
         answered, _ = await self._apply_faults("health", receive, send)
         if answered:
-            return 500
+            return answered
         status, body = await self.facilitator.health()
         await _send(send, status, orjson.dumps(body))
         return status
