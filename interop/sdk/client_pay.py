@@ -7,7 +7,8 @@ Pointing it at the sandbox changes only `rpc_url` (the SDK has no environment va
     python interop/sdk/client_pay.py URL --keypair payer.json --rpc-url http://127.0.0.1:8899 \
         [--max-amount 1] [--no-spend-controls]
 
-Prints one JSON object: {"status", "body", "headers", "paymentResponse", "sent": [{"url",
+Prints one JSON object: {"status", "body", "headers", "paymentRequired" (a final 402's decoded
+PAYMENT-REQUIRED, whose `error` says why), "paymentResponse", "sent": [{"url",
 "paymentSignature", "xPayment"} per request on the wire]}; exit 0 when the request completed
 (whatever the status), 2 when the SDK raised (the error is in {"error": ...}).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import sys
 from typing import Any
@@ -75,6 +77,8 @@ async def pay(url: str, client: Any, timeout: float) -> dict[str, Any]:
         result["body"] = response.text
     result["headers"] = {k.lower(): v for k, v in response.headers.items()}
     receipt = response.headers.get("payment-response") or response.headers.get("x-payment-response")
+    challenge = response.headers.get("payment-required")
+    result["paymentRequired"] = json.loads(base64.b64decode(challenge)) if challenge else None
     result["paymentResponse"] = (
         decode_payment_response_header(receipt).model_dump(by_alias=True, exclude_none=True)
         if receipt

@@ -25,7 +25,7 @@ def test_sdk_client_pays_premium_content(x402_stack, x402_payer, x402_rpc) -> No
         f"{x402_stack.server_url}/api/premium-content", x402_payer.path, x402_stack.rpc_url
     )
     assert "error" not in result, result.get("error")
-    assert result["status"] == 200, result
+    assert result["status"] == 200, (result.get("paymentRequired"), result.get("paymentResponse"))
     assert result["body"]  # the content itself
     (first, paid) = result["sent"]
     assert first["paymentSignature"] is None and paid["paymentSignature"]  # a v2 round trip
