@@ -101,6 +101,18 @@ def _pubkey(value: object) -> Pubkey | None:
         return None
 
 
+# Hints a server may re-fetch for every 402 (the SDK middleware does): not terms of payment.
+_HINTS = ("recentBlockhash", "lastValidBlockHeight")
+
+
+def _terms(requirements: dict) -> dict:
+    extra = requirements.get("extra")
+    if isinstance(extra, dict) and any(hint in extra for hint in _HINTS):
+        extra = {k: v for k, v in extra.items() if k not in _HINTS}
+        requirements = {**requirements, "extra": extra}
+    return requirements
+
+
 def _first_difference(a: dict, b: dict, prefix: str = "") -> str:
     for key in sorted(set(a) | set(b)):
         left, right = a.get(key), b.get(key)
@@ -142,8 +154,8 @@ def _check_envelope(
             f"network {req.network!r}",
         )
     if isinstance(request, FacilitatorRequest):
-        accepted = payload.accepted.to_wire()
-        required = req.to_wire()
+        accepted = _terms(payload.accepted.to_wire())
+        required = _terms(req.to_wire())
         if accepted != required:
             return Rejection(
                 reasons.INVALID_PAYMENT_REQUIREMENTS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 
 import orjson
 import pytest
@@ -116,6 +117,17 @@ def test_accepted_differs_from_requirements(p):
     b["paymentPayload"]["accepted"] = {**b["paymentRequirements"], "amount": "1"}
     result = rejected(check(p, b), reasons.INVALID_PAYMENT_REQUIREMENTS)
     assert "amount" in result.message
+
+
+def test_blockhash_hints_may_differ_between_accepted_and_requirements(p):
+    b = pay(p, instructions(p, AMOUNT))
+    b["paymentPayload"]["accepted"] = copy.deepcopy(b["paymentRequirements"])
+    b["paymentPayload"]["accepted"]["extra"]["recentBlockhash"] = str(Hash.new_unique())
+    b["paymentRequirements"]["extra"]["recentBlockhash"] = str(Hash.new_unique())
+    b["paymentRequirements"]["extra"]["lastValidBlockHeight"] = "1000"
+    assert isinstance(check(p, b), CheckedPayment)
+    b["paymentRequirements"]["extra"]["memo"] = "x"  # a term, not a hint
+    rejected(check(p, b), reasons.INVALID_PAYMENT_REQUIREMENTS)
 
 
 def test_bad_asset_address(p):
