@@ -32,7 +32,7 @@ class Runtime:
         if self._pool is None:
             self.targets.require("keys_dir")
             assert self.targets.keys_dir is not None
-            self._pool = WalletPool.from_folder(self.targets.keys_dir)
+            self._pool = WalletPool.from_folder(self.targets.keys_dir, self.targets.payers)
         return self._pool
 
     @property

@@ -8,6 +8,7 @@ compose file (master and workers share the sandbox home volume) and by hand:
     X402_SANDBOX_RPC_URL           Solana JSON-RPC (blockhash, mint facts)
     X402_SANDBOX_USDC_MINT         asset of verify/settle payments (default: stack's, devnet USDC)
     X402_SANDBOX_KEYS_DIR          payer keypairs (Solana CLI JSON); `payer-*.json` if present
+    X402_LOADTEST_PAYERS           use only the first N keypairs of the folder
     X402_SANDBOX_HOME              fallback for all of the above: its stack.json and keys/
     X402_LOADTEST_PATH             route of the paid flow (default /api/premium-content)
     X402_LOADTEST_PAY_TO           merchant wallet for verify/settle (default: stack's merchant)
@@ -78,6 +79,7 @@ class Targets:
     max_price: int = DEFAULT_MAX_PRICE
     rate: float | None = None
     users: int | None = None
+    payers: int | None = None
     out_dir: Path | None = None
 
     @classmethod
@@ -115,6 +117,7 @@ class Targets:
             max_price=_int(env, "X402_LOADTEST_MAX_PRICE", DEFAULT_MAX_PRICE) or DEFAULT_MAX_PRICE,
             rate=_float(env, "X402_LOADTEST_RATE"),
             users=_int(env, "X402_LOADTEST_USERS", None),
+            payers=_int(env, "X402_LOADTEST_PAYERS", None),
             out_dir=Path(out) if out else None,
         )
 

@@ -1,0 +1,5 @@
+import sys
+
+from sandbox.loadtest.cli import main
+
+sys.exit(main())

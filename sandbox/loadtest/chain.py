@@ -1,0 +1,156 @@
+"""The chain as the load-test wrapper sees it: balances, transaction count, funding.
+
+Synchronous (httpx): called before and after a run, never on the hot path. Cheat codes
+(`sandbox_*`) are used only when the chain is a sandbox; against another chain the wrapper
+reads balances and nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from solders.pubkey import Pubkey
+
+from sandbox.orchestration.wallets import load_or_create
+from sandbox.protocol import associated_token_address
+from sandbox.protocol.programs import TOKEN_PROGRAM_ID
+
+__all__ = ["Chain", "ChainError", "Snapshot", "prepare_payers"]
+
+BATCH = 200
+
+
+class ChainError(RuntimeError):
+    pass
+
+
+class Chain:
+    def __init__(self, url: str, admin_token: str | None = None, timeout: float = 15.0) -> None:
+        self.url = url
+        headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+        self._http = httpx.Client(timeout=timeout, headers=headers)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Chain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _post(self, body: Any) -> Any:
+        try:
+            response = self._http.post(self.url, json=body)
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ChainError(f"the chain at {self.url} did not answer JSON-RPC: {exc}") from None
+
+    def call(self, method: str, *params: Any) -> Any:
+        answer = self._post({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})
+        if not isinstance(answer, dict) or "result" not in answer:
+            error = answer.get("error") if isinstance(answer, dict) else answer
+            raise ChainError(f"{method}: {error}")
+        return answer["result"]
+
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """Results (or None for a call that failed) in the order of `calls`."""
+        results: list[Any] = []
+        for start in range(0, len(calls), BATCH):
+            chunk = calls[start : start + BATCH]
+            body = [
+                {"jsonrpc": "2.0", "id": i, "method": m, "params": p}
+                for i, (m, p) in enumerate(chunk)
+            ]
+            answers = self._post(body)
+            if not isinstance(answers, list):
+                raise ChainError(f"the chain at {self.url} does not answer JSON-RPC batches")
+            by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
+            results += [by_id.get(i, {}).get("result") for i in range(len(chunk))]
+        return results
+
+    def sandbox_info(self) -> dict[str, Any] | None:
+        """sandbox_getInfo, or None when the chain is not a sandbox (or cheats are off)."""
+        try:
+            info = self.call("sandbox_getInfo")
+        except ChainError:
+            return None
+        return info if isinstance(info, dict) else None
+
+    def transaction_count(self) -> int | None:
+        info = self.sandbox_info()
+        try:
+            return int(info["stats"]["transactions"]) if info else None
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def usdc_balances(self, owners: list[str], mint: str) -> dict[str, int | None]:
+        """Atomic USDC of each owner's associated token account (None: no account)."""
+        mint_key = Pubkey.from_string(mint)
+        atas = [
+            str(associated_token_address(Pubkey.from_string(o), mint_key, TOKEN_PROGRAM_ID))
+            for o in owners
+        ]
+        results = self.batch([("getTokenAccountBalance", [ata]) for ata in atas])
+        out: dict[str, int | None] = {}
+        for owner, result in zip(owners, results, strict=True):
+            try:
+                out[owner] = int(result["value"]["amount"])
+            except (KeyError, TypeError, ValueError):
+                out[owner] = None
+        return out
+
+
+@dataclass
+class Snapshot:
+    """Balances and the chain's transaction count at one moment."""
+
+    merchant: int | None
+    payers: dict[str, int | None]
+    transactions: int | None
+    slot: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def take(cls, chain: Chain, merchant: str | None, payers: list[str], mint: str) -> Snapshot:
+        owners = ([merchant] if merchant else []) + payers
+        balances = chain.usdc_balances(owners, mint)
+        return cls(
+            merchant=balances.get(merchant) if merchant else None,
+            payers={p: balances[p] for p in payers},
+            transactions=chain.transaction_count(),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"merchant": self.merchant, "payers": self.payers, "transactions": self.transactions}
+
+
+def prepare_payers(chain: Chain, folder: Path, count: int, mint: str, usdc_each: int) -> list[str]:
+    """Create (or reuse) `count` payer keypairs in `folder` and top their USDC up to
+    `usdc_each` with sandbox_mintTo when they hold less than half of it."""
+    addresses = []
+    for i in range(count):
+        keypair, _new = load_or_create(folder / f"payer-{i:03d}.json")
+        addresses.append(str(keypair.pubkey()))
+    balances = chain.usdc_balances(addresses, mint)
+    calls = [
+        ("sandbox_mintTo", [address, usdc_each - (balance or 0), mint])
+        for address, balance in balances.items()
+        if (balance or 0) < usdc_each // 2
+    ]
+    for result, (_, params) in zip(chain.batch(calls), calls, strict=True):
+        if result is None:
+            raise ChainError(
+                f"sandbox_mintTo for payer {params[0]} failed: the chain refused the cheat code "
+                "(is it a sandbox? does it need --admin-token?)"
+            )
+    return addresses
+
+
+def ensure_token_account(chain: Chain, owner: str, mint: str) -> None:
+    """The merchant must have a USDC account before anyone can pay it."""
+    if chain.usdc_balances([owner], mint)[owner] is None:
+        chain.call("sandbox_mintTo", owner, 0, mint)
