@@ -62,6 +62,7 @@ class PubSub:
         self.by_signature: dict[Signature, list[_Sub]] = {}
         self.by_account: dict[Pubkey, list[_Sub]] = {}
         self.slot_subs: list[_Sub] = []
+        self._timers: set[Signature] = set()  # late-confirm rechecks already scheduled
         node.ledger.tx_listeners.append(self._on_transaction)
         node.ledger.slot_listeners.append(self._on_slot)
 
@@ -196,10 +197,15 @@ class PubSub:
             if level >= _LEVEL[sub.commitment]:
                 self._notify(sub, {"context": {"slot": record.slot}, "value": {"err": record.err}})
                 self._remove(sub.id)
-        if record.visible_at and signature in self.by_signature:
+        if record.visible_at and signature in self.by_signature and signature not in self._timers:
             delay = record.visible_at - time.monotonic()
             if delay > 0:  # late-confirm fault: look again when confirmation shows
-                asyncio.get_running_loop().call_later(delay, self._check_signature, signature)
+                self._timers.add(signature)
+                asyncio.get_running_loop().call_later(delay, self._recheck, signature)
+
+    def _recheck(self, signature: Signature) -> None:
+        self._timers.discard(signature)
+        self._check_signature(signature)
 
     def _account_changed(self, sub: _Sub, slot: int) -> None:
         account = self.node.ledger.get_account(sub.key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import time
 
 import httpx
@@ -97,3 +99,23 @@ def test_bad_fault_settings_are_refused_by_name(fast_chain, faults, named):
         json={"jsonrpc": "2.0", "id": 1, "method": "sandbox_setFaults", "params": [faults]},
     ).json()
     assert answer["error"]["code"] == -32602 and named in answer["error"]["message"]
+
+
+async def test_late_confirmation_delays_signature_notification(fast_chain):
+    from solana.rpc.commitment import Confirmed
+    from solana.rpc.websocket_api import SolanaWsClient
+
+    tx = _payment(fast_chain)
+    fast_chain.rpc("sandbox_setFaults", {"lateConfirmMs": 500})
+    try:
+        async with SolanaWsClient(fast_chain.ws_url) as ws:
+            await ws.signature_subscribe(signature=tx.signatures[0], commitment=Confirmed)
+            sent = time.monotonic()
+            fast_chain.rpc(
+                "sendTransaction", base64.b64encode(bytes(tx)).decode(), {"encoding": "base64"}
+            )
+            note = await asyncio.wait_for(ws.recv(), 10)
+            assert note.result.value.err is None
+            assert time.monotonic() - sent >= 0.45
+    finally:
+        fast_chain.rpc("sandbox_setFaults", {"lateConfirmMs": 0})
