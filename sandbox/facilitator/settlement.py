@@ -270,6 +270,10 @@ class Settler:
             return self._fail(
                 request, started, Rejection(reasons.DUPLICATE_SETTLEMENT, message), row.payer
             )
+        if fault is not None and fault.kind == "pending":
+            # The injected fault stands for a slow confirmation: while it is on, a retry of a
+            # pending settlement stays pending too (the server's retry path must cope).
+            return await self._pending(request, started, row, "injected fault: still waiting")
         # Resolve a pending settlement. SENDING in memory keeps concurrent retries out.
         row.state = SENDING
         try:
