@@ -4,6 +4,7 @@
 # debootstrap where no registry can be pulled from.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 FROM ${BASE_IMAGE}
+LABEL org.opencontainers.image.title="x402-solana-sandbox"
 
 # The host's index settings, passed by docker/lib.sh from the host's pip configuration; empty
 # means pip's defaults.

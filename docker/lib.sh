@@ -131,7 +131,9 @@ build_project_image() {
         fi
     fi
     log "building $X402_SANDBOX_IMAGE (FROM $X402_BASE_IMAGE)"
-    if ! docker build -t "$X402_SANDBOX_IMAGE" \
+    # Host networking for the build: pip then sees the network exactly as the host's pip does
+    # (a proxy on the host's loopback included).
+    if ! docker build -t "$X402_SANDBOX_IMAGE" --network "${X402_BUILD_NETWORK:-host}" \
         --build-arg "BASE_IMAGE=$X402_BASE_IMAGE" \
         --build-arg "PIP_INDEX_URL=$X402_PIP_INDEX_URL" \
         --build-arg "PIP_EXTRA_INDEX_URL=$X402_PIP_EXTRA_INDEX_URL" \
@@ -141,6 +143,9 @@ build_project_image() {
         tail -n 40 "$STATE_DIR/build.log" >&2
         die "docker build failed (full log: $STATE_DIR/build.log)"
     fi
+    # The image this build replaced is left untagged: drop it (and only our own such images).
+    docker image prune -f --filter "label=org.opencontainers.image.title=x402-solana-sandbox" \
+        >/dev/null 2>&1 || true
     log "image $X402_SANDBOX_IMAGE ready in $((SECONDS - started)) s"
 }
 

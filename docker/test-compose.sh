@@ -118,11 +118,7 @@ pay_one_request() {
     log "  merchant USDC (atomic): $before -> $after"
     [ $((after - before)) -eq 10000 ]
 }
-if "$PY" -c 'import sandbox.payer.cli' 2>/dev/null; then
-    check "one paid request from the host; the merchant receives 0.01 USDC" pay_one_request
-else
-    log "SKIP paid request: sandbox.payer.cli does not exist yet"
-fi
+check "one paid request from the host; the merchant receives 0.01 USDC" pay_one_request
 
 if [ -f "$REPO_ROOT/loadtests/${X402_LOCUSTFILE:-locustfile_paid.py}" ]; then
     export X402_LOAD_WORKERS=2 X402_LOAD_USERS=4 X402_LOAD_SPAWN_RATE=4 X402_LOAD_DURATION=15s
@@ -150,6 +146,7 @@ PYCODE
     }
     check "distributed Locust run (master + 2 workers) with no failures" loadtest_ok
 else
+    # Tolerated only until loadtests/ lands on main; then this becomes a failure.
     log "SKIP load test: loadtests/${X402_LOCUSTFILE:-locustfile_paid.py} does not exist yet"
 fi
 
