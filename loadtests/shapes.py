@@ -14,11 +14,12 @@ up the shape class it finds in the locustfile's namespace.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 
 from locust import LoadTestShape
+
+from loadtests.shape_math import spike_users, step_users
 
 __all__ = ["SHAPES", "SpikeShape", "StepShape", "selected_shape"]
 
@@ -52,8 +53,7 @@ class StepShape(_EnvShape):
     abstract = True  # made concrete by selected_shape()
 
     def users_at(self, t: float) -> int:
-        step = min(self.steps, int(t // (self.duration / self.steps)) + 1)
-        return max(1, math.ceil(self.users * step / self.steps))
+        return step_users(t, self.users, self.steps, self.duration)
 
 
 class SpikeShape(_EnvShape):
@@ -62,9 +62,7 @@ class SpikeShape(_EnvShape):
     abstract = True
 
     def users_at(self, t: float) -> int:
-        base = max(1, self.users // 5)
-        in_spike = 0.4 * self.duration <= t < 0.6 * self.duration
-        return self.users if in_spike else base
+        return spike_users(t, self.users, self.duration)
 
 
 class ConstantShape(_EnvShape):

@@ -1,0 +1,107 @@
+"""Each profile for real: Locust against the sandbox stack (the x402_stack fixture), short runs.
+
+What must hold: no failed request, the report files exist, the money reconciles with the
+chain, and the counts in summary.json agree with the chain's own transaction count. Then a
+slowed facilitator must show up in the measured latency: the measurement is real.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox.loadtest.cli import main
+
+pytestmark = pytest.mark.slow
+
+REPORT_FILES = (
+    "locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust.html",
+    "locust_stats.json", "summary.json", "report.html",
+)  # fmt: skip
+
+
+def run(stack, report: Path, *args: str) -> tuple[int, dict]:
+    code = main([*args, "--home", stack.home, "--report-dir", str(report), "--no-progress",
+                 "--payers", "6"])  # fmt: skip
+    summary = json.loads((report / "summary.json").read_text())
+    return code, summary
+
+
+def assert_clean(summary: dict, report: Path) -> None:
+    for name in REPORT_FILES:
+        assert (report / name).is_file(), name
+    assert "<svg" in (report / "report.html").read_text()
+    failed = {name: p["failures"] for name, p in summary["phases"].items() if p["failures"]}
+    assert not failed, failed
+    assert summary["phases"][summary["mainPhase"]]["count"] > 0
+    rec = summary["reconciliation"]
+    assert rec["checked"] and rec["ok"], rec
+    assert summary["ok"]
+
+
+@pytest.mark.parametrize("profile", ["paid-flow", "settle"])
+def test_money_profiles_reconcile_with_the_chain(x402_stack, tmp_path: Path, profile: str):
+    code, summary = run(x402_stack, tmp_path, profile, "--users", "4", "--duration", "10s")
+    assert code == 0, summary["reconciliation"]
+    assert_clean(summary, tmp_path)
+    paid_entry = "paid request" if profile == "paid-flow" else "settle"
+    paid = summary["phases"][paid_entry]["count"]
+    assert paid == summary["chain"]["transactions"] == summary["reconciliation"]["payments"]
+    if profile == "paid-flow":
+        for phase in ("challenge", "sign", "round trip"):
+            assert summary["phases"][phase]["count"] == paid
+    rec = summary["reconciliation"]
+    assert rec["merchantReceivedAtomic"] == rec["payersSpentAtomic"] == rec["expectedAtomic"] > 0
+    assert rec["receiptSignatures"] == paid and rec["duplicateSignatures"] == 0
+    assert summary["generator"]["signed"] >= paid
+    assert summary["generator"]["cpu"]["series"]
+
+
+@pytest.mark.parametrize("profile", ["challenge", "verify"])
+def test_profiles_that_move_no_money(x402_stack, tmp_path: Path, profile: str):
+    code, summary = run(x402_stack, tmp_path, profile, "--users", "4", "--duration", "8s")
+    assert code == 0
+    assert_clean(summary, tmp_path)
+    assert summary["chain"]["transactions"] == 0
+    assert summary["reconciliation"]["merchantReceivedAtomic"] == 0
+
+
+def test_distributed_step_ramp(x402_stack, tmp_path: Path):
+    """--processes 2: master and two workers; every worker's payments are accounted for."""
+    code, summary = run(x402_stack, tmp_path, "paid-flow", "--users", "4", "--duration", "8s",
+                        "--processes", "2", "--shape", "step")  # fmt: skip
+    assert code == 0, summary["reconciliation"]
+    assert_clean(summary, tmp_path)
+    assert summary["generator"]["locustProcessesReporting"] == 2
+    users = [p["users"] for p in summary["series"]["round trip"] if p["users"]]
+    assert users[0] < max(users) == 4  # the step shape ramped up
+    assert summary["phases"]["paid request"]["count"] == summary["chain"]["transactions"]
+
+
+def test_threshold_crossed_fails_the_run(x402_stack, tmp_path: Path):
+    code, summary = run(x402_stack, tmp_path, "challenge", "--users", "2", "--duration", "3s",
+                        "--fail-p99", "0.0001")  # fmt: skip
+    assert code == 1
+    assert not summary["ok"] and "--fail-p99" in summary["thresholds"]["crossed"][0]
+
+
+def test_slowed_facilitator_shows_in_the_paid_request(x402_stack, tmp_path: Path):
+    faults = f"{x402_stack.facilitator_url}/_sandbox/faults"
+    _, base = run(x402_stack, tmp_path / "base", "paid-flow", "--users", "2", "--duration", "6s")
+    slow_ms = 200
+    httpx.post(faults, json={"faults": [{"endpoint": "verify", "kind": "latency", "ms": slow_ms}]})
+    try:
+        _, slow = run(x402_stack, tmp_path / "slow", "paid-flow", "--users", "2",
+                      "--duration", "6s")  # fmt: skip
+    finally:
+        httpx.post(faults, json={"faults": []})
+    grown = slow["phases"]["paid request"]["p50"] - base["phases"]["paid request"]["p50"]
+    # Locust rounds times above 100 ms to 10 ms; the machine is shared: a generous band.
+    assert slow_ms - 40 <= grown <= slow_ms + 80, (base["phases"], slow["phases"])
+    grown_trip = slow["phases"]["round trip"]["p50"] - base["phases"]["round trip"]["p50"]
+    assert slow_ms - 40 <= grown_trip <= slow_ms + 80
+    assert slow["phases"]["challenge"]["p50"] < 50  # the 402 does not call the facilitator
+    assert slow["reconciliation"]["ok"]
