@@ -84,7 +84,8 @@ class MemoBinder:
         if len(nonce) != 16 or len(mac) != 32:
             return False
         expected = self._mac(nonce, method, path, amount, network, asset, pay_to)
-        return hmac.compare_digest(mac, expected)
+        # Bytes, not str: compare_digest refuses non-ASCII text, and a memo is client input.
+        return hmac.compare_digest(mac.encode(), expected.encode())
 
 
 def check_v2_accepted(payload: PaymentPayload, offered: dict, path: str) -> None:
