@@ -31,7 +31,7 @@ logs: $(STAMP)
 	@$(SANDBOX) logs $(ARGS)
 
 pay: $(STAMP)
-	@$(SANDBOX) pay $${URL:-http://127.0.0.1:4021/api/premium-content} $(ARGS)
+	@$(SANDBOX) pay $(or $(URL),http://127.0.0.1:4021/api/premium-content) $(ARGS)
 
 scenarios: $(STAMP)
 	@$(SANDBOX) scenarios $(ARGS)
