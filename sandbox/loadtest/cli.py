@@ -210,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     except (LoadtestError, ChainError, PayerError) as exc:
         err.print(f"[bold red]error:[/] {exc}")
         return 3
+    if summary.get("ui"):
+        return int(summary["exitCode"])
     if args.json:
         print(json.dumps({k: v for k, v in summary.items() if k != "series"}, indent=2))
     else:

@@ -8,6 +8,8 @@ settle quiet -> chain snapshot -> reconciliation -> summary.json + report.html
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +90,18 @@ def _wait_quiet(chain: Chain, seconds: float = 10.0) -> None:
         if now == last:
             return
         last = now
+
+
+def _web_ui(plan: RunPlan, console: Console) -> dict[str, Any]:
+    """Locust's web UI in the foreground (Ctrl-C to stop): no summary, no reconciliation."""
+    console.print(
+        f"Locust web UI on http://127.0.0.1:8089 (Ctrl-C stops it); reports in {plan.report_dir}"
+    )
+    try:
+        code = subprocess.call(locust_command(plan), env={**os.environ, **plan.env})
+    except KeyboardInterrupt:
+        code = 0
+    return {"ui": True, "exitCode": code}
 
 
 def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, Any], Path]:
@@ -179,6 +193,8 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
         web_ui=options.web_ui,
     )
 
+    if options.web_ui:
+        return _web_ui(plan, console), report_dir
     before = Snapshot.take(chain, merchant, payers, mint) if chain else None
     console.print(
         f"[bold]{options.profile}[/] against {host}: {options.users} users, shape "
