@@ -47,13 +47,30 @@ def _digits(value: str) -> str:
 # ---------------------------------------------------------------- v2
 
 
+class _ExtraHints:
+    """Readers for the exact scheme's `extra` fields, shared by v1 and v2 requirements.
+
+    (No annotation of `extra` here: pydantic would take it as the models' first field.)
+    """
+
+    @property
+    def fee_payer(self) -> str | None:
+        value = (self.extra or {}).get("feePayer")
+        return value if isinstance(value, str) else None
+
+    @property
+    def memo(self) -> str | None:
+        value = (self.extra or {}).get("memo")
+        return value if isinstance(value, str) else None
+
+
 class ResourceInfo(WireModel):
     url: str
     description: str | None = None
     mime_type: str | None = None
 
 
-class PaymentRequirements(WireModel):
+class PaymentRequirements(_ExtraHints, WireModel):
     """What a server asks for (v2): one entry of `accepts`."""
 
     scheme: Scheme
@@ -69,16 +86,6 @@ class PaymentRequirements(WireModel):
     @property
     def atomic_amount(self) -> int:
         return int(self.amount)
-
-    @property
-    def fee_payer(self) -> str | None:
-        value = (self.extra or {}).get("feePayer")
-        return value if isinstance(value, str) else None
-
-    @property
-    def memo(self) -> str | None:
-        value = (self.extra or {}).get("memo")
-        return value if isinstance(value, str) else None
 
 
 class PaymentRequired(WireModel):
@@ -117,7 +124,7 @@ class PaymentPayload(WireModel):
 # ---------------------------------------------------------------- v1
 
 
-class PaymentRequirementsV1(WireModel):
+class PaymentRequirementsV1(_ExtraHints, WireModel):
     """What a server asks for (v1): one entry of the 402 body's `accepts`."""
 
     scheme: Scheme
@@ -144,16 +151,6 @@ class PaymentRequirementsV1(WireModel):
     @property
     def atomic_amount(self) -> int:
         return int(self.max_amount_required)
-
-    @property
-    def fee_payer(self) -> str | None:
-        value = (self.extra or {}).get("feePayer")
-        return value if isinstance(value, str) else None
-
-    @property
-    def memo(self) -> str | None:
-        value = (self.extra or {}).get("memo")
-        return value if isinstance(value, str) else None
 
 
 class PaymentRequiredV1(WireModel):
