@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SANDBOX := $(BIN)/x402-sandbox
 
-.PHONY: up down status logs pay scenarios loadtest bench test interop test-compose \
+.PHONY: up down status logs pay scenarios loadtest loadtest-ui bench test interop test-compose \
         compose-up compose-down compose-loadtest lint format clean venv
 
 venv: $(STAMP)
@@ -37,7 +37,10 @@ scenarios: $(STAMP)
 	@$(SANDBOX) scenarios $(ARGS)
 
 loadtest: $(STAMP)
-	@$(SANDBOX) loadtest paid-flow $(ARGS)
+	@$(SANDBOX) loadtest paid-flow --duration 15s --users 16 $(ARGS)
+
+loadtest-ui: $(STAMP)
+	@$(SANDBOX) loadtest $(or $(PROFILE),paid-flow) --ui $(ARGS)
 
 bench: $(STAMP)
 	@$(BIN)/python benchmarks/run.py $(ARGS)
