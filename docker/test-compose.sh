@@ -120,18 +120,17 @@ pay_one_request() {
 }
 check "one paid request from the host; the merchant receives 0.01 USDC" pay_one_request
 
-if [ -f "$REPO_ROOT/loadtests/${X402_LOCUSTFILE:-locustfile_paid.py}" ]; then
-    export X402_LOAD_WORKERS=2 X402_LOAD_USERS=4 X402_LOAD_SPAWN_RATE=4 X402_LOAD_DURATION=15s
-    # Every paid 200 Locust counted moved 0.01 USDC to the merchant; a few more may have settled
-    # for requests the run's stop cut off (at most one per user).
-    loadtest_ok() {
-        local t=$SECONDS before after paid
-        before="$(merchant_usdc)" || return 1
-        run_loadtest || return 1
-        log "  Locust run took $((SECONDS - t)) s"
-        grep -q "2 workers connected" "$STATE_DIR/locust-master.log" \
-            || { log "  the master never saw 2 workers"; return 1; }
-        paid="$("$PY" - "$STATE_DIR/reports/locust_stats.csv" <<'PYCODE'
+export X402_LOAD_WORKERS=2 X402_LOAD_USERS=4 X402_LOAD_SPAWN_RATE=4 X402_LOAD_DURATION=15s
+# Every paid 200 Locust counted moved 0.01 USDC to the merchant; a few more may have settled
+# for requests the run's stop cut off (at most one per user).
+loadtest_ok() {
+    local t=$SECONDS before after paid
+    before="$(merchant_usdc)" || return 1
+    run_loadtest || return 1
+    log "  Locust run took $((SECONDS - t)) s"
+    grep -q "2 workers connected" "$STATE_DIR/locust-master.log" \
+        || { log "  the master never saw 2 workers"; return 1; }
+    paid="$("$PY" - "$STATE_DIR/reports/locust_stats.csv" <<'PYCODE'
 import csv, sys
 rows = {row["Name"]: row for row in csv.DictReader(open(sys.argv[1]))}
 row = rows["paid request"]
@@ -139,16 +138,12 @@ assert int(row["Failure Count"]) == 0, row
 print(int(row["Request Count"]))
 PYCODE
 )" || return 1
-        after="$(merchant_usdc)" || return 1
-        log "  $paid paid requests; merchant USDC (atomic): $before -> $after"
-        [ "$paid" -gt 0 ] && [ $((after - before)) -ge $((paid * 10000)) ] \
-            && [ $((after - before)) -le $(((paid + X402_LOAD_USERS) * 10000)) ]
-    }
-    check "distributed Locust run (master + 2 workers) with no failures" loadtest_ok
-else
-    # Tolerated only until loadtests/ lands on main; then this becomes a failure.
-    log "SKIP load test: loadtests/${X402_LOCUSTFILE:-locustfile_paid.py} does not exist yet"
-fi
+    after="$(merchant_usdc)" || return 1
+    log "  $paid paid requests; merchant USDC (atomic): $before -> $after"
+    [ "$paid" -gt 0 ] && [ $((after - before)) -ge $((paid * 10000)) ] \
+        && [ $((after - before)) -le $(((paid + X402_LOAD_USERS) * 10000)) ]
+}
+check "distributed Locust run (master + 2 workers) with no failures" loadtest_ok
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
