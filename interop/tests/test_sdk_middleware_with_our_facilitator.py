@@ -3,16 +3,20 @@ our payer and the SDK's client pay.
 
 With rpc_url the SDK server adds blockhash hints and re-fetches them for every request, so the
 requirements it forwards to /verify can carry a newer recentBlockhash than the client's
-`accepted` (interop/NOTES.md section 2). Our facilitator then answers
-invalid_payment_requirements whenever a block passed between the 402 and the paid request:
-`test_blockhash_hints_are_dynamic` pins that down until the facilitator ignores those fields.
+`accepted` (interop/NOTES.md section 2). Our facilitator must leave those two hint fields out
+when it compares `accepted` with the requirements (it did not before commit c92ca63, and every
+such paid request failed with invalid_payment_requirements): `test_blockhash_hints_are_dynamic`
+guards that.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
+from rpc_tap import RpcTap
 from sdk_env import sdk_client_pay, start_sdk_server
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -21,10 +25,9 @@ from sandbox.payer import X402ClientSync
 from sandbox.protocol import SOLANA_DEVNET, associated_token_address
 
 
-def start(x402_stack, x402_rpc, tmp_path: Path, hints: bool):
+def start(x402_stack, x402_rpc, tmp_path: Path, rpc_url: str | None = None):
     pay_to = Keypair()
     x402_rpc.call("sandbox_mintTo", str(pay_to.pubkey()), 0)  # payTo's token account
-    rpc_url = x402_stack.rpc_url if hints else None
     proc, url = start_sdk_server(
         tmp_path, x402_stack.facilitator_url, str(pay_to.pubkey()), rpc_url=rpc_url
     )
@@ -33,16 +36,19 @@ def start(x402_stack, x402_rpc, tmp_path: Path, hints: bool):
 
 @pytest.fixture
 def sdk_server(x402_stack, x402_rpc, tmp_path: Path):
-    proc, url, pay_to = start(x402_stack, x402_rpc, tmp_path, hints=False)
+    proc, url, pay_to = start(x402_stack, x402_rpc, tmp_path)
     yield url, pay_to
     proc.stop()
 
 
 @pytest.fixture
 def sdk_server_with_hints(x402_stack, x402_rpc, tmp_path: Path):
-    proc, url, pay_to = start(x402_stack, x402_rpc, tmp_path, hints=True)
-    yield url, pay_to
-    proc.stop()
+    # The SDK server reads its hints through a tap that issues a new blockhash for every call:
+    # the hint it forwards to /verify always differs from the one in the client's `accepted`.
+    with RpcTap(x402_stack.rpc_url, new_blockhash_per_call=True) as tap:
+        proc, url, _pay_to = start(x402_stack, x402_rpc, tmp_path, rpc_url=tap.url)
+        yield url, tap
+        proc.stop()
 
 
 def received(rpc, owner: Pubkey, mint: str) -> int:
@@ -79,17 +85,16 @@ def test_a_failing_handler_is_not_settled(sdk_server, x402_stack, x402_payer, x4
     assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 0
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="our facilitator compares accepted.extra.recentBlockhash with the SDK server's "
-    "re-fetched hint and answers invalid_payment_requirements when a block passed in between",
-)
 def test_blockhash_hints_are_dynamic(sdk_server_with_hints, x402_stack, x402_payer, x402_rpc):
-    url, _pay_to = sdk_server_with_hints
-    for _ in range(3):  # other traffic moves the chain; each round is one more chance to catch it
-        x402_rpc.call("sandbox_advanceSlots", 1)
+    url, tap = sdk_server_with_hints
+    for round_trip in range(1, 3):
         result = sdk_client_pay(f"{url}/api/weather", x402_payer.path, x402_stack.rpc_url)
         assert result["status"] == 200, (
             result.get("paymentRequired"),
             result.get("paymentResponse"),
         )
+        paid = json.loads(base64.b64decode(result["sent"][1]["paymentSignature"]))
+        hint = paid["accepted"]["extra"]["recentBlockhash"]
+        assert paid["payload"]["transaction"] and hint  # the client built on the 402's hint
+        # one blockhash for the 402, another for the paid request's rebuilt requirements
+        assert tap.blockhashes_served == 2 * round_trip

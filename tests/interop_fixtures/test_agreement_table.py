@@ -1,7 +1,8 @@
-"""interop/agreement.json is well formed and every case can actually be built by our payer.
+"""interop/agreement.json is well formed, fully observed, and every case can be built by our payer.
 
-The table itself is filled by `make interop` (our facilitator and the SDK's judge each case);
-this checks the parts that must hold at all times, so a broken table fails `make test` already.
+The verdicts are observed by `make interop` (interop/tests/test_agreement_observed.py: our
+facilitator and the SDK's judge each case on the real chain); this checks the parts that must hold
+at all times, so a broken or half-filled table fails `make test` already.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.payer import build_payment
 from sandbox.payer.mutations import MUTATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,12 +82,26 @@ def test_case_shape(case: dict[str, Any]) -> None:
 def test_case_is_buildable_by_our_payer(case: dict[str, Any]) -> None:
     mutation, args = case["build"]["mutation"], case["build"]["args"]
     if mutation is None:
-        assert args == {}
-        return
-    assert mutation in MUTATIONS, f"{mutation!r} is not a sandbox.payer mutation"
-    accepted = inspect.signature(MUTATIONS[mutation]).parameters
-    unknown = set(args) - set(accepted)
-    assert not unknown, f"{mutation} takes no {sorted(unknown)}"
+        function = build_payment  # a correct payment; args are its keywords (memo, resource)
+    else:
+        assert mutation in MUTATIONS, f"{mutation!r} is not a sandbox.payer mutation"
+        function = MUTATIONS[mutation]
+    keywords = {
+        name
+        for name, p in inspect.signature(function).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    unknown = set(args) - keywords
+    assert not unknown, f"{function.__name__} takes no keyword {sorted(unknown)}"
+    offer = case.get("offer", {})
+    assert set(offer) <= {"extra"} and isinstance(offer.get("extra", {}), dict), offer
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_both_verdicts_are_observed(case: dict[str, Any]) -> None:
+    assert case["ours"] is not None and case["sdk"] is not None, (
+        "run X402_INTEROP_RECORD=1 bash interop/run.sh -k agreement to observe this case"
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
