@@ -13,6 +13,7 @@ import itertools
 import time
 from typing import Any
 
+import gevent.lock
 import orjson
 from solders.hash import Hash
 from solders.pubkey import Pubkey
@@ -37,6 +38,7 @@ class ChainView:
         self._fetched_at = 0.0
         self._fetching = False
         self._mints: dict[str, MintInfo] = {}
+        self._mint_lock = gevent.lock.Semaphore()  # one fetch, however many users start at once
         self._ids = itertools.count(1)
         self.blockhash_fetches = 0
 
@@ -76,6 +78,13 @@ class ChainView:
         return self._blockhash
 
     def mint(self, client: Any, address: str) -> MintInfo:
+        cached = self._mints.get(address)
+        if cached is not None:
+            return cached
+        with self._mint_lock:
+            return self._fetch_mint(client, address)
+
+    def _fetch_mint(self, client: Any, address: str) -> MintInfo:
         cached = self._mints.get(address)
         if cached is None:
             result = self.call(client, "getAccountInfo", [address, {"encoding": "base64"}])
