@@ -3,7 +3,8 @@
 #
 # The SDK pins solana<0.40 (solders 0.27) while the sandbox needs solders 0.29, so the SDK gets
 # its own virtual environment, .venv-interop (git-ignored), built from interop/requirements.txt
-# when missing or when that file changed. The tests themselves run in the project's .venv: they
+# (every transitive package pinned by interop/constraints.txt) when missing or when either file,
+# or the interpreter, changed. The tests themselves run in the project's .venv: they
 # start the sandbox the usual way and run the SDK roles as helper scripts (interop/sdk/) under
 # .venv-interop's python, talking to each other over loopback HTTP only.
 #
@@ -15,6 +16,7 @@ root=$PWD
 python=${PYTHON:-python3}
 venv=.venv-interop
 requirements=interop/requirements.txt
+constraints=interop/constraints.txt
 stamp=$venv/.installed
 main_python=.venv/bin/python
 
@@ -23,13 +25,13 @@ if [ ! -x "$main_python" ]; then
   exit 1
 fi
 
-wanted=$( (cat "$requirements"; "$python" -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)
+wanted=$( (cat "$requirements" "$constraints"; "$python" -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "interop: building $venv from $requirements (first run takes a minute)..."
   rm -rf "$venv"
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -r "$requirements"
+  "$venv/bin/python" -m pip install --quiet -r "$requirements" -c "$constraints"
   "$venv/bin/python" interop/sdk/check_env.py
   echo "$wanted" >"$stamp"
 fi
