@@ -174,7 +174,7 @@ def status(
         print(json.dumps(data, indent=2))
         return
     summary.print_status(out, info, alive, health, wallets, settlements)
-    if not alive:
+    if not any(health.values()):
         raise typer.Exit(3)
 
 

@@ -87,7 +87,8 @@ def print_status(
     urls = {"chain": info.rpc_url, "facilitator": info.facilitator_url, "server": info.server_url}
     for name, url in urls.items():
         pid = info.pids.get(name)
-        if name in alive and health.get(name):
+        if health.get(name) and (name in alive or not info.pids):
+            # No recorded pid: started by someone else (docker compose); health is the truth.
             state = "[green]healthy[/]"
         elif name in alive:
             state = "[yellow]running, not answering[/]"
@@ -110,5 +111,5 @@ def print_status(
                 str(outcome or ("ok" if item.get("success") else "")),
             )
         console.print(recent)
-    if not alive:
+    if not any(health.values()):
         console.print("The sandbox is stopped. Start it with `make up`.")
