@@ -50,14 +50,20 @@ def print_up(console: Console, info: StackInfo) -> None:
     console.print(f"USDC     {info.usdc_mint} (6 decimals)\n")
     console.print(wallet_table(info.wallets))
     console.print(
-        f"\nState, keys and logs: {info.home}  (source {info.home}/stack.env for the URLs)\n"
-        "\nTry:\n"
-        f"  curl -i {info.server_url}/api/premium-content   # the 402 challenge\n"
-        "  make pay                                          # pay it with payer-0\n"
-        "  make scenarios                                    # every payment story, checked\n"
-        "  make loadtest                                     # Locust on the paid round trip\n"
-        "  make status | make logs | make down"
+        f"\nState, keys and logs: {info.home}  (source {info.home}/stack.env for the URLs)"
     )
+    examples = [
+        (f"curl -i {info.server_url}/api/premium-content", "the 402 challenge"),
+        ("make pay", "pay it with payer-0, step by step"),
+        ("make scenarios", "every payment story, checked on chain"),
+        ("make loadtest", "Locust on the paid round trip"),
+        ("make status | make logs | make down", ""),
+    ]
+    width = max(len(command) for command, _ in examples)
+    console.print("\nTry:")
+    for command, what in examples:
+        comment = f"  # {what}" if what else ""
+        console.print(f"  {command.ljust(width)}{comment}".rstrip(), highlight=False)
 
 
 def recent_settlements(facilitator_url: str, limit: int = 5) -> list[dict[str, Any]]:
