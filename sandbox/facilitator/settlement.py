@@ -2,10 +2,11 @@
 
     new payment      checks + ledger + simulation -> claim (hash, nonce) -> row on disk ->
                      co-sign -> send (skipPreflight) -> wait for the commitment
-    same message     sending/settled: duplicate_settlement; failed: the same failure again;
-                     pending: resolve it (status; re-broadcast the same bytes while the blockhash
-                     lives; expired and unseen => failed) and never build a second transfer
-    reused nonce     duplicate_settlement (a replay)
+    same message     settled: duplicate_settlement with its signature; sending (another request
+                     holds it): settlement_pending with its signature; failed: the same failure
+                     again; pending: resolve it (status; re-broadcast the same bytes while the
+                     blockhash lives; expired and unseen => failed), never a second transfer
+    reused nonce     duplicate_settlement (a replay), without a signature
 
 A transaction that lands with an error is transaction_failed; no commitment within the timeout
 is settlement_pending with the signature.
@@ -173,10 +174,28 @@ class Settler:
 
     def _duplicate(self, request, started, holder: LedgerRow, payer, checked) -> Outcome:
         if holder.message_hash == checked.message_hash:
-            message = f"this payment is already being settled or settled ({holder.signature})"
-        else:
-            message = f"replay: the memo nonce was already used by transaction {holder.signature}"
+            return self._same_payment(request, started, holder)
+        # No signature here: the holder's transaction is not this payment, nothing proves it paid.
+        message = f"replay: the memo nonce was already used by transaction {holder.signature}"
         return self._fail(request, started, Rejection(reasons.DUPLICATE_SETTLEMENT, message), payer)
+
+    def _same_payment(self, request, started, row: LedgerRow) -> Outcome:
+        """This very payment, settled or still in flight in another request.
+
+        In flight is settlement_pending, not duplicate_settlement: a server that started this
+        settlement reads duplicate_settlement (with the signature) as "it was settled", and an
+        in-flight transaction may still fail or expire.
+        """
+        if row.state == SETTLED:
+            message = f"this payment is already settled (transaction {row.signature})"
+            rejection = Rejection(reasons.DUPLICATE_SETTLEMENT, message)
+        else:
+            message = (
+                f"transaction {row.signature} of this payment is being sent by another request; "
+                "settle the same payment again later to learn the outcome"
+            )
+            rejection = Rejection(reasons.SETTLEMENT_PENDING, message)
+        return self._fail(request, started, rejection, row.payer, row.signature)
 
     async def _broadcast_and_wait(
         self, request: Request, started: float, row: LedgerRow, fault: Fault | None
@@ -266,10 +285,7 @@ class Settler:
                 row.signature,
             )
         if row.state != PENDING:
-            message = f"this payment is already {row.state} (transaction {row.signature})"
-            return self._fail(
-                request, started, Rejection(reasons.DUPLICATE_SETTLEMENT, message), row.payer
-            )
+            return self._same_payment(request, started, row)
         if fault is not None and fault.kind == "pending":
             # The injected fault stands for a slow confirmation: while it is on, a retry of a
             # pending settlement stays pending too (the server's retry path must cope).

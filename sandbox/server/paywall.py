@@ -414,17 +414,7 @@ class Paywall:
         try:
             receipt = await self.facilitator.settle(request)
             if not receipt.success and receipt.error_reason == reasons.DUPLICATE_SETTLEMENT:
-                # Settled by an earlier call of ours that never got to serve it.
-                earlier = unfinished.receipt
-                receipt = SettleResponse(
-                    success=True,
-                    transaction=receipt.transaction or (earlier.transaction if earlier else ""),
-                    network=receipt.network,
-                    payer=receipt.payer or (earlier.payer if earlier else None),
-                    amount=receipt.amount,
-                )
-                if receipt.transaction:
-                    await self._believe(receipt, tx)
+                receipt = await self._settled_earlier(receipt, unfinished, tx)
             elif receipt.success:
                 await self._believe(receipt, tx)
         except FacilitatorError as exc:
@@ -441,6 +431,33 @@ class Paywall:
             )
         await app(scope, receive, with_headers(send, _receipt_headers(receipt_header, receipt)))
         return "paid_after_pending"
+
+    async def _settled_earlier(
+        self, duplicate: SettleResponse, unfinished: PendingPayment, tx: PaymentTransaction
+    ) -> SettleResponse:
+        """`duplicate_settlement` on a resend: a success only if proven to be this payment.
+
+        A facilitator says it both for a payment it settled (an earlier call of ours that never
+        got to serve it) and for a replayed memo nonce (another transaction, which may have paid
+        someone else one unit); only the fee payer's signature of this very transaction tells
+        them apart. A signature remembered from an earlier settlement_pending answer proves only
+        that it was sent, so it counts only when the chain check confirms it landed.
+        """
+        earlier = unfinished.receipt
+        signature = duplicate.transaction
+        if not (signature and tx.signed_by_fee_payer(signature)):
+            signature = earlier.transaction if earlier and self.chain_check is not None else ""
+            if not (signature and tx.signed_by_fee_payer(signature)):
+                return duplicate  # answered as the failure it is: nothing proves this paid
+        receipt = SettleResponse(
+            success=True,
+            transaction=signature,
+            network=duplicate.network,
+            payer=duplicate.payer or (earlier.payer if earlier else None),
+            amount=duplicate.amount,
+        )
+        await self._believe(receipt, tx)
+        return receipt
 
     # ------------------------------------------------------------------ answers
 

@@ -20,7 +20,9 @@ NETWORK = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1"
 
 # Modes: ok, reject, pending (settle: pending `pending_times` times, then ok), fail, 500, html,
 # garbage, hang, close, lie (success with a random signature), bad4xx (404 text),
-# reason4xx (400 with a reason), duplicate (settle: duplicate_settlement).
+# reason4xx (400 with a reason), duplicate (settle: duplicate_settlement with this payment's
+# signature, as for a payment settled earlier), replay (duplicate_settlement, no signature,
+# as for a memo nonce another transaction spent).
 
 
 class FakeFacilitator:
@@ -148,12 +150,14 @@ class FakeFacilitator:
                     "network": network,
                 }
             )
-        if mode == "duplicate" or (mode in ("ok", "pending") and signature in self.settled):
+        if mode in ("duplicate", "replay") or (
+            mode in ("ok", "pending") and signature in self.settled
+        ):
             return web.json_response(
                 {
                     "success": False,
                     "errorReason": "duplicate_settlement",
-                    "transaction": "",
+                    "transaction": "" if mode == "replay" else signature,
                     "network": network,
                 }
             )

@@ -188,6 +188,23 @@ async def test_resend_after_settle_timeout_is_served_once(stack, facilitator, pa
     assert runs["a"] == 3
 
 
+async def test_resend_after_settle_timeout_is_not_served_on_a_replayed_nonce(
+    stack, facilitator, payer
+):
+    """duplicate_settlement without this payment's signature: the memo went to another
+    transaction, which proves nothing was paid for this one."""
+    client, paywall, runs = stack
+    headers = pay_v2(await client.get("/a"), payer)
+    facilitator.modes["settle"] = "hang"
+    assert (await client.get("/a", headers=headers)).status_code == 504
+    facilitator.modes["settle"] = "replay"
+    response = await client.get("/a", headers=headers)
+    assert response.status_code == 402 and response.json()["error"] == "duplicate_settlement"
+    assert "content" not in response.json()
+    assert len(paywall.pending) == 0
+    assert runs["a"] == 1  # only the first attempt ran the handler, and its answer was withheld
+
+
 async def test_facilitator_lying_about_settlement_serves_nothing(stack, facilitator, payer):
     client, _, runs = stack
     facilitator.modes["settle"] = "lie"
