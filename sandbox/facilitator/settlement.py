@@ -3,7 +3,7 @@
     new payment      checks + ledger + simulation -> claim (hash, nonce) -> row on disk ->
                      co-sign -> send (skipPreflight) -> wait for the commitment
     same message     settled: duplicate_settlement with its signature; sending (another request
-                     holds it): settlement_pending with its signature; failed: the same failure
+                     holds it): duplicate_settlement without one; failed: the same failure
                      again; pending: resolve it (status; re-broadcast the same bytes while the
                      blockhash lives; expired and unseen => failed), never a second transfer
     reused nonce     duplicate_settlement (a replay), without a signature
@@ -180,22 +180,29 @@ class Settler:
         return self._fail(request, started, Rejection(reasons.DUPLICATE_SETTLEMENT, message), payer)
 
     def _same_payment(self, request, started, row: LedgerRow) -> Outcome:
-        """This very payment, settled or still in flight in another request.
+        """This very payment, settled, or in flight in another request.
 
-        In flight is settlement_pending, not duplicate_settlement: a server that started this
-        settlement reads duplicate_settlement (with the signature) as "it was settled", and an
-        in-flight transaction may still fail or expire.
+        Only a settled one names its signature: a server that started this settlement reads
+        duplicate_settlement with its fee-payer signature as "settled", and an in-flight
+        transaction may still fail or expire. In flight is not settlement_pending either: that
+        would make a concurrent twin request resumable, and serve the payment twice.
         """
         if row.state == SETTLED:
             message = f"this payment is already settled (transaction {row.signature})"
-            rejection = Rejection(reasons.DUPLICATE_SETTLEMENT, message)
-        else:
-            message = (
-                f"transaction {row.signature} of this payment is being sent by another request; "
-                "settle the same payment again later to learn the outcome"
+            return self._fail(
+                request,
+                started,
+                Rejection(reasons.DUPLICATE_SETTLEMENT, message),
+                row.payer,
+                row.signature,
             )
-            rejection = Rejection(reasons.SETTLEMENT_PENDING, message)
-        return self._fail(request, started, rejection, row.payer, row.signature)
+        message = (
+            f"this payment is being settled by another request (transaction {row.signature}, "
+            "not landed yet)"
+        )
+        return self._fail(
+            request, started, Rejection(reasons.DUPLICATE_SETTLEMENT, message), row.payer
+        )
 
     async def _broadcast_and_wait(
         self, request: Request, started: float, row: LedgerRow, fault: Fault | None

@@ -383,6 +383,7 @@ class Paywall:
             await self._facilitator_failed(send, exc, "settle")
             return None
         if receipt.success:
+            self.pending.mark_served(tx.key)
             return receipt
         await self._settle_failed(send, offer, tx, receipt, receipt_header)
         return None
@@ -411,6 +412,14 @@ class Paywall:
         self, app, scope, receive, send, offer, request, tx, unfinished, receipt_header
     ) -> str:
         """A resend of a payment whose settlement we started: settle again, serve it once."""
+        if self.pending.was_served(tx.key):  # a twin request of it was served already
+            await self._challenge(
+                send,
+                offer,
+                reasons.DUPLICATE_SETTLEMENT,
+                "this payment was already settled and served by this server",
+            )
+            return "not_settled"
         try:
             receipt = await self.facilitator.settle(request)
             if not receipt.success and receipt.error_reason == reasons.DUPLICATE_SETTLEMENT:
@@ -425,10 +434,23 @@ class Paywall:
             if receipt.error_reason == reasons.SETTLEMENT_PENDING:
                 unfinished.receipt = receipt
                 self.pending.put(tx.key, unfinished)
+            elif receipt.error_reason == reasons.DUPLICATE_SETTLEMENT:
+                # Unproven (still in flight elsewhere, or a replayed nonce): a later resend may
+                # find it settled with its signature.
+                self.pending.put(tx.key, unfinished)
             await self._settle_failed(send, offer, tx, receipt, receipt_header)
             return (
                 "pending" if receipt.error_reason == reasons.SETTLEMENT_PENDING else "not_settled"
             )
+        if self.pending.was_served(tx.key):  # its twin was served while we were settling
+            await self._challenge(
+                send,
+                offer,
+                reasons.DUPLICATE_SETTLEMENT,
+                "this payment was already settled and served by this server",
+            )
+            return "not_settled"
+        self.pending.mark_served(tx.key)
         await app(scope, receive, with_headers(send, _receipt_headers(receipt_header, receipt)))
         return "paid_after_pending"
 
@@ -448,7 +470,7 @@ class Paywall:
         if not (signature and tx.signed_by_fee_payer(signature)):
             signature = earlier.transaction if earlier and self.chain_check is not None else ""
             if not (signature and tx.signed_by_fee_payer(signature)):
-                return duplicate  # answered as the failure it is: nothing proves this paid
+                return duplicate  # nothing proves this paid: not served (yet)
         receipt = SettleResponse(
             success=True,
             transaction=signature,

@@ -7,6 +7,9 @@ unfinished settlement rather than a replay: it settles again (which resolves it)
 content once. Entries are taken out while being resolved, so two concurrent resends cannot both
 be served. Bounded in size and age; it lives in memory (a restart forgets it, and a resend then
 gets a fresh 402).
+
+It also remembers the payments this process served (same bounds): a twin request of a served
+payment whose own /settle failed must not be served on its resend.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class PendingPayment:
 class PendingSettlements:
     def __init__(self, max_entries: int = 10_000, max_age_seconds: float = 900.0) -> None:
         self._entries: OrderedDict[str, PendingPayment] = OrderedDict()
+        self._served: OrderedDict[str, float] = OrderedDict()
         self._max_entries = max_entries
         self._max_age = max_age_seconds
 
@@ -43,6 +47,19 @@ class PendingSettlements:
         if entry is not None and time.monotonic() - entry.created > self._max_age:
             return None
         return entry
+
+    def mark_served(self, key: str) -> None:
+        self._served[key] = time.monotonic()
+        self._served.move_to_end(key)
+        now = time.monotonic()
+        while self._served:
+            oldest_key, when = next(iter(self._served.items()))
+            if len(self._served) <= self._max_entries and now - when <= self._max_age:
+                break
+            del self._served[oldest_key]
+
+    def was_served(self, key: str) -> bool:
+        return key in self._served
 
     def __contains__(self, key: str) -> bool:
         return key in self._entries

@@ -201,7 +201,7 @@ async def test_resend_after_settle_timeout_is_not_served_on_a_replayed_nonce(
     response = await client.get("/a", headers=headers)
     assert response.status_code == 402 and response.json()["error"] == "duplicate_settlement"
     assert "content" not in response.json()
-    assert len(paywall.pending) == 0
+    assert len(paywall.pending) == 1  # kept: a later resend may find it settled after all
     assert runs["a"] == 1  # only the first attempt ran the handler, and its answer was withheld
 
 
@@ -275,3 +275,18 @@ async def test_metrics_count_outcomes_and_facilitator_latency(stack, payer):
     assert 'x402_server_requests_total{outcome="challenge",route="/a"} 1.0' in text
     assert 'x402_server_requests_total{outcome="paid",route="/a"} 1.0' in text
     assert 'x402_server_facilitator_call_seconds_count{call="settle",outcome="200"} 1.0' in text
+
+
+async def test_twin_request_that_timed_out_is_not_served_again(stack, facilitator, payer):
+    """The same payment sent twice at once: one is settled and served, the other's /settle times
+    out (it passed verify before the first settled). Resending it must not serve it again."""
+    client, _, runs = stack
+    headers = pay_v2(await client.get("/a"), payer)
+    assert (await client.get("/a", headers=headers)).status_code == 200
+    facilitator.modes["settle"] = "hang"  # the twin, whose verify came before the settlement
+    assert (await client.get("/a", headers=headers)).status_code == 504
+    facilitator.modes["settle"] = "ok"  # the facilitator: already settled, with its signature
+    again = await client.get("/a", headers=headers)
+    assert again.status_code == 402 and again.json()["error"] == "duplicate_settlement"
+    assert len(facilitator.settled) == 1
+    assert runs["a"] == 2  # the resend was refused before the handler

@@ -8,6 +8,8 @@ been spent by another transaction the client made.
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from server_stack import PaidStack, paid_stack
@@ -96,8 +98,21 @@ async def test_resend_while_the_first_settle_is_in_flight_is_not_served(stack):
             assert first.status_code == 504, first.text
             resent = await http.get(url, headers=payment.headers)
         assert resent.status_code == 402, resent.text
-        assert resent.json()["error"] == "settlement_pending"
+        assert resent.json()["error"] == "duplicate_settlement"
         stack.rpc.call("sandbox_setFaults", {"latencyMs": 0, "dropRate": 0.0})
         assert stack.rpc.usdc(stack.merchant) == merchant_before
+        # Once the facilitator is done with it, the same payment is settled and served once.
+        statuses = []
+        async with httpx.AsyncClient(timeout=30) as http:
+            for _ in range(60):
+                again = await http.get(url, headers=payment.headers)
+                statuses.append((again.status_code, again.json().get("error")))
+                if again.status_code == 200:
+                    break
+                await asyncio.sleep(0.25)
+            assert again.status_code == 200, statuses
+            assert again.json()["kind"] == "premium"
+            assert (await http.get(url, headers=payment.headers)).status_code == 402
+        assert stack.rpc.usdc(stack.merchant) == merchant_before + 10_000
     finally:
         server.stop()
