@@ -38,9 +38,16 @@ def _none_as_empty(value: Any) -> Any:
     return "" if value is None else value
 
 
+# uint256 has 78 digits (EVM amounts); Solana's u64 has 20. Longer is no amount, and past 4,300
+# digits int() itself refuses (a 500 wherever the amount is used).
+MAX_AMOUNT_DIGITS = 78
+
+
 def _digits(value: str) -> str:
     if not value.isdigit() or not value.isascii():
         raise ValueError("must be a string of decimal digits (atomic units)")
+    if len(value) > MAX_AMOUNT_DIGITS:
+        raise ValueError(f"has {len(value)} digits; an amount has at most {MAX_AMOUNT_DIGITS}")
     return value
 
 

@@ -80,6 +80,18 @@ def test_wrong_types_in_a_real_payment(fac, funded):
     assert "amount" in answer.json()["invalidMessage"]
 
 
+@pytest.mark.parametrize("path", ["/verify", "/settle"])
+def test_amount_too_long_to_be_a_number_is_a_client_error(fac, funded, path):
+    """Python refuses int() of more than 4,300 digits; that must not become a 500."""
+    payment = funded.payment(AMOUNT)
+    for requirements in (payment["paymentRequirements"], payment["paymentPayload"]["accepted"]):
+        requirements["amount"] = "9" * 5000
+    answer = fac.post(path, payment)
+    assert_shaped(path, answer)
+    data = answer.json()
+    assert "amount" in (data.get("invalidMessage") or data.get("errorMessage"))
+
+
 def test_body_size_is_capped(fac):
     answer = fac.post("/verify", b"{" + b" " * (70 * 1024) + b"}")
     assert answer.status_code == 413
