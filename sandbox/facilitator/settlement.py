@@ -309,6 +309,12 @@ class Settler:
                 )
                 live = bool(answer.get("value")) if isinstance(answer, dict) else False
                 if not live:
+                    # It may have landed between the status read and the expiry: once the
+                    # blockhash is dead nothing more can land, so this second look is final.
+                    late = await f.watcher.status(row.signature)
+                    if late is not None:
+                        landed = await f.watcher.wait(row.signature, f.settings.confirm_timeout)
+                        return await self._landed(request, started, row, landed)
                     message = (
                         f"transaction {row.signature} never landed and its blockhash expired: "
                         "nothing was charged; the client may pay again"
