@@ -119,8 +119,9 @@ def inner_instructions_json(meta: TransactionMetadata) -> list[dict[str, Any]]:
             out.append(
                 {
                     "index": index,
+                    # solders exposes both as methods, not attributes.
                     "instructions": [
-                        _compiled(item.instruction, item.stack_height) for item in inner
+                        _compiled(item.instruction(), item.stack_height()) for item in inner
                     ],
                 }
             )
