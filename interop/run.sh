@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make interop`: the official x402 Python SDK against the sandbox.
+# `make interop`: the official x402 Python and TypeScript SDKs against the sandbox.
 #
 # The SDK pins solana<0.40 (solders 0.27) while the sandbox needs solders 0.29, so the SDK gets
 # its own virtual environment, .venv-interop (git-ignored), built from interop/requirements.txt
@@ -34,6 +34,22 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]
   "$venv/bin/python" -m pip install --quiet -r "$requirements" -c "$constraints"
   "$venv/bin/python" interop/sdk/check_env.py
   echo "$wanted" >"$stamp"
+fi
+
+# The official TypeScript SDK (interop/ts/, tests interop/tests/test_ts_*.py): `npm ci` from the
+# committed package-lock.json when node_modules is missing or the lock file or node changed.
+# Without node the TS tests skip themselves (and say why).
+ts=interop/ts
+ts_stamp=$ts/node_modules/.installed
+if command -v node >/dev/null 2>&1; then
+  ts_wanted=$( (cat "$ts/package.json" "$ts/package-lock.json"; node --version) | sha256sum | cut -d' ' -f1)
+  if [ ! -d "$ts/node_modules" ] || [ "$(cat "$ts_stamp" 2>/dev/null)" != "$ts_wanted" ]; then
+    echo "interop: npm ci in $ts..."
+    (cd "$ts" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$ts_wanted" >"$ts_stamp"
+  fi
+else
+  echo "interop: node is not installed; the TypeScript SDK tests will be skipped" >&2
 fi
 
 export X402_INTEROP_PYTHON="$root/$venv/bin/python"

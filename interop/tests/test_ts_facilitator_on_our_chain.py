@@ -1,0 +1,143 @@
+"""The official TypeScript facilitator (@x402/core x402Facilitator + @x402/svm exact, served by
+interop/ts/facilitator.mjs), given only our chain's URL as `defaultRpcUrl`, verifies and settles
+payments on our chain: one built by our payer and posted to it directly, then our server pointed
+at it (only --facilitator-url changes) and paid by our payer and by the TS client.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from ts_env import needs_node, start_ts_facilitator, ts_client_pay
+
+from sandbox.orchestration.wallets import write_keypair
+from sandbox.payer import MintInfo, X402ClientSync, build_payment
+from sandbox.processes import ManagedProcess, free_port
+from sandbox.protocol import SOLANA_DEVNET, PaymentRequirements, associated_token_address
+
+pytestmark = needs_node
+
+
+@pytest.fixture
+def ts_facilitator(x402_stack, x402_rpc, tmp_path: Path):
+    """(url, fee payer) of a TS facilitator whose fee payer has SOL on our chain."""
+    fee_payer = Keypair()
+    write_keypair(tmp_path / "fee-payer.json", fee_payer)
+    x402_rpc.call("requestAirdrop", str(fee_payer.pubkey()), 10_000_000_000)
+    proc, url = start_ts_facilitator(tmp_path, x402_stack.rpc_url, tmp_path / "fee-payer.json")
+    try:
+        yield url, fee_payer.pubkey()
+    finally:
+        proc.stop()
+
+
+def received(rpc: Any, owner: Pubkey, mint: str) -> int:
+    ata = associated_token_address(owner, Pubkey.from_string(mint))
+    return int(rpc.call("getTokenAccountBalance", str(ata))["value"]["amount"])
+
+
+def landed_fee_payer(rpc: Any, signature: str) -> str:
+    tx = rpc.call(
+        "getTransaction",
+        signature,
+        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
+    )
+    assert tx is not None and tx["meta"]["err"] is None
+    return tx["transaction"]["message"]["accountKeys"][0]
+
+
+def test_ts_facilitator_verifies_and_settles_our_payment(
+    ts_facilitator, x402_stack, x402_payer, x402_rpc
+) -> None:
+    url, fee_payer = ts_facilitator
+    pay_to = Keypair().pubkey()
+    x402_rpc.call("sandbox_mintTo", str(pay_to), 0)  # payTo's token account
+    requirements = PaymentRequirements(
+        scheme="exact",
+        network=SOLANA_DEVNET,
+        amount="10000",
+        asset=x402_stack.usdc_mint,
+        pay_to=str(pay_to),
+        max_timeout_seconds=60,
+        extra={"feePayer": str(fee_payer)},
+    )
+    blockhash = x402_rpc.call("getLatestBlockhash")["value"]["blockhash"]
+    mint = MintInfo(Pubkey.from_string(x402_stack.usdc_mint), 6)
+    body = build_payment(requirements, x402_payer.keypair, mint, blockhash).facilitator_body()
+    wrong_pay_to = {**body, "paymentRequirements": {**body["paymentRequirements"]}}
+    wrong_pay_to["paymentRequirements"]["payTo"] = str(Keypair().pubkey())
+
+    with httpx.Client(base_url=url, timeout=60) as http:
+        supported = http.get("/supported").json()
+        refused = http.post("/verify", json=wrong_pay_to)
+        verified = http.post("/verify", json=body)
+        settled = http.post("/settle", json=body)
+        again = http.post("/settle", json=body)
+
+    v2 = [kind for kind in supported["kinds"] if kind["x402Version"] == 2]
+    assert v2 == [
+        {"x402Version": 2, "scheme": "exact", "network": SOLANA_DEVNET,
+         "extra": {"feePayer": str(fee_payer)}}
+    ]  # fmt: skip
+    assert refused.json()["isValid"] is False
+    assert refused.json()["invalidReason"] == "invalid_exact_svm_payload_recipient_mismatch"
+    assert verified.status_code == 200, verified.text
+    assert verified.json() == {"isValid": True, "payer": x402_payer.address}
+    receipt = settled.json()
+    assert receipt == {
+        "success": True,
+        "transaction": receipt["transaction"],
+        "network": SOLANA_DEVNET,
+        "payer": x402_payer.address,
+    }
+    assert landed_fee_payer(x402_rpc, receipt["transaction"]) == str(fee_payer)
+    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000
+    # The same payment once more: refused by the SDK's settlement cache (120 s), not paid twice.
+    assert again.json()["success"] is False, again.json()
+    assert again.json()["errorReason"] == "duplicate_settlement"
+    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000
+
+
+def test_our_server_on_the_ts_facilitator_is_paid_by_our_payer_and_the_ts_client(
+    ts_facilitator, x402_stack, x402_payer, x402_rpc, tmp_path: Path
+) -> None:
+    url, fee_payer = ts_facilitator
+    pay_to = Keypair().pubkey()
+    x402_rpc.call("sandbox_mintTo", str(pay_to), 0)
+    port = free_port()
+    server = ManagedProcess(
+        "server",
+        "sandbox.server",
+        [
+            *("--host", "127.0.0.1", "--port", str(port), "--facilitator-url", url),
+            *("--pay-to", str(pay_to), "--usdc-mint", x402_stack.usdc_mint),
+            *("--rpc-url", x402_stack.rpc_url),
+        ],
+        f"http://127.0.0.1:{port}/health",
+        tmp_path / "server.log",
+    ).start()
+    try:
+        server.wait_healthy(timeout=60)
+        server_url = f"http://127.0.0.1:{port}"
+        with X402ClientSync(x402_payer.keypair, rpc_url=x402_stack.rpc_url) as client:
+            ours = client.get(f"{server_url}/api/premium-content")
+        theirs = ts_client_pay(f"{server_url}/api/weather", x402_payer.path, x402_stack.rpc_url)
+    finally:
+        server.stop()
+
+    assert ours.status == 200, (ours.status, ours.rejection, ours.text)
+    assert ours.receipt is not None and ours.receipt.success
+    # The TS facilitator's fee payer paid: its /supported fed our server's 402.
+    assert landed_fee_payer(x402_rpc, ours.receipt.transaction) == str(fee_payer)
+
+    assert "error" not in theirs, theirs.get("error")
+    assert theirs["status"] == 200, (theirs["paymentRequired"], theirs["paymentResponse"])
+    receipt = theirs["paymentResponse"]
+    assert receipt["success"] is True and receipt["payer"] == x402_payer.address
+    assert landed_fee_payer(x402_rpc, receipt["transaction"]) == str(fee_payer)
+    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000 + 1_000
