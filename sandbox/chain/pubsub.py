@@ -100,6 +100,10 @@ class PubSub:
             return
         requests = request if isinstance(request, list) else [request]
         for item in requests:
+            if isinstance(item, dict) and isinstance(item.get("method"), str) and "id" not in item:
+                # A JSON-RPC notification gets no reply, as from a validator: @solana/kit's
+                # autopinger sends {"method": "ping"} without an id every 5 s of silence.
+                continue
             request_id = item.get("id") if isinstance(item, dict) else None
             try:
                 if not isinstance(item, dict) or not isinstance(item.get("method"), str):
