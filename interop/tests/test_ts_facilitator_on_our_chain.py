@@ -1,7 +1,9 @@
 """The official TypeScript facilitator (@x402/core x402Facilitator + @x402/svm exact, served by
 interop/ts/facilitator.mjs), given only our chain's URL as `defaultRpcUrl`, verifies and settles
 payments on our chain: one built by our payer and posted to it directly, then our server pointed
-at it (only --facilitator-url changes) and paid by our payer and by the TS client.
+at it (only --facilitator-url changes) and paid by our payer and by the TS client; and a
+payment that passes verification but fails on chain is reported as failed (the Python SDK 2.25
+reports that one as a success).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from rpc_tap import RpcTap
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from ts_env import needs_node, start_ts_facilitator, ts_client_pay
@@ -141,3 +144,48 @@ def test_our_server_on_the_ts_facilitator_is_paid_by_our_payer_and_the_ts_client
     assert receipt["success"] is True and receipt["payer"] == x402_payer.address
     assert landed_fee_payer(x402_rpc, receipt["transaction"]) == str(fee_payer)
     assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000 + 1_000
+
+
+def test_ts_facilitator_reports_a_landed_but_failed_transaction_as_failed(
+    x402_stack, x402_payer, x402_rpc, tmp_path: Path
+) -> None:
+    fee_payer, pay_to = Keypair(), Keypair().pubkey()
+    write_keypair(tmp_path / "fee-payer.json", fee_payer)
+    x402_rpc.call("requestAirdrop", str(fee_payer.pubkey()), 1_000_000_000)
+    x402_rpc.call("sandbox_mintTo", str(pay_to), 0)
+    mint = MintInfo(Pubkey.from_string(x402_stack.usdc_mint), 6)
+    requirements = PaymentRequirements(
+        scheme="exact",
+        network=SOLANA_DEVNET,
+        amount="10000",
+        asset=x402_stack.usdc_mint,
+        pay_to=str(pay_to),
+        max_timeout_seconds=60,
+        extra={"feePayer": str(fee_payer.pubkey())},
+    )
+    blockhash = x402_rpc.call("getLatestBlockhash")["value"]["blockhash"]
+    body = build_payment(requirements, x402_payer.keypair, mint, blockhash).facilitator_body()
+    source = associated_token_address(x402_payer.keypair.pubkey(), mint.address)
+
+    with RpcTap(x402_stack.rpc_url) as tap:
+        # The payer's token account is emptied just before the facilitator's sendTransaction:
+        # the payment passed verification (simulation) and then fails on chain.
+        tap.drain_on_send(str(source))
+        proc, url = start_ts_facilitator(tmp_path, tap.url, tmp_path / "fee-payer.json")
+        try:
+            with httpx.Client(base_url=url, timeout=60) as http:
+                settled = http.post("/settle", json=body).json()
+        finally:
+            proc.stop()
+        assert tap.drained == [str(source)]
+
+    assert settled["success"] is False, settled
+    assert settled["errorReason"] == "invalid_exact_svm_transaction_failed"
+    assert "InstructionError" in settled["errorMessage"]
+    tx = x402_rpc.call(
+        "getTransaction",
+        settled["transaction"],
+        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
+    )
+    assert tx["meta"]["err"] == {"InstructionError": [2, {"Custom": 1}]}  # insufficient funds
+    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 0
