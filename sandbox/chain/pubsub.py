@@ -54,6 +54,19 @@ class _Conn:
         self.queue.put_nowait(orjson.dumps(message).decode())
 
 
+def _written_keys(record: TxRecord, keys: list[Pubkey]) -> list[Pubkey]:
+    """The accounts a transaction can have changed, as a validator notifies accountSubscribe:
+    its writable keys, or only the fee payer when it failed (the fee is all that is kept)."""
+    if record.err is not None:
+        return keys[:1]
+    header = record.tx.message.header
+    signed = header.num_required_signatures
+    return [
+        *keys[: signed - header.num_readonly_signed_accounts],
+        *keys[signed : len(keys) - header.num_readonly_unsigned_accounts],
+    ]
+
+
 class PubSub:
     def __init__(self, node: ChainNode) -> None:
         self.node = node
@@ -230,7 +243,7 @@ class PubSub:
         if self.by_signature and signature in self.by_signature:
             self._check_signature(signature)
         if self.by_account:
-            for key in keys:
+            for key in _written_keys(record, keys):
                 for sub in self.by_account.get(key, ()):
                     if sub.commitment == "processed":
                         self._account_changed(sub, record.slot)
