@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import struct
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from facilitator_builders import (
+    b64,
     body,
     compute_limit,
     compute_price,
@@ -19,13 +21,20 @@ from facilitator_builders import (
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
+from solders.message import MessageAddressTableLookup, MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.system_program import TransferParams
 from solders.system_program import transfer as sol_transfer
+from solders.transaction import VersionedTransaction
 
 from sandbox.protocol import reasons
 from sandbox.protocol.networks import SOLANA_MAINNET
-from sandbox.protocol.programs import LIGHTHOUSE_PROGRAM_ID, associated_token_address
+from sandbox.protocol.programs import (
+    LIGHTHOUSE_PROGRAM_ID,
+    TOKEN_2022_PROGRAM_ID,
+    associated_token_address,
+)
 
 AMOUNT = 10_000
 FEE = 5_000 * 2  # two signatures, 5,000 lamports each; the 1-microlamport price rounds to 0
@@ -70,6 +79,15 @@ def test_valid_payment_verifies_settles_and_moves_money(fac, funded, version):
     assert fac.verify(payment)["invalidReason"] == reasons.DUPLICATE_SETTLEMENT
 
 
+def _with_lookup_table(p, ixs, blockhash: Hash) -> VersionedTransaction:
+    """The payment compiled with an address lookup table and signed by the client over it."""
+    m = sign(p, ixs, blockhash).message
+    lookup = MessageAddressTableLookup(Pubkey.new_unique(), bytes([0]), bytes([]))
+    m2 = MessageV0(m.header, m.account_keys, m.recent_blockhash, m.instructions, [lookup])
+    client_signature = p.client.sign_message(to_bytes_versioned(m2))
+    return VersionedTransaction.populate(m2, [Signature.default(), client_signature])
+
+
 def _rule_cases(p, blockhash: Hash):
     """(name, request body, expected reason), each breaking one rule."""
     req = requirements(p, AMOUNT)
@@ -79,9 +97,31 @@ def _rule_cases(p, blockhash: Hash):
         return body(sign(p, ixs, blockhash, **kw), r or req)
 
     stranger = Keypair()
+    accepted_differs = pay(ok)
+    accepted_differs["paymentPayload"]["accepted"] = {**req, "amount": "1"}
+    valid_wire = bytes(sign(p, ok, blockhash))
+    usdc_by_token_2022 = transfer(p, AMOUNT, program=TOKEN_2022_PROGRAM_ID)
     cases = [
         ("scheme", pay(ok, {**req, "scheme": "upto"}), reasons.UNSUPPORTED_SCHEME),
         ("network", pay(ok, {**req, "network": SOLANA_MAINNET}), reasons.NETWORK_MISMATCH),
+        ("accepted != requirements", accepted_differs, reasons.INVALID_PAYMENT_REQUIREMENTS),
+        ("not base64", body("!!!not base64", req), reasons.SVM_NOT_DECODABLE),
+        (
+            "not a transaction",
+            body(base64.b64encode(b"\x01\x02\x03").decode(), req),
+            reasons.SVM_NOT_DECODABLE,
+        ),
+        ("trailing bytes", body(b64(valid_wire + b"\x00"), req), reasons.SVM_NOT_DECODABLE),
+        (
+            "account 0 is not extra.feePayer",
+            body(sign(p, ok, blockhash, payer_key=stranger.pubkey()), req),
+            reasons.FEE_PAYER_NOT_MANAGED,
+        ),
+        (
+            "address lookup table",
+            body(_with_lookup_table(p, ok, blockhash), req),
+            reasons.SVM_ADDRESS_LOOKUP_TABLES,
+        ),
         (
             "fee payer not managed",
             pay(ok, {**req, "extra": {"feePayer": str(stranger.pubkey())}}),
@@ -100,6 +140,11 @@ def _rule_cases(p, blockhash: Hash):
             reasons.SVM_COMPUTE_LIMIT_TOO_HIGH,
         ),
         (
+            "compute price second",
+            pay([ok[0], memo(), *ok[2:]]),
+            reasons.SVM_COMPUTE_PRICE_INSTRUCTION,
+        ),
+        (
             "compute price cap",
             pay([ok[0], compute_price(10_000_000), *ok[2:]]),
             reasons.SVM_COMPUTE_PRICE_TOO_HIGH,
@@ -108,6 +153,35 @@ def _rule_cases(p, blockhash: Hash):
             "no transfer",
             pay([*ok[:2], memo(), memo()]),
             reasons.SVM_NO_TRANSFER_INSTRUCTION,
+        ),
+        (
+            "transfer by a program that is no token program",
+            pay([*ok[:2], Instruction(Pubkey.new_unique(), ok[2].data, ok[2].accounts), ok[3]]),
+            reasons.SVM_NO_TRANSFER_INSTRUCTION,
+        ),
+        (
+            # The checks pass (Token-2022 accounts throughout); the chain knows the mint is not
+            # Token-2022's, so only simulation can catch it.
+            "USDC moved by Token-2022",
+            pay([*ok[:2], usdc_by_token_2022, ok[3]]),
+            reasons.TRANSACTION_SIMULATION_FAILED,
+        ),
+        (
+            "recipient token account of the other token program",
+            pay(
+                [
+                    *ok[:2],
+                    transfer(
+                        p,
+                        AMOUNT,
+                        destination=associated_token_address(
+                            p.pay_to, p.mint, TOKEN_2022_PROGRAM_ID
+                        ),
+                    ),
+                    ok[3],
+                ]
+            ),
+            reasons.SVM_RECIPIENT_MISMATCH,
         ),
         (
             "unknown fourth",
@@ -175,6 +249,15 @@ def _attacks(p, blockhash: Hash):
         TransferParams(from_pubkey=fp, to_pubkey=p.client.pubkey(), lamports=10**9)
     )
     memo_with_fee_payer = Instruction(ok[3].program_id, b"hi", [AccountMeta(fp, True, True)])
+    memo_reading_fee_payer = Instruction(ok[3].program_id, b"hi", [AccountMeta(fp, False, False)])
+    writable_fp = [AccountMeta(fp, False, True)]
+    limit_with_fee_payer = Instruction(ok[0].program_id, ok[0].data, writable_fp)
+    price_with_fee_payer = Instruction(ok[1].program_id, ok[1].data, writable_fp)
+    lighthouse_with_fee_payer = Instruction(LIGHTHOUSE_PROGRAM_ID, b"\x00", writable_fp)
+    cosigned = transfer(p, AMOUNT)
+    cosigned = Instruction(
+        cosigned.program_id, cosigned.data, [*cosigned.accounts, AccountMeta(fp, True, False)]
+    )
     return [
         ("fee payer as authority", [*ok[:2], transfer(p, AMOUNT, authority=fp), ok[3]],
          reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
@@ -182,6 +265,22 @@ def _attacks(p, blockhash: Hash):
          [*ok[:2], transfer(p, AMOUNT, source=associated_token_address(fp, p.mint)), ok[3]],
          reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
         ("fee payer inside memo", [*ok[:3], memo_with_fee_payer],
+         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
+        ("fee payer read-only inside memo", [*ok[:3], memo_reading_fee_payer],
+         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
+        ("fee payer as transfer destination",
+         [*ok[:2], transfer(p, AMOUNT, destination=fp), ok[3]],
+         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
+        ("fee payer as transfer mint", [*ok[:2], transfer(p, AMOUNT, mint=fp), ok[3]],
+         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
+        # A fifth account makes TransferChecked a multisig transfer: not the payment's shape.
+        ("fee payer as multisig co-signer of the transfer", [*ok[:2], cosigned, ok[3]],
+         reasons.SVM_NO_TRANSFER_INSTRUCTION),
+        ("fee payer inside compute limit", [limit_with_fee_payer, *ok[1:]],
+         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
+        ("fee payer inside compute price", [ok[0], price_with_fee_payer, *ok[2:]],
+         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
+        ("fee payer inside an extra Lighthouse instruction", [*ok, lighthouse_with_fee_payer],
          reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS),
         ("extra SOL transfer", [*ok, drain_sol], reasons.SVM_UNKNOWN_FIFTH_INSTRUCTION),
         ("SOL transfer instead of memo", [*ok[:3], drain_sol],
