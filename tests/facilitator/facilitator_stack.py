@@ -71,8 +71,11 @@ def start_facilitator(
     fee_payers: list[Keypair],
     *extra_args: str,
     ledger: Path | None = None,
+    ws_url: str | None = None,
 ) -> Iterator[RunningFacilitator]:
-    with _start(chain.rpc_url, fee_payers, extra_args, ws_url=chain.ws_url, ledger=ledger) as fac:
+    """`ws_url` defaults to the chain's PubSub; point it at a closed port to test polling."""
+    ws_url = ws_url or chain.ws_url
+    with _start(chain.rpc_url, fee_payers, extra_args, ws_url=ws_url, ledger=ledger) as fac:
         running = RunningFacilitator(fac.url, fac.process, fee_payers, fac.ledger)
         try:
             yield running
