@@ -2,7 +2,8 @@
 
 Used by `up`, the pytest fixtures and the integration tests, so every one of them starts a
 component the same way: `python -m sandbox.<component> ARGS`, output to a log file, ready when its
-health URL answers 200, stopped by pid (never by name).
+health URL answers 200, stopped by pid (never by name), checked against the process's start
+time and command line so a reused pid is never signalled.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -120,7 +122,55 @@ class ManagedProcess:
             self.popen.wait(timeout=1)
 
 
-def pid_alive(pid: int) -> bool:
+def process_start_time(pid: int) -> int | None:
+    """When `pid` started, in clock ticks after boot (/proc/PID/stat field 22); None if unknown.
+
+    A pid is reused once its process is gone; the pair (pid, start time) is not.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # Field 2 (comm) is in parentheses and may hold spaces or ')': split after the last.
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[19])  # fields[0] is field 3 (state), so field 22 is fields[19]
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def process_cmdline(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            raw = cmdline.read()
+    except OSError:
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0")[:-1]] if raw else None
+
+
+def process_identity(pid: int) -> dict[str, Any]:
+    """What stack.json records next to a pid so a reused pid is never mistaken for ours."""
+    return {"pid": pid, "start_time": process_start_time(pid), "cmdline": process_cmdline(pid)}
+
+
+def is_same_process(pid: int, identity: dict[str, Any] | None) -> bool:
+    """False only when `pid` now runs something other than the recorded process.
+
+    Without a record (stack.json from an older version) or without /proc, the pid is trusted.
+    """
+    if not identity:
+        return True
+    recorded_start = identity.get("start_time")
+    if recorded_start is not None:
+        start = process_start_time(pid)
+        if start is not None and start != recorded_start:
+            return False
+    recorded_cmdline = identity.get("cmdline")
+    if recorded_cmdline:
+        cmdline = process_cmdline(pid)
+        if cmdline is not None and cmdline != list(recorded_cmdline):
+            return False
+    return True
+
+
+def _exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -130,24 +180,59 @@ def pid_alive(pid: int) -> bool:
     # A zombie child still "exists"; treat it as gone.
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (OSError, IndexError):
         return True
 
 
-def stop_pid(pid: int, timeout: float = 10.0) -> bool:
-    """SIGTERM (the component saves its state), then SIGKILL after `timeout`. True if it ran."""
-    if not pid_alive(pid):
-        return False
+def pid_alive(pid: int, identity: dict[str, Any] | None = None) -> bool:
+    """`pid` runs, and is the process `identity` recorded (when given)."""
+    return _exists(pid) and is_same_process(pid, identity)
+
+
+def pid_reused(pid: int, identity: dict[str, Any] | None) -> bool:
+    """`pid` runs, but it is another process than the one recorded."""
+    return _exists(pid) and not is_same_process(pid, identity)
+
+
+def _open_pidfd(pid: int) -> int | None:
+    """A handle on exactly this process (Linux): signals sent through it can never reach a
+    process that reuses the pid later."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _signal(pid: int, pidfd: int | None, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            return True
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    return True
+        if pidfd is not None:
+            signal.pidfd_send_signal(pidfd, sig)
+        else:
+            os.kill(pid, sig)
+
+
+def stop_pid(pid: int, timeout: float = 10.0, identity: dict[str, Any] | None = None) -> bool:
+    """SIGTERM (the component saves its state), then SIGKILL after `timeout`. True if it ran.
+
+    With `identity`, a pid now held by another process is left alone (False).
+    """
+    pidfd = _open_pidfd(pid)
+    try:
+        # Checked after the pidfd is open, so the process checked is the one signalled.
+        if not pid_alive(pid, identity):
+            return False
+        _signal(pid, pidfd, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not pid_alive(pid, identity):
+                return True
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.02)
+        if pid_alive(pid, identity):
+            _signal(pid, pidfd, signal.SIGKILL)
+        return True
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)

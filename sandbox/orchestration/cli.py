@@ -17,11 +17,14 @@ from sandbox.console import make_console
 from sandbox.orchestration import summary
 from sandbox.orchestration.rpc import ChainRpc, RpcError
 from sandbox.orchestration.stack import (
+    NOT_OURS,
+    STOPPED,
     StackConfig,
     StackError,
     StackPaths,
     read_stack,
     read_wallets,
+    reused_pids,
     running_pids,
     start_stack,
     stop_stack,
@@ -108,13 +111,19 @@ def down(
     home: Home = Path(".sandbox"),
     purge: Annotated[bool, typer.Option(help="Also forget wallets, chain state, ledger.")] = False,
 ) -> None:
-    """Stop exactly the processes `up` started (by recorded pid)."""
+    """Stop exactly the processes `up` started (by recorded pid, start time and command line)."""
+    info = read_stack(StackPaths(home))
     stopped = stop_stack(home, purge_state=purge)
-    if not any(stopped.values()):
+    if STOPPED not in stopped.values():
         out.print("No sandbox process was running.")
-    for name, was_running in stopped.items():
-        if was_running:
+    for name, outcome in stopped.items():
+        if outcome == STOPPED:
             out.print(f"stopped {name}")
+        elif outcome == NOT_OURS and info is not None:
+            out.print(
+                f"{name} was not running: its recorded pid {info.pids.get(name)} now belongs "
+                f"to another program, left alone"
+            )
     if purge:
         out.print(f"purged wallets, chain state and ledger in {StackPaths(home).home}")
     else:
@@ -132,6 +141,7 @@ def status(
     if info is None:
         _fail(f"no sandbox has been started from {paths.home}; run `make up` first.")
     alive = running_pids(info)
+    reused = reused_pids(info)
     health = {
         "chain": http_ok(f"{info.rpc_url}/health"),
         "facilitator": http_ok(f"{info.facilitator_url}/health"),
@@ -165,7 +175,12 @@ def status(
     if as_json:
         data = {
             "components": {
-                n: {"pid": info.pids.get(n), "running": n in alive, "healthy": health[n]}
+                n: {
+                    "pid": info.pids.get(n),
+                    "running": n in alive,
+                    "healthy": health[n],
+                    "pid_reused": n in reused,
+                }
                 for n in COMPONENTS
             },
             "wallets": [w.__dict__ for w in wallets],
@@ -173,7 +188,7 @@ def status(
         }
         print(json.dumps(data, indent=2))
         return
-    summary.print_status(out, info, alive, health, wallets, settlements)
+    summary.print_status(out, info, alive, health, wallets, settlements, reused)
     if not any(health.values()):
         raise typer.Exit(3)
 

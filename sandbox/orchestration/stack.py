@@ -6,7 +6,8 @@ Everything lives under one home folder (`.sandbox/` by default):
     chain/       state.json                                      (accounts, kept across down/up)
     facilitator/ ledger.sqlite3                                  (exactly-once settlement ledger)
     logs/        chain.log, facilitator.log, server.log
-    stack.json   URLs, network, mint, wallets, pids              (what `down` stops)
+    stack.json   URLs, network, mint, wallets, pids and each process's start time and command
+                 line (what `down` stops: a pid reused by another program is left alone)
     stack.env    the same as X402_SANDBOX_* variables, for `source`
     reports/     load-test and benchmark reports
 """
@@ -25,7 +26,15 @@ from solders.pubkey import Pubkey
 
 from sandbox.orchestration.rpc import ChainRpc
 from sandbox.orchestration.wallets import load_or_create
-from sandbox.processes import ManagedProcess, ProcessFailed, pid_alive, port_is_free, stop_pid
+from sandbox.processes import (
+    ManagedProcess,
+    ProcessFailed,
+    pid_alive,
+    pid_reused,
+    port_is_free,
+    process_identity,
+    stop_pid,
+)
 from sandbox.protocol import associated_token_address
 from sandbox.protocol.programs import TOKEN_PROGRAM_ID
 
@@ -108,6 +117,15 @@ class StackInfo:
     wallets: list[Wallet] = field(default_factory=list)
     started_at: float = 0.0
     ready_seconds: float = 0.0
+    # name -> {"pid", "start_time", "cmdline"}; absent in stack.json files of older versions.
+    processes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def identity(self, name: str) -> dict[str, Any] | None:
+        """The recorded identity of component `name`, if it is for its recorded pid."""
+        identity = self.processes.get(name)
+        if identity and identity.get("pid") == self.pids.get(name):
+            return identity
+        return None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,9 +168,17 @@ def read_stack(paths: StackPaths) -> StackInfo | None:
 
 
 def running_pids(info: StackInfo | None) -> dict[str, int]:
+    """The recorded components still running: same pid, same start time, same command line."""
     if info is None:
         return {}
-    return {name: pid for name, pid in info.pids.items() if pid_alive(pid)}
+    return {name: pid for name, pid in info.pids.items() if pid_alive(pid, info.identity(name))}
+
+
+def reused_pids(info: StackInfo | None) -> dict[str, int]:
+    """Recorded pids now held by other programs (ours died: a crash, a reboot)."""
+    if info is None:
+        return {}
+    return {name: pid for name, pid in info.pids.items() if pid_reused(pid, info.identity(name))}
 
 
 def _write_stack(paths: StackPaths, info: StackInfo) -> None:
@@ -286,6 +312,7 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
         network_v1=_v1_name(genesis_network),
         usdc_mint=usdc_mint,
         pids={p.name: p.pid for p in processes if p.pid},
+        processes={p.name: process_identity(p.pid) for p in processes if p.pid},
         wallets=wallets,
         started_at=time.time(),
         ready_seconds=round(time.monotonic() - started, 2),
@@ -358,17 +385,32 @@ def _usdc(amount: float) -> int:
     return round(amount * USDC_UNIT)
 
 
-def stop_stack(home: Path, purge_state: bool = False) -> dict[str, bool]:
-    """Stop exactly the recorded processes (by pid), server first so no request is half-served."""
+STOPPED, NOT_RUNNING, NOT_OURS = "stopped", "not running", "not ours"
+
+
+def stop_stack(home: Path, purge_state: bool = False) -> dict[str, str]:
+    """Stop exactly the recorded processes, server first so no request is half-served.
+
+    Returns name -> STOPPED, NOT_RUNNING, or NOT_OURS (its pid now runs another program, which
+    is left alone).
+    """
     paths = StackPaths(home)
     info = read_stack(paths)
-    stopped: dict[str, bool] = {}
+    stopped: dict[str, str] = {}
     if info is not None:
         for name in ("server", "facilitator", "chain"):
             pid = info.pids.get(name)
-            if pid:
-                stopped[name] = stop_pid(pid, timeout=10)
+            if not pid:
+                continue
+            identity = info.identity(name)
+            if stop_pid(pid, timeout=10, identity=identity):
+                stopped[name] = STOPPED
+            elif pid_reused(pid, identity):
+                stopped[name] = NOT_OURS
+            else:
+                stopped[name] = NOT_RUNNING
         info.pids = {}
+        info.processes = {}
         _write_stack(paths, info)
     if purge_state:
         purge(paths)

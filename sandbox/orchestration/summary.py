@@ -84,7 +84,9 @@ def print_status(
     health: dict[str, bool],
     wallets: list[Wallet],
     settlements: list[dict[str, Any]],
+    reused: dict[str, int] | None = None,
 ) -> None:
+    reused = reused or {}
     table = Table(title=f"Sandbox in {info.home}", title_justify="left")
     table.add_column("component")
     table.add_column("URL")
@@ -93,7 +95,11 @@ def print_status(
     urls = {"chain": info.rpc_url, "facilitator": info.facilitator_url, "server": info.server_url}
     for name, url in urls.items():
         pid = info.pids.get(name)
-        if health.get(name) and (name in alive or not info.pids):
+        if name in reused:
+            # Ours died (a crash, a reboot) and the pid went to another program; whatever
+            # answers the URL is not the process `up` started.
+            state = f"[red]stopped[/] (pid {pid} now belongs to another program)"
+        elif health.get(name) and (name in alive or not info.pids):
             # No recorded pid: started by someone else (docker compose); health is the truth.
             state = "[green]healthy[/]"
         elif name in alive:
