@@ -14,6 +14,10 @@ from sandbox.protocol import reasons
 AMOUNT = 10_000
 
 
+def injected(fac, endpoint: str, kind: str) -> float:
+    return fac.metric("facilitator_faults_injected_total", endpoint=endpoint, kind=kind)
+
+
 def test_latency_fixed_is_added_to_its_endpoint_only(fac, funded):
     fac.set_faults({"endpoint": "verify", "kind": "latency", "ms": 300})
     payment = funded.payment(AMOUNT)
@@ -23,7 +27,7 @@ def test_latency_fixed_is_added_to_its_endpoint_only(fac, funded):
     started = time.perf_counter()
     fac.get("/supported")
     assert time.perf_counter() - started < 0.3
-    assert fac.metric("facilitator_faults_injected_total", endpoint="verify", kind="latency") >= 1
+    assert injected(fac, "verify", "latency") >= 1
 
 
 def test_latency_distributed():
@@ -42,49 +46,59 @@ def test_error500_share(fac, funded):
     statuses = [fac.post("/verify", payment).status_code for _ in range(60)]
     assert set(statuses) == {200, 500}
     assert 10 < statuses.count(500) < 50
-    counted = fac.metric("facilitator_faults_injected_total", endpoint="verify", kind="error500")
-    assert counted == statuses.count(500)
+    assert injected(fac, "verify", "error500") == statuses.count(500)
 
 
 def test_html_502(fac, funded):
     fac.set_faults({"endpoint": "settle", "kind": "html502"})
+    before = injected(fac, "settle", "html502")
     answer = fac.post("/settle", funded.payment(AMOUNT))
     assert answer.status_code == 502
     assert answer.headers["content-type"].startswith("text/html")
     assert funded.usdc(funded.p.pay_to) == 0
+    assert injected(fac, "settle", "html502") == before + 1
 
 
 def test_hang_until_the_caller_gives_up(fac, funded):
     fac.set_faults({"endpoint": "verify", "kind": "hang"})
+    before = injected(fac, "verify", "hang")
     started = time.perf_counter()
     with pytest.raises(httpx.ReadTimeout):
         fac.post("/verify", funded.payment(AMOUNT), timeout=0.5)
     assert time.perf_counter() - started < 5
     assert fac.get("/supported").status_code == 200  # other endpoints unaffected
+    assert injected(fac, "verify", "hang") == before + 1
+    assert injected(fac, "supported", "hang") == 0
 
 
 def test_invalid(fac, funded):
     fac.set_faults(
         {"endpoint": "verify", "kind": "invalid", "reason": "transaction_simulation_failed"}
     )
+    before = injected(fac, "verify", "invalid")
     verdict = fac.verify(funded.payment(AMOUNT))
     assert verdict["isValid"] is False
     assert verdict["invalidReason"] == reasons.TRANSACTION_SIMULATION_FAILED
+    assert injected(fac, "verify", "invalid") == before + 1
 
 
 def test_fake_success_settles_nothing(fac, funded):
     fac.set_faults({"endpoint": "settle", "kind": "fake_success"})
+    before = injected(fac, "settle", "fake_success")
     receipt = fac.settle(funded.payment(AMOUNT))
     assert receipt["success"] is True
     assert funded.transaction(receipt["transaction"]) is None
     assert funded.usdc(funded.p.pay_to) == 0
+    assert injected(fac, "settle", "fake_success") == before + 1
 
 
 def test_pending_sends_but_answers_pending(fac, funded):
     fac.set_faults({"endpoint": "settle", "kind": "pending"})
+    before = injected(fac, "settle", "pending")
     receipt = fac.settle(funded.payment(AMOUNT))
     assert receipt["errorReason"] == reasons.SETTLEMENT_PENDING
     assert receipt["transaction"]
+    assert injected(fac, "settle", "pending") == before + 1
 
 
 def test_fault_api_rejects_nonsense(fac):
