@@ -64,7 +64,7 @@ async def refused_without_payment(
 async def second_server(ctx: Context, facilitator_url: str, *args: str) -> AsyncIterator[str]:
     """Another sample server on a free port, talking to `facilitator_url`: for stories about a
     facilitator that goes away or answers too slowly, without touching the main stack."""
-    merchant = (await ctx.challenge("/api/premium-content"))[1].pay_to
+    merchant = (await ctx.challenge(ctx.paid_path))[1].pay_to
     port = free_port()
     process = ManagedProcess(
         "second-server",

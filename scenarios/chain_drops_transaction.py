@@ -10,7 +10,7 @@ from sandbox.scenario_runner import CHEATS, Context, scenario
     needs=(CHEATS,),
 )
 async def chain_drops_transaction(ctx: Context) -> str:
-    path = "/api/premium-content"
+    path = ctx.paid_path
     payer = await ctx.new_payer()
     payment = await ctx.payment(path, payer)
     price, merchant = payment.requirements.atomic_amount, payment.requirements.pay_to

@@ -8,7 +8,7 @@ from sandbox.scenario_runner import CHEATS, Context, scenario
     needs=(CHEATS,),
 )
 async def expired_blockhash(ctx: Context) -> str:
-    path = "/api/premium-content"
+    path = ctx.paid_path
     payer = await ctx.new_payer()
     payment = await ctx.payment(path, payer)
     merchant = payment.requirements.pay_to

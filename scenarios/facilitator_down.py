@@ -12,7 +12,7 @@ async def facilitator_down(ctx: Context) -> str:
     proxy = await TcpProxy(*split_host_port(ctx.facilitator_url)).start()
     try:
         async with second_server(ctx, f"http://127.0.0.1:{proxy.port}") as server:
-            path = f"{server}/api/premium-content"
+            path = f"{server}/api/premium-content"  # the second server is the sample one
             payer = await ctx.new_payer()
             payment = await ctx.payment(path, payer)
             await proxy.close()  # the facilitator is now unreachable for this server

@@ -13,7 +13,7 @@ FAULTS = {
     needs=(FACILITATOR_FAULTS,),
 )
 async def facilitator_errors(ctx: Context) -> str:
-    path = "/api/premium-content"
+    path = ctx.paid_path
     seen = []
     for name, fault in FAULTS.items():
         payer = await ctx.new_payer()

@@ -7,7 +7,7 @@ from sandbox.scenario_runner import FACILITATOR_FAULTS, Context, scenario
     needs=(FACILITATOR_FAULTS,),
 )
 async def facilitator_lying(ctx: Context) -> str:
-    path = "/api/premium-content"
+    path = ctx.paid_path
     payer = await ctx.new_payer()
     payment = await ctx.payment(path, payer)
     merchant = payment.requirements.pay_to

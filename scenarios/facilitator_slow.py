@@ -9,7 +9,7 @@ from scenarios._common import second_server
 )
 async def facilitator_slow(ctx: Context) -> str:
     async with second_server(ctx, ctx.facilitator_url, "--facilitator-timeout", "1") as server:
-        path = f"{server}/api/premium-content"
+        path = f"{server}/api/premium-content"  # the second server is the sample one
         payer = await ctx.new_payer()
         payment = await ctx.payment(path, payer)
         before = await ctx.snapshot(payer=payer.pubkey(), merchant=payment.requirements.pay_to)

@@ -11,7 +11,7 @@ from scenarios._common import refused_without_payment
 async def fee_payer_as_authority(ctx: Context) -> str:
     return await refused_without_payment(
         ctx,
-        "/api/premium-content",
+        ctx.paid_path,
         "fee_payer_as_authority",
         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS,
         watch_fee_payer=True,

@@ -10,7 +10,7 @@ from scenarios._common import refused_without_payment
 async def fee_payer_in_instruction(ctx: Context) -> str:
     return await refused_without_payment(
         ctx,
-        "/api/premium-content",
+        ctx.paid_path,
         "fee_payer_in_instruction",
         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS,
         watch_fee_payer=True,

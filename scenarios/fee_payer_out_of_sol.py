@@ -8,7 +8,7 @@ from sandbox.scenario_runner import CHEATS, Context, scenario
     needs=(CHEATS,),
 )
 async def fee_payer_out_of_sol(ctx: Context) -> str:
-    path = "/api/premium-content"
+    path = ctx.paid_path
     fee_payer = await ctx.fee_payer()
     payer = await ctx.new_payer()
     payment = await ctx.payment(path, payer)

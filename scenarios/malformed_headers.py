@@ -30,7 +30,7 @@ CASES = {
 async def malformed_headers(ctx: Context) -> str:
     seen = []
     for name, (header, value) in CASES.items():
-        reply = await ctx.request("/api/premium-content", {header: value})
+        reply = await ctx.request(ctx.paid_path, {header: value})
         ctx.expect(reply.status in (400, 402), f"{name}: {reply.describe()}")
         ctx.expect(reply.error, f"{name}: the answer does not say what was wrong")
         seen.append(f"{name}={reply.status}")

@@ -6,7 +6,7 @@ from sandbox.scenario_runner import Context, scenario
     "A new transaction that reuses a settled payment's memo nonce is a replay and is refused.",
 )
 async def nonce_reuse(ctx: Context) -> str:
-    path = "/api/premium-content"
+    path = ctx.paid_path
     payer = await ctx.new_payer()
     first = await ctx.payment(path, payer)
     price, merchant = first.requirements.atomic_amount, first.requirements.pay_to

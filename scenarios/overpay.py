@@ -8,7 +8,7 @@ from sandbox.scenario_runner import Context, scenario
     "moved, or served and charged exactly what was signed under 'at-least'.",
 )
 async def overpay(ctx: Context) -> str:
-    path = "/api/premium-content"
+    path = ctx.paid_path
     payer = await ctx.new_payer()
     _reply, offer = await ctx.challenge(path)
     paid = offer.atomic_amount + 1

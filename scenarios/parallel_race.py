@@ -8,7 +8,7 @@ from sandbox.scenario_runner import Context, scenario
     "One payment raced 20 times in parallel is served once and charged once.",
 )
 async def parallel_race(ctx: Context) -> str:
-    path = "/api/premium-content"
+    path = ctx.paid_path
     payer = await ctx.new_payer()
     payment = await ctx.payment(path, payer)
     price, merchant = payment.requirements.atomic_amount, payment.requirements.pay_to

@@ -6,7 +6,7 @@ from sandbox.scenario_runner import Context, scenario
     "The same payment header sent twice buys the content once: the replay is refused.",
 )
 async def replay_settled_payment(ctx: Context) -> str:
-    path = "/api/premium-content"
+    path = ctx.paid_path
     payer = await ctx.new_payer()
     payment = await ctx.payment(path, payer)
     price, merchant = payment.requirements.atomic_amount, payment.requirements.pay_to

@@ -8,6 +8,7 @@ from sandbox.scenario_runner import SERVER_ROUTES, Context, scenario
     needs=(SERVER_ROUTES,),
 )
 async def route_binding(ctx: Context) -> str:
+    # Two sample-server routes of the same price (hence needs=SERVER_ROUTES), not --path.
     payer = await ctx.new_payer()
     payment = await ctx.payment("/api/premium-content", payer)
     _reply, other = await ctx.challenge("/api/upfront")

@@ -9,7 +9,7 @@ from sandbox.scenario_runner import FACILITATOR_FAULTS, Context, scenario
     needs=(FACILITATOR_FAULTS,),
 )
 async def settlement_pending(ctx: Context) -> str:
-    path = "/api/premium-content"
+    path = ctx.paid_path
     payer = await ctx.new_payer()
     payment = await ctx.payment(path, payer)
     price, merchant = payment.requirements.atomic_amount, payment.requirements.pay_to

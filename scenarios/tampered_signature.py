@@ -7,7 +7,7 @@ from scenarios._common import refused_without_payment
 async def tampered_signature(ctx: Context) -> str:
     return await refused_without_payment(
         ctx,
-        "/api/premium-content",
+        ctx.paid_path,
         "bad_signature",
         (reasons.SVM_SIGNATURE_INVALID, reasons.TRANSACTION_SIMULATION_FAILED),
     )

@@ -7,7 +7,7 @@ from scenarios._common import refused_without_payment
 async def wrong_network(ctx: Context) -> str:
     return await refused_without_payment(
         ctx,
-        "/api/premium-content",
+        ctx.paid_path,
         "wrong_network",
         (reasons.NETWORK_MISMATCH, reasons.INVALID_NETWORK, reasons.INVALID_PAYMENT_REQUIREMENTS),
     )

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from sandbox.console import make_console
 from sandbox.orchestration.stack import StackPaths, read_stack
+from sandbox.scenario_runner.context import DEFAULT_PAID_PATH
 from sandbox.scenario_runner.runner import Result, discover, run, to_json, to_junit
 
 app = typer.Typer(add_completion=False)
@@ -28,6 +29,12 @@ def scenarios(
     ] = None,
     facilitator: Annotated[str | None, typer.Option(help="Facilitator URL.")] = None,
     rpc: Annotated[str | None, typer.Option(help="Solana JSON-RPC URL.")] = None,
+    path: Annotated[
+        str,
+        typer.Option(
+            "--path", help="The server's paid route the stories buy (a path with query, if any)."
+        ),
+    ] = DEFAULT_PAID_PATH,
     keypair: Annotated[
         list[Path], typer.Option(help="Funded payer keypair, for chains without cheat codes.")
     ] = [],  # noqa: B006
@@ -51,6 +58,9 @@ def scenarios(
         console.print(f"[red]unknown scenario(s): {', '.join(unknown)}[/]; see --list")
         raise typer.Exit(2)
     selected = [catalogue[n] for n in names] if names else list(catalogue.values())
+    if not path.startswith("/"):
+        console.print(f"[red]--path {path!r} must be a path on the server, like /api/weather[/]")
+        raise typer.Exit(2)
 
     stack = read_stack(StackPaths(home))
     server = server or (stack.server_url if stack else None)
@@ -64,16 +74,21 @@ def scenarios(
         raise typer.Exit(2)
 
     from sandbox.payer import load_keypair
+    from sandbox.payer.errors import PayerError
 
-    keypairs = [load_keypair(path) for path in keypair]
+    try:
+        keypairs = [load_keypair(file) for file in keypair]
+    except (PayerError, OSError, ValueError) as exc:
+        console.print(f"[red]--keypair:[/] {exc}")
+        raise typer.Exit(2) from None
 
     def show(result: Result) -> None:
         style = {"passed": "green", "skipped": "yellow", "FAILED": "bold red"}[result.outcome]
         console.print(f"[{style}]{result.outcome:>7}[/] {result.name:<26} {result.seconds:6.2f}s")
 
-    console.print(f"Running {len(selected)} scenarios against {server}")
+    console.print(f"Running {len(selected)} scenarios against {server} (paid route {path})")
     results = asyncio.run(
-        run(selected, server, facilitator, rpc, admin_token, keypairs, timeout, show)
+        run(selected, server, facilitator, rpc, admin_token, keypairs, timeout, show, path)
     )
     table = Table(title="Scenarios")
     for column in ("scenario", "result", "seconds", "detail"):

@@ -32,9 +32,16 @@ from sandbox.protocol import (
     associated_token_address,
     decode_settle_response,
 )
-from sandbox.scenario_runner.framework import CHEATS, FACILITATOR_FAULTS, ScenarioFailed, Skip
+from sandbox.scenario_runner.framework import (
+    CHEATS,
+    FACILITATOR_FAULTS,
+    SERVER_ROUTES,
+    ScenarioFailed,
+    Skip,
+)
 
 LAMPORTS_PER_SOL = 1_000_000_000
+DEFAULT_PAID_PATH = "/api/premium-content"
 
 
 @dataclass
@@ -101,8 +108,11 @@ class Context:
         session: aiohttp.ClientSession,
         admin_token: str | None = None,
         keypairs: list[Keypair] | None = None,
+        paid_path: str = DEFAULT_PAID_PATH,
     ) -> None:
         self.server_url = server_url.rstrip("/")
+        # The paid route every story that works on any x402 server uses (`--path`).
+        self.paid_path = paid_path
         self.facilitator_url = facilitator_url.rstrip("/")
         self.rpc_url = rpc_url
         self.capabilities = capabilities
@@ -151,7 +161,13 @@ class Context:
         return keypair
 
     async def fee_payer(self) -> str:
+        """The fee payer the paid route asks for (extra.feePayer), else the facilitator's."""
         if self._fee_payer is None:
+            _reply, offer = await self.challenge(self.paid_path)
+            hinted = (offer.extra or {}).get("feePayer")
+            if isinstance(hinted, str) and hinted:
+                self._fee_payer = hinted
+                return hinted
             async with self.http.get(f"{self.facilitator_url}/supported") as response:
                 data = await response.json(content_type=None)
             for kind in data.get("kinds", []):
@@ -180,7 +196,7 @@ class Context:
         return int(result["value"])
 
     async def usdc_mint(self) -> str:
-        _reply, requirements = await self.challenge("/api/premium-content")
+        _reply, requirements = await self.challenge(self.paid_path)
         return requirements.asset
 
     async def snapshot(self, **wallets: str | Pubkey) -> Balances:
@@ -214,6 +230,9 @@ class Context:
             for offer in challenge.accepts
             if isinstance(offer, PaymentRequirements if version == 2 else PaymentRequirementsV1)
         ]
+        if not offers and SERVER_ROUTES not in self.capabilities:
+            # A user's server may speak only one protocol version; ours must speak both.
+            raise Skip(f"{path} offers no x402 v{version} payment")
         self.expect(offers, f"the 402 offers no v{version} requirements")
         self._last_challenge = challenge
         return reply, offers[0]

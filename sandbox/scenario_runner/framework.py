@@ -21,6 +21,13 @@ CHEATS = "cheats"  # the sandbox chain's sandbox_* methods (funding, slots, chai
 FACILITATOR_FAULTS = "facilitator-faults"  # the sandbox facilitator's /_sandbox/faults
 SERVER_ROUTES = "sandbox-routes"  # the sample server's fixed routes (upfront, broken, ...)
 
+# What each capability is, for the reason a skipped scenario gives.
+NEEDS_TEXT = {
+    CHEATS: "the sandbox chain's cheat codes (sandbox_* RPC methods)",
+    FACILITATOR_FAULTS: "the sandbox facilitator's fault injection (/_sandbox/faults)",
+    SERVER_ROUTES: "the sample server's routes (/api/upfront, /api/inference, /api/broken)",
+}
+
 
 class ScenarioFailed(AssertionError):
     """An expectation did not hold; the message is the report's detail."""

@@ -12,10 +12,11 @@ from xml.etree import ElementTree
 
 import aiohttp
 
-from sandbox.scenario_runner.context import Context
+from sandbox.scenario_runner.context import DEFAULT_PAID_PATH, Context
 from sandbox.scenario_runner.framework import (
     CHEATS,
     FACILITATOR_FAULTS,
+    NEEDS_TEXT,
     REGISTRY,
     SERVER_ROUTES,
     Scenario,
@@ -36,6 +37,9 @@ class Result:
     @property
     def outcome(self) -> str:
         return "skipped" if self.skipped else ("passed" if self.passed else "FAILED")
+
+
+SAMPLE_ROUTES = ("/api/upfront", "/api/broken", "/api/inference?tokens=250")
 
 
 def discover() -> dict[str, Scenario]:
@@ -69,10 +73,14 @@ async def probe(
                 found.add(FACILITATOR_FAULTS)
     except (aiohttp.ClientError, TimeoutError):
         pass
+    # Only the sample server asks payment on all of its special routes.
     try:
-        async with session.get(f"{server}/api/upfront", timeout=timeout) as response:
-            if response.status == 402:
-                found.add(SERVER_ROUTES)
+        for path in SAMPLE_ROUTES:
+            async with session.get(f"{server}{path}", timeout=timeout) as response:
+                if response.status != 402:
+                    break
+        else:
+            found.add(SERVER_ROUTES)
     except (aiohttp.ClientError, TimeoutError):
         pass
     return found
@@ -82,7 +90,8 @@ async def run_one(item: Scenario, ctx: Context, timeout: float) -> Result:
     started = time.perf_counter()
     missing = item.needs - ctx.capabilities
     if missing:
-        return Result(item.name, item.story, True, True, 0.0, f"needs {', '.join(sorted(missing))}")
+        needs = " and ".join(NEEDS_TEXT[need] for need in sorted(missing))
+        return Result(item.name, item.story, True, True, 0.0, f"needs {needs}")
     try:
         detail = await asyncio.wait_for(item.fn(ctx), timeout)
         passed, skipped, detail = True, False, detail or "ok"
@@ -108,13 +117,16 @@ async def run(
     keypairs: list | None = None,
     timeout: float = 90.0,
     on_result=lambda result: None,
+    paid_path: str = DEFAULT_PAID_PATH,
 ) -> list[Result]:
     connector = aiohttp.TCPConnector(limit=200)
     async with aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=60)
     ) as session:
         capabilities = await probe(session, server, facilitator, rpc, admin_token)
-        ctx = Context(server, facilitator, rpc, capabilities, session, admin_token, keypairs)
+        ctx = Context(
+            server, facilitator, rpc, capabilities, session, admin_token, keypairs, paid_path
+        )
         results = []
         try:
             for item in selected:
