@@ -6,7 +6,13 @@ merchant's USDC account, and writes HOME/stack.json and HOME/stack.env in the sa
 `x402-sandbox up`, with the URLs as seen inside the compose network. Wallets kept in the volume
 from a previous run keep their balances (the chain keeps its state in its own volume).
 
-Exit status 0 when every wallet is funded; 1 with a one-line reason otherwise.
+A chain without cheat codes (solana-test-validator under the `agave` profile; sandbox_getInfo
+answers -32601) cannot fund anything: the wallets must have been preloaded at genesis
+(`python -m sandbox.chain.agave`, the `agave-genesis` service). Setup then only reads the
+balances back and writes stack.json / stack.env.
+
+Exit status 0 when every payer holds USDC and the merchant has its USDC account; 1 with a
+one-line reason otherwise (stack.json / stack.env are written either way).
 """
 
 from __future__ import annotations
@@ -20,10 +26,22 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from solders.pubkey import Pubkey
+
 from sandbox.orchestration.rpc import ChainRpc, RpcError
-from sandbox.orchestration.stack import StackConfig, StackInfo, StackPaths, fund_wallets
+from sandbox.orchestration.stack import (
+    StackConfig,
+    StackInfo,
+    StackPaths,
+    fund_wallets,
+    read_wallets,
+)
 from sandbox.orchestration.wallets import load_or_create
-from sandbox.protocol.networks import CAIP2_TO_V1
+from sandbox.protocol import associated_token_address
+from sandbox.protocol.networks import CAIP2_TO_V1, USDC_DEVNET_MINT, caip2_from_genesis_hash
+from sandbox.protocol.programs import TOKEN_PROGRAM_ID
+
+METHOD_NOT_FOUND = -32601
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -33,11 +51,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ws-url", default="ws://chain:8900")
     parser.add_argument("--facilitator-url", default="http://facilitator:4022")
     parser.add_argument("--server-url", default="http://server:4021")
-    parser.add_argument("--payers", type=int, default=10)
-    parser.add_argument("--payer-sol", type=float, default=1.0)
-    parser.add_argument("--payer-usdc", type=float, default=100.0)
-    parser.add_argument("--fee-payers", type=int, default=1)
-    parser.add_argument("--fee-payer-sol", type=float, default=100.0)
+    # Wallet defaults are `x402-sandbox up`'s (and the agave genesis writer's).
+    defaults = StackConfig()
+    parser.add_argument("--payers", type=int, default=defaults.payers)
+    parser.add_argument("--payer-sol", type=float, default=defaults.payer_sol)
+    parser.add_argument("--payer-usdc", type=float, default=defaults.payer_usdc)
+    parser.add_argument("--fee-payers", type=int, default=defaults.fee_payers)
+    parser.add_argument("--fee-payer-sol", type=float, default=defaults.fee_payer_sol)
+    parser.add_argument(
+        "--usdc-mint",
+        default=USDC_DEVNET_MINT,
+        help="the USDC mint on a chain without cheat codes (ours says which it serves)",
+    )
     parser.add_argument(
         "--admin-token",
         default=os.environ.get("X402_ADMIN_TOKEN"),
@@ -64,7 +89,8 @@ def wait_for_chain(rpc_url: str, seconds: float) -> None:
         time.sleep(0.5)
 
 
-def setup(args: argparse.Namespace) -> StackInfo:
+def setup(args: argparse.Namespace) -> tuple[StackInfo, bool]:
+    """Wallets funded (with cheat codes) or read back (without); the flag says which."""
     config = StackConfig(
         home=args.home,
         payers=args.payers,
@@ -87,12 +113,34 @@ def setup(args: argparse.Namespace) -> StackInfo:
         # The chain answers cheat codes from outside its loopback only with the token.
         rpc._client.headers["Authorization"] = f"Bearer {args.admin_token}"
     try:
-        chain_info = rpc.call("sandbox_getInfo")
-        usdc_mint = chain_info["usdcMint"]
-        wallets = fund_wallets(rpc, config, keypairs, paths, usdc_mint)
+        chain_info = chain_cheat_info(rpc)
+        if chain_info is not None:
+            usdc_mint = chain_info["usdcMint"]
+            network = chain_info.get("network", "")
+            wallets = fund_wallets(rpc, config, keypairs, paths, usdc_mint)
+        else:
+            usdc_mint = args.usdc_mint
+            network = caip2_from_genesis_hash(rpc.call("getGenesisHash"))
+            if rpc.call("getAccountInfo", usdc_mint, {"encoding": "base64"})["value"] is None:
+                raise ValueError(
+                    f"the USDC mint {usdc_mint} does not exist on the chain at {args.rpc_url}, "
+                    f"which has no cheat codes to create it: preload it at genesis "
+                    f"(python -m sandbox.chain.agave, the agave-genesis service)"
+                )
+            mint = Pubkey.from_string(usdc_mint)
+            wallets = read_wallets(
+                rpc,
+                {
+                    name: (
+                        str(kp.pubkey()),
+                        str(paths.key(name)),
+                        str(associated_token_address(kp.pubkey(), mint, TOKEN_PROGRAM_ID)),
+                    )
+                    for name, kp in keypairs.items()
+                },
+            )
     finally:
         rpc.close()
-    network = chain_info.get("network", "")
     info = StackInfo(
         home=str(paths.home),
         rpc_url=args.rpc_url,
@@ -107,7 +155,18 @@ def setup(args: argparse.Namespace) -> StackInfo:
         started_at=time.time(),
     )
     write_stack(paths, info)
-    return info
+    return info, chain_info is not None
+
+
+def chain_cheat_info(rpc: ChainRpc) -> dict | None:
+    """sandbox_getInfo's answer, or None when the chain has no cheat codes (a real validator,
+    or ours with --no-cheats: the method is unknown, -32601)."""
+    try:
+        return rpc.call("sandbox_getInfo")
+    except RpcError as exc:
+        if exc.error.get("code") == METHOD_NOT_FOUND:
+            return None
+        raise
 
 
 def write_stack(paths: StackPaths, info: StackInfo) -> None:
@@ -121,19 +180,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     wait_for_chain(args.rpc_url, args.wait)
     try:
-        info = setup(args)
+        info, funded = setup(args)
     except RpcError as exc:
         print(f"setup: the chain refused a funding call: {exc}", file=sys.stderr)
         return 1
     except (OSError, ValueError) as exc:
         print(f"setup: {exc}", file=sys.stderr)
         return 1
-    unfunded = [w.name for w in info.wallets if w.name.startswith("payer") and not w.usdc]
-    if unfunded:
-        print(f"setup: payers without USDC after funding: {', '.join(unfunded)}", file=sys.stderr)
+    missing = [w.name for w in info.wallets if w.name.startswith("payer") and not w.usdc]
+    missing += [w.name for w in info.wallets if w.name == "merchant" and w.usdc is None]
+    if missing:
+        how = (
+            "after funding"
+            if funded
+            else "on a chain without cheat codes (preload them at genesis: "
+            "python -m sandbox.chain.agave, the agave-genesis service)"
+        )
+        print(f"setup: wallets without USDC {how}: {', '.join(missing)}", file=sys.stderr)
         return 1
     print(json.dumps({w.name: w.address for w in info.wallets}, indent=2))
-    print(f"setup: {len(info.wallets)} wallets ready in {info.home} (USDC mint {info.usdc_mint})")
+    source = "funded" if funded else "preloaded at genesis, no cheat codes"
+    print(
+        f"setup: {len(info.wallets)} wallets ready in {info.home} ({source}; "
+        f"USDC mint {info.usdc_mint}, network {info.network})"
+    )
     return 0
 
 
