@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sandbox.facilitator.bugs import BUGS, parse_bugs
 from sandbox.facilitator.exact_svm import (
     DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
     DEFAULT_MAX_COMPUTE_UNIT_PRICE,
@@ -84,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"inject a fault; kinds: {', '.join(KINDS)}; e.g. settle:pending:rate=0.5, "
         "verify:latency:ms=200:distribution=exponential",
     )
+    p.add_argument(
+        "--bug",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="FOR TESTING TESTS: switch off one defence on purpose (repeatable; also "
+        f"X402_FACILITATOR_BUGS); one of: {', '.join(BUGS)}",
+    )
     p.add_argument("--log-level", default=_env("LOG_LEVEL", "info"))
     return p
 
@@ -118,6 +127,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         admin_token=args.admin_token or None,
         low_balance_lamports=int(args.low_balance_sol * 1e9),
         faults=faults,
+        bugs=parse_bugs(args.bug),
     )
 
 
@@ -139,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from sandbox.facilitator.app import create_app
 
+    if settings.bugs:
+        logging.getLogger("sandbox.facilitator").warning(
+            "DELIBERATELY BROKEN (--bug): %s", ", ".join(sorted(settings.bugs))
+        )
     app = create_app(settings)
     payers = ", ".join(str(kp.pubkey()) for kp in settings.fee_payers)
     print(

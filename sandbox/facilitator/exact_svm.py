@@ -64,6 +64,7 @@ class VerifyPolicy:
     max_compute_unit_price: int = DEFAULT_MAX_COMPUTE_UNIT_PRICE
     min_instructions: int = 3
     max_instructions: int = 7
+    bugs: frozenset[str] = frozenset()  # deliberate bugs (bugs.py); empty unless asked for
 
 
 @dataclass(frozen=True)
@@ -141,13 +142,15 @@ def _check_envelope(
                 reasons.UNSUPPORTED_SCHEME,
                 f"{what} scheme {scheme!r} is not supported (this facilitator settles 'exact')",
             )
-    if not same_network(req.network, policy.network):
+    if "skip-network-check" in policy.bugs:
+        pass
+    elif not same_network(req.network, policy.network):
         return Rejection(
             reasons.NETWORK_MISMATCH,
             f"paymentRequirements network {req.network!r} is not this facilitator's "
             f"network {policy.network!r}",
         )
-    if not same_network(pay_network, req.network):
+    elif not same_network(pay_network, req.network):
         return Rejection(
             reasons.NETWORK_MISMATCH,
             f"paymentPayload network {pay_network!r} differs from paymentRequirements "
@@ -254,32 +257,32 @@ def check_payment(
     if rejection:
         return rejection
     rejection = _check_fee_payer_isolation(message.instructions, keys, transfer, policy)
-    if rejection:
+    if rejection and "skip-fee-payer-isolation" not in policy.bugs:
         return rejection
     rejection = _check_signers(message, keys, fee_payer, transfer.authority)
     if rejection:
         return rejection
-    if transfer.mint != asset:
+    if transfer.mint != asset and "skip-mint-check" not in policy.bugs:
         return Rejection(
             reasons.SVM_MINT_MISMATCH,
             f"the transfer moves mint {transfer.mint}, the requirements ask for {asset}",
         )
     expected_destination = associated_token_address(pay_to, asset, transfer.program)
-    if transfer.destination != expected_destination:
+    if transfer.destination != expected_destination and "skip-recipient-check" not in policy.bugs:
         return Rejection(
             reasons.SVM_RECIPIENT_MISMATCH,
             f"the transfer pays token account {transfer.destination}, not {expected_destination} "
             f"(the associated token account of payTo {pay_to})",
         )
     rejection = _check_amount(transfer.amount, required_amount, policy.amount_policy)
-    if rejection:
+    if rejection and "skip-amount-check" not in policy.bugs:
         return rejection
     rejection, memo = _check_memos(memos, req.extra or {})
     if rejection:
         return rejection
     message_bytes = to_bytes_versioned(message)
     rejection = _check_signatures(tx, keys, message_bytes)
-    if rejection:
+    if rejection and "skip-signature-check" not in policy.bugs:
         return rejection
     return CheckedPayment(
         transaction=tx,
@@ -361,7 +364,7 @@ def _check_instructions(instructions, keys, policy: VerifyPolicy):
     memos = []
     for index in range(3, count):
         ix = instructions[index]
-        if not ixs.is_trailing_allowed(ix, keys):
+        if not ixs.is_trailing_allowed(ix, keys) and "skip-instruction-checks" not in policy.bugs:
             program = ixs.program_of(ix, keys)
             name = ixs.ordinal(index)
             return (

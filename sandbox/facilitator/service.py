@@ -140,6 +140,7 @@ class Facilitator:
             max_compute_unit_limit=self.settings.max_compute_unit_limit,
             max_compute_unit_price=self.settings.max_compute_unit_price,
             max_instructions=self.settings.max_instructions,
+            bugs=self.settings.bugs,
         )
         self.supported_body = self._supported()
         self._ready.set()
@@ -175,6 +176,8 @@ class Facilitator:
         checked = check_payment(request, self.policy)
         if isinstance(checked, Rejection):
             return checked
+        if "skip-dedup" in self.settings.bugs:
+            return checked
         return self.ledger_rejection(checked) or checked
 
     def ledger_rejection(self, checked: CheckedPayment) -> Rejection | None:
@@ -197,6 +200,8 @@ class Facilitator:
 
     async def simulate(self, checked: CheckedPayment) -> Rejection | None:
         """Simulate as sent (fee-payer slot empty, sigVerify off); None when it would succeed."""
+        if "skip-simulation" in self.settings.bugs:
+            return None
         wire = base64.b64encode(bytes(checked.transaction)).decode()
         params = [
             wire,
@@ -325,9 +330,11 @@ class Facilitator:
                 "connected": self.watcher.ws_connected,
             },
             "commitment": self.settings.commitment,
+            "amountPolicy": self.settings.amount_policy,
             "feePayers": payers,
             "ledger": {"path": str(self.settings.ledger_path), **self.ledger.counts()},
             "warnings": warnings,
+            **({"bugs": sorted(self.settings.bugs)} if self.settings.bugs else {}),
         }
 
 

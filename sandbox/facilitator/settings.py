@@ -65,6 +65,7 @@ class Settings:
     admin_token: str | None = None
     low_balance_lamports: int = 50_000_000  # 0.05 SOL: about 10,000 payments' fees
     faults: tuple[Fault, ...] = ()
+    bugs: frozenset[str] = frozenset()  # deliberate bugs, for testing tests (bugs.py)
     history: int = 1000  # recent settlements/rejections kept for /_sandbox/*
     extra: dict = field(default_factory=dict)
 

@@ -15,6 +15,7 @@ is settlement_pending with the signature.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -123,6 +124,8 @@ class Settler:
         checked = check_payment(request, f.policy)
         if isinstance(checked, Rejection):
             return self._fail(request, started, checked, payer_hint(request))
+        if "skip-dedup" in f.settings.bugs:
+            return await self._settle_without_ledger(request, started, checked)
         existing = f.ledger.by_hash(checked.message_hash)
         if existing is not None:
             return await self._existing(request, started, existing, fault)
@@ -219,6 +222,12 @@ class Settler:
                 found = await f.watcher.status(row.signature)
             except ChainError:
                 found = None
+            if found is None and "ignore-send-errors" in f.settings.bugs:
+                await f.ledger.set_state(row, SETTLED)
+                return self._answer(
+                    request, started, success=True, payer=row.payer, signature=row.signature,
+                    amount=int(row.amount),
+                )  # fmt: skip
             if found is None:
                 message = f"the chain refused the transaction: {exc.message}"
                 await f.ledger.set_state(row, FAILED, message)
@@ -276,6 +285,38 @@ class Settler:
             row.payer,
             row.signature,
         )
+
+    async def _settle_without_ledger(
+        self, request: Request, started: float, checked: CheckedPayment
+    ) -> Outcome:
+        """The `skip-dedup` bug: no ledger, and a transaction already on chain counts as settled
+        by this request (the naive 'idempotent' settle that serves one payment many times)."""
+        f = self.f
+        payer = str(checked.payer)
+        signatures = list(checked.transaction.signatures)
+        signatures[0] = f.keys[checked.fee_payer].sign_message(checked.message_bytes)
+        signed = VersionedTransaction.populate(checked.transaction.message, signatures)
+        signature = str(signatures[0])
+        if await f.watcher.status(signature) is None:
+            rejection = await f.simulate(checked)
+            if rejection is not None:
+                return self._fail(request, started, rejection, payer)
+            wire = base64.b64encode(bytes(signed)).decode()
+            # "already processed": a twin request sent it; wait for it below all the same.
+            with contextlib.suppress(RpcError):
+                await f.client.call(
+                    "sendTransaction", [wire, {"encoding": "base64", "skipPreflight": True}]
+                )
+        landed = await f.watcher.wait(signature, f.settings.confirm_timeout)
+        if landed is None or landed.err is not None:
+            why = "not landed" if landed is None else f"landed with an error: {landed.err}"
+            return self._fail(
+                request, started, Rejection(reasons.TRANSACTION_FAILED, why), payer, signature
+            )
+        return self._answer(
+            request, started, success=True, payer=payer, signature=signature,
+            amount=checked.amount,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ a payment seen before
 

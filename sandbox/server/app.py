@@ -62,6 +62,7 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
         facilitator_timeout=settings.facilitator_timeout,
         memo_secret=settings.memo_secret,
         rpc_url=settings.rpc_url,
+        bugs=settings.bugs,
     )
 
     @contextlib.asynccontextmanager
@@ -76,7 +77,10 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
 
     @app.get("/health")
     async def health() -> dict:
-        return {"status": "ok", "paywallReady": paywall.ready}
+        answer = {"status": "ok", "paywallReady": paywall.ready}
+        if paywall.bugs:
+            answer["bugs"] = sorted(paywall.bugs)
+        return answer
 
     @app.get("/api/premium-content")
     async def premium_content() -> dict:

@@ -10,6 +10,8 @@ import logging
 import os
 import sys
 
+from sandbox.server.bugs import BUGS, parse_bugs
+
 __all__ = ["main"]
 
 
@@ -52,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="secret binding each challenge's memo to its route (default: random per process; "
         "set it to keep outstanding 402s valid across restarts or workers)",
     )
+    parser.add_argument(
+        "--bug",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="FOR TESTING TESTS: switch off one defence on purpose (repeatable; also "
+        "X402_SERVER_BUGS); one of: " + ", ".join(BUGS),
+    )
     parser.add_argument("--log-level", default=_env("SERVER_LOG_LEVEL", "warning"))
     return parser
 
@@ -76,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             rpc_url=args.rpc_url,
             memo_secret=args.memo_secret.encode() if args.memo_secret else None,
             log_level=args.log_level,
+            bugs=parse_bugs(args.bug),
         )
     except ValueError as exc:
         print(f"x402-sandbox server: {exc}", file=sys.stderr)
@@ -90,6 +101,10 @@ def serve(settings) -> int:
 
     level = settings.log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.bugs:
+        logging.getLogger("sandbox.server").warning(
+            "DELIBERATELY BROKEN (--bug): %s", ", ".join(sorted(settings.bugs))
+        )
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,

@@ -101,7 +101,9 @@ class Paywall:
         rpc_url: str | None = None,
         metrics: PaywallMetrics | None = None,
         max_connections: int = 256,
+        bugs: frozenset[str] = frozenset(),
     ) -> None:
+        self.bugs = bugs  # deliberate bugs (bugs.py): empty unless a test asks for them
         self.network = to_caip2(network)
         self.network_v1 = to_v1(network)
         self.asset = asset
@@ -219,6 +221,8 @@ class Paywall:
             _check_header_version(header, payload.x402_version)
             tx = read_transaction(payload.payload.get("transaction"), header)
         except ProtocolError as exc:
+            if "crash-on-malformed" in self.bugs:
+                raise
             await send_json(send, 400, {"error": exc.reason, "message": exc.message}, [_NO_STORE])
             return "malformed"
         try:
@@ -243,6 +247,9 @@ class Paywall:
         try:
             verdict = await self.facilitator.verify(request)
         except FacilitatorError as exc:
+            if "fail-open" in self.bugs:
+                await app(scope, receive, send)
+                return "paid"
             await self._facilitator_failed(send, exc, "verify")
             return exc.code
         if not verdict.is_valid:
@@ -254,6 +261,9 @@ class Paywall:
             )
             return "rejected"
 
+        if "skip-settle" in self.bugs:
+            await app(scope, receive, send)
+            return "paid"
         if route.mode == "upfront":
             receipt = await self._settle_or_answer(send, offer, request, tx, receipt_header_raw)
             if receipt is None:
@@ -266,7 +276,7 @@ class Paywall:
         # An exception from the app propagates: the error middleware outside answers 500, and
         # nothing was settled.
         answer = await capture(app, scope, receive)
-        if answer.status >= 400:
+        if answer.status >= 400 and "settle-failed-handler" not in self.bugs:
             await send_captured(send, answer)
             return "handler_error"
         receipt = await self._settle_or_answer(send, offer, request, tx, receipt_header_raw)
@@ -322,6 +332,10 @@ class Paywall:
     def _bound_requirements(self, offer: _Offer, payload, tx: PaymentTransaction) -> dict:
         """The requirements this payment must meet here, or BindingError if made for elsewhere."""
         where = f"{offer.method} {offer.path} at {offer.amount} atomic units"
+        if "skip-route-binding" in self.bugs:
+            if isinstance(payload, PaymentPayload):
+                return payload.accepted.to_wire()
+            return self._requirements_v1(offer, tx.memos[0] if tx.memos else "")
         if isinstance(payload, PaymentPayload):
             memo = payload.accepted.memo
             if memo is None or not self._memo_is_ours(memo, offer):
@@ -360,6 +374,8 @@ class Paywall:
         return receipt
 
     async def _believe(self, receipt: SettleResponse, tx: PaymentTransaction) -> None:
+        if "trust-receipts" in self.bugs:
+            return
         if not tx.signed_by_fee_payer(receipt.transaction):
             raise SettlementNotProven(
                 f"the facilitator reported success with transaction {receipt.transaction!r}, "
@@ -377,12 +393,14 @@ class Paywall:
         try:
             receipt = await self._settle(request, tx)
         except FacilitatorError as exc:
+            if "fail-open" in self.bugs:
+                return SettleResponse(success=False, error_reason=exc.code, network=self.network)
             if not isinstance(exc, SettlementNotProven):
                 # The money may have moved: a resend of this payment resolves rather than replays.
                 self.pending.put(tx.key, PendingPayment(receipt=None))
             await self._facilitator_failed(send, exc, "settle")
             return None
-        if receipt.success:
+        if receipt.success or "serve-unsettled" in self.bugs:
             self.pending.mark_served(tx.key)
             return receipt
         await self._settle_failed(send, offer, tx, receipt, receipt_header)

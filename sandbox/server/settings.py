@@ -24,6 +24,7 @@ class ServerSettings:
     rpc_url: str | None = None  # when set, settlement receipts are checked on chain
     memo_secret: bytes | None = None  # None: random per process (challenges die with it)
     log_level: str = "warning"
+    bugs: frozenset[str] = frozenset()  # deliberate bugs, for testing tests (bugs.py)
 
     def __post_init__(self) -> None:
         for name in ("pay_to", "usdc_mint"):

@@ -1,0 +1,39 @@
+"""Deliberate bugs: switch off one defence to prove that a test notices (never on by default).
+
+Each is a mistake real x402 servers make. `tests/scenarios/test_scenarios_can_fail.py` starts
+the server with one and checks that the scenario guarding against it fails; users can do the
+same with their own suites: `--bug NAME` (repeatable) or X402_SERVER_BUGS="name,name". A server
+with bugs on logs a warning at start and lists them in GET /health.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+__all__ = ["BUGS", "ENV", "parse_bugs"]
+
+ENV = "X402_SERVER_BUGS"
+
+BUGS = {
+    "skip-settle": "content is served after /verify without ever settling",
+    "settle-failed-handler": "a payment is settled even when the handler failed",
+    "skip-route-binding": "a payment is judged by the requirements it claims, not the route's",
+    "crash-on-malformed": "a malformed payment header raises (a 500)",
+    "fail-open": "content is served when the facilitator is down, slow or broken",
+    "serve-unsettled": "content is served when the settlement failed or is still pending",
+    "trust-receipts": "a settlement receipt is believed without checking it",
+}
+
+
+def parse_bugs(names: Iterable[str] = (), env: str | None = None) -> frozenset[str]:
+    """Bug names from flags plus the environment; ValueError naming an unknown one."""
+    env = os.environ.get(ENV, "") if env is None else env
+    chosen = [n.strip() for n in [*names, *env.split(",")] if n.strip()]
+    unknown = sorted(set(chosen) - set(BUGS))
+    if unknown:
+        raise ValueError(
+            f"unknown --bug {', '.join(unknown)} (from the flag or {ENV}); "
+            f"choose from: {', '.join(BUGS)}"
+        )
+    return frozenset(chosen)

@@ -1,0 +1,134 @@
+"""Every scenario can fail: each runs against a stack broken in the way it guards against.
+
+A story that passes on the sandbox proves little unless it would fail on a server or facilitator
+with the bug it is about. BROKEN names, per story, the deliberate bugs (sandbox/facilitator/bugs.py,
+sandbox/server/bugs.py) that make it fail; stories sharing the same bugs share one stack. A new
+story without an entry here fails `test_every_story_has_a_broken_stack`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sandbox.facilitator.bugs import BUGS as FACILITATOR_BUGS
+from sandbox.orchestration.stack import StackConfig, start_stack, stop_stack
+from sandbox.processes import free_port, free_port_pair
+from sandbox.scenario_runner.runner import discover, run
+from sandbox.server.bugs import BUGS as SERVER_BUGS
+
+pytestmark = pytest.mark.slow
+
+# A facilitator that does not simulate and calls a refused transaction settled, behind a server
+# that believes its receipts: a stale, unfunded or forged payment is then served unpaid.
+UNCHECKED = (("skip-simulation", "ignore-send-errors"), ("trust-receipts", "serve-unsettled"))
+
+# story -> (facilitator bugs, server bugs)
+BROKEN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "happy-path-v1": ((), ("skip-settle",)),
+    "happy-path-v2": ((), ("skip-settle",)),
+    "dynamic-price": ((), ("skip-settle",)),
+    "upfront-route": ((), ("skip-settle",)),
+    "underpay": (("skip-amount-check",), ()),
+    "overpay": (("skip-amount-check",), ()),
+    "wrong-mint": (("skip-mint-check",), ()),
+    "wrong-recipient": (("skip-recipient-check",), ()),
+    "wrong-network": (("skip-network-check",), ("skip-route-binding",)),
+    "expired-blockhash": UNCHECKED,
+    "insufficient-funds": UNCHECKED,
+    "fee-payer-out-of-sol": UNCHECKED,
+    "tampered-signature": (("skip-signature-check", *UNCHECKED[0]), UNCHECKED[1]),
+    "fee-payer-as-authority": (("skip-fee-payer-isolation",), ()),
+    "fee-payer-in-instruction": (("skip-fee-payer-isolation",), ()),
+    "extra-instruction": (("skip-instruction-checks",), ()),
+    "replay-settled-payment": (("skip-dedup",), ()),
+    "parallel-race": (("skip-dedup",), ()),
+    "nonce-reuse": (("skip-dedup",), ()),
+    "route-binding": ((), ("skip-route-binding",)),
+    "malformed-headers": ((), ("crash-on-malformed",)),
+    "facilitator-down": ((), ("fail-open",)),
+    "facilitator-slow": ((), ("fail-open",)),
+    "facilitator-errors": ((), ("fail-open",)),
+    "settlement-pending": ((), ("serve-unsettled",)),
+    "chain-drops-transaction": ((), ("serve-unsettled",)),
+    "facilitator-lying": ((), ("trust-receipts",)),
+    "handler-failure": ((), ("settle-failed-handler",)),
+}
+
+
+def _groups() -> dict[tuple, list[str]]:
+    groups: dict[tuple, list[str]] = {}
+    for story, bugs in BROKEN.items():
+        groups.setdefault(bugs, []).append(story)
+    return groups
+
+
+GROUPS = _groups()
+
+
+def test_every_story_has_a_broken_stack() -> None:
+    assert set(discover()) <= set(BROKEN), set(discover()) - set(BROKEN)
+    for facilitator_bugs, server_bugs in BROKEN.values():
+        assert set(facilitator_bugs) <= set(FACILITATOR_BUGS)
+        assert set(server_bugs) <= set(SERVER_BUGS)
+
+
+@pytest.mark.parametrize(
+    ("bugs", "stories"),
+    list(GROUPS.items()),
+    ids=["+".join([*f, *s]) for f, s in GROUPS],
+)
+def test_each_story_fails_on_a_stack_with_its_bug(
+    bugs: tuple, stories: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    facilitator_bugs, server_bugs = bugs
+    # The environment reaches every process the stack (or a story: a second server) starts.
+    monkeypatch.setenv("X402_FACILITATOR_BUGS", ",".join(facilitator_bugs))
+    monkeypatch.setenv("X402_SERVER_BUGS", ",".join(server_bugs))
+    config = StackConfig(
+        home=tmp_path,
+        rpc_port=free_port_pair(),
+        facilitator_port=free_port(),
+        server_port=free_port(),
+        slot_ms=0,
+        payers=1,
+    )
+    stack = start_stack(config)
+    try:
+        catalogue = discover()
+        results = asyncio.run(
+            run(
+                [catalogue[name] for name in stories],
+                stack.server_url,
+                stack.facilitator_url,
+                stack.rpc_url,
+                timeout=45,
+            )
+        )
+    finally:
+        stop_stack(tmp_path, purge_state=True)
+    outcome = {r.name: (r.passed, r.skipped, r.detail) for r in results}
+    survived = {name: o for name, o in outcome.items() if o[0] or o[1]}
+    assert not survived, f"these stories did not notice {bugs}: {survived}"
+
+
+@pytest.mark.parametrize("component", ["facilitator", "server"])
+def test_an_unknown_bug_is_named(
+    component: str, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    from solders.keypair import Keypair
+
+    from sandbox.cli import main
+
+    key = tmp_path / "fee-payer.json"
+    key.write_text(Keypair().to_json())
+    args = [component, "--bug", "skip-everything"]
+    args += ["--fee-payer-keypair", str(key)] if component == "facilitator" else []
+    args += ["--pay-to", "11111111111111111111111111111111"] if component == "server" else []
+    with pytest.raises(SystemExit) as exited:
+        raise SystemExit(main(args))
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown --bug skip-everything" in err and "choose from" in err
