@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,6 +37,58 @@ def wallet_table(wallets: list[Wallet], limit_payers: int = 3) -> Table:
     return table
 
 
+DEFAULT_HOME = ".sandbox"
+DEFAULT_SERVER_URL = "http://127.0.0.1:4021"
+DEFAULT_RPC_URL = "http://127.0.0.1:8899"
+
+
+def _make_var(name: str, words: list[str]) -> str:
+    """`NAME=...` for a make command line; make pastes it into a shell recipe unquoted, so the
+    value is shell words, and the whole assignment is quoted once more for the user's shell."""
+    value = shlex.join(words)
+    if value == shlex.quote(value):
+        return f"{name}={value}"
+    if not any(char in value for char in '"$`\\!'):  # nothing double quotes would expand
+        return f'{name}="{value}"'
+    return shlex.quote(f"{name}={value}")
+
+
+def _make(target: str, url: str | None = None, args: list[str] | None = None) -> str:
+    parts = ["make", target]
+    if url:
+        parts.append(_make_var("URL", [url]))
+    if args:
+        parts.append(_make_var("ARGS", args))
+    return " ".join(parts)
+
+
+def next_steps(info: StackInfo, default_home: Path | None = None) -> list[tuple[str, str]]:
+    """(command, what it does) to try next, for this stack: the bare `make` targets assume the
+    default home (./.sandbox) and ports, so a stack elsewhere gets the flags that reach it."""
+    default_home = (default_home or Path(DEFAULT_HOME)).resolve()
+    home_args = [] if Path(info.home) == default_home else ["--home", info.home]
+    pay_url = f"{info.server_url}/api/premium-content"
+    pay_args: list[str] = []
+    payer = next((w for w in info.wallets if w.name == "payer-0"), None)
+    if home_args and payer:
+        pay_args += ["--keypair", payer.keypair_file]
+    if info.rpc_url != DEFAULT_RPC_URL:
+        pay_args += ["--rpc-url", info.rpc_url]
+    steps = [(f"curl -i {shlex.quote(pay_url)}", "the 402 challenge")]
+    if payer:
+        url = None if info.server_url == DEFAULT_SERVER_URL else pay_url
+        steps.append((_make("pay", url, pay_args), "pay it with payer-0, step by step"))
+    steps += [
+        (_make("scenarios", args=home_args), "every payment story, checked on chain"),
+        (_make("loadtest", args=home_args), "Locust on the paid round trip"),
+    ]
+    if home_args:
+        steps.append((_make("status", args=home_args), "also logs and down, with the same ARGS"))
+    else:
+        steps.append(("make status | make logs | make down", ""))
+    return steps
+
+
 def print_up(console: Console, info: StackInfo) -> None:
     console.print(f"[bold green]x402 sandbox is up[/] (ready in {info.ready_seconds:.1f}s)\n")
     services = Table(title="Services", title_justify="left")
@@ -52,18 +106,15 @@ def print_up(console: Console, info: StackInfo) -> None:
     console.print(
         f"\nState, keys and logs: {info.home}  (source {info.home}/stack.env for the URLs)"
     )
-    examples = [
-        (f"curl -i {info.server_url}/api/premium-content", "the 402 challenge"),
-        ("make pay", "pay it with payer-0, step by step"),
-        ("make scenarios", "every payment story, checked on chain"),
-        ("make loadtest", "Locust on the paid round trip"),
-        ("make status | make logs | make down", ""),
-    ]
-    width = max(len(command) for command, _ in examples)
+    examples = next_steps(info)
+    # Comments line up after the short commands; a long one just runs past the column.
+    width = min(max(len(command) for command, _ in examples), 52)
     console.print("\nTry:")
     for command, what in examples:
         comment = f"  # {what}" if what else ""
-        console.print(f"  {command.ljust(width)}{comment}".rstrip(), highlight=False)
+        # Copied as typed: no markup, no highlighting, no line breaks inserted in long commands.
+        line = f"  {command.ljust(width)}{comment}".rstrip()
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def recent_settlements(facilitator_url: str, limit: int = 5) -> list[dict[str, Any]]:

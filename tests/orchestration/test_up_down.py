@@ -11,7 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from make_commands import make_runs
 
+from sandbox.orchestration.stack import StackPaths, read_stack
+from sandbox.orchestration.summary import next_steps
 from sandbox.processes import free_port, free_port_pair, pid_alive
 
 pytestmark = pytest.mark.slow
@@ -58,10 +61,9 @@ def test_up_pay_status_down_up_keeps_balances(tmp_path: Path, ports: list[str]) 
         again = cli("up", "--home", str(home), *ports)
         assert again.returncode != 0 and "already running" in again.stderr
 
-        paid = cli(
-            "pay", f"{info['server_url']}/api/premium-content",
-            "--keypair", payer["keypair_file"], "--rpc-url", info["rpc_url"],
-        )  # fmt: skip
+        # Paid with the command `up` prints for this stack (its own home and ports).
+        pay_command = next(c for c, _ in next_steps(read_stack(StackPaths(home))) if " pay" in c)
+        paid = cli(*make_runs(pay_command))
         assert paid.returncode == 0, paid.stdout + paid.stderr
 
         status = cli("status", "--home", str(home), "--json")
