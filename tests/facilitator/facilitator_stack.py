@@ -111,9 +111,9 @@ class Funded:
         ixs = ixs if ixs is not None else instructions(self.p, amount, memo_text)
         return body(sign(self.p, ixs, self.blockhash()), req, version=version)
 
-    def usdc(self, owner: Pubkey) -> int:
+    def usdc(self, owner: Pubkey, commitment: str = "finalized") -> int:
         ata = associated_token_address(owner, self.p.mint, self.p.program)
-        answer = self.chain.rpc("getTokenAccountBalance", str(ata))
+        answer = self.chain.rpc("getTokenAccountBalance", str(ata), {"commitment": commitment})
         return int(answer["value"]["amount"])
 
     def sol(self, owner: Pubkey) -> int:

@@ -19,7 +19,7 @@ from sandbox.protocol import reasons
 
 pytestmark = pytest.mark.timeout(120)
 
-AMOUNT = 10_000
+AMOUNT = 10_000  # balances are read at "confirmed": finalized comes one block after the answer
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +63,11 @@ def aligned_settle(
 
 def test_settle_waits_for_confirmed(chain400, funded400, confirmed_fac):
     assert confirmed_fac.get("/health").json()["pubsub"]["connected"] is True
-    before = funded400.usdc(funded400.p.pay_to)
+    before = funded400.usdc(funded400.p.pay_to, "confirmed")
     _, elapsed, status = aligned_settle(chain400, confirmed_fac, funded400)
     assert status in ("confirmed", "finalized")
     assert 0.25 < elapsed < 3.0  # it waited for the block to close, and not much longer
-    assert funded400.usdc(funded400.p.pay_to) == before + AMOUNT
+    assert funded400.usdc(funded400.p.pay_to, "confirmed") == before + AMOUNT
 
 
 def test_processed_answers_before_the_block_closes(chain400, funded400, confirmed_fac):
@@ -111,7 +111,7 @@ def test_without_pubsub_settles_by_polling(chain400, funded400):
 
 def test_timeout_answers_pending_and_a_retry_resolves_it(chain400, funded400):
     keys = [funded400.p.fee_payer]
-    before = funded400.usdc(funded400.p.pay_to)
+    before = funded400.usdc(funded400.p.pay_to, "confirmed")
     with start_facilitator(chain400, keys, "--confirm-timeout", "0.05") as fac:
         late = funded400.payment(AMOUNT)
         receipt = fac.settle(late)
@@ -120,4 +120,4 @@ def test_timeout_answers_pending_and_a_retry_resolves_it(chain400, funded400):
         resolved = fac.settle(late)
         assert resolved["success"] is True
         assert resolved["transaction"] == receipt["transaction"]
-        assert funded400.usdc(funded400.p.pay_to) == before + AMOUNT
+        assert funded400.usdc(funded400.p.pay_to, "confirmed") == before + AMOUNT
