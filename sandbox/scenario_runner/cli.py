@@ -13,7 +13,14 @@ from rich.table import Table
 from sandbox.console import make_console
 from sandbox.orchestration.stack import StackPaths, read_stack
 from sandbox.scenario_runner.context import DEFAULT_PAID_PATH
-from sandbox.scenario_runner.runner import Result, discover, run, to_json, to_junit
+from sandbox.scenario_runner.runner import (
+    Result,
+    check_targets,
+    discover,
+    run,
+    to_json,
+    to_junit,
+)
 
 app = typer.Typer(add_completion=False)
 console = make_console()
@@ -62,6 +69,7 @@ def scenarios(
         console.print(f"[red]--path {path!r} must be a path on the server, like /api/weather[/]")
         raise typer.Exit(2)
 
+    explicit = bool(server and facilitator and rpc)
     stack = read_stack(StackPaths(home))
     server = server or (stack.server_url if stack else None)
     facilitator = facilitator or (stack.facilitator_url if stack else None)
@@ -86,6 +94,13 @@ def scenarios(
         style = {"passed": "green", "skipped": "yellow", "FAILED": "bold red"}[result.outcome]
         console.print(f"[{style}]{result.outcome:>7}[/] {result.name:<26} {result.seconds:6.2f}s")
 
+    problem = asyncio.run(check_targets(server, path, facilitator, rpc))
+    if problem:
+        if stack and not explicit:
+            problem += " (the targets come from the sandbox's stack.json: is it up? `make up`)"
+        console.print(f"[red]error:[/] {problem}", soft_wrap=True)
+        raise typer.Exit(2)
+
     console.print(f"Running {len(selected)} scenarios against {server} (paid route {path})")
     results = asyncio.run(
         run(selected, server, facilitator, rpc, admin_token, keypairs, timeout, show, path)
@@ -96,7 +111,7 @@ def scenarios(
     for r in results:
         table.add_row(r.name, r.outcome, f"{r.seconds:.2f}", r.detail)
     console.print(table)
-    failed = [r for r in results if not r.passed]
+    failed = [r for r in results if r.failed]
     skipped = [r for r in results if r.skipped]
     passed = len(results) - len(failed) - len(skipped)
     console.print(f"{passed} passed, {len(failed)} failed, {len(skipped)} skipped")
@@ -106,6 +121,14 @@ def scenarios(
         junit.write_bytes(to_junit(results))
     if failed:
         raise typer.Exit(1)
+    if results and len(skipped) == len(results):
+        # Nothing was checked: a green exit here would hide a target that lacks every power.
+        console.print(
+            "[red]error:[/] every selected scenario was skipped, so nothing was checked "
+            "(see the reasons above)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,8 @@ from sandbox.scenario_runner.framework import (
 
 @dataclass
 class Result:
+    """One scenario's outcome; a skipped scenario has neither passed nor failed."""
+
     name: str
     story: str
     passed: bool
@@ -35,8 +37,17 @@ class Result:
     detail: str
 
     @property
+    def status(self) -> str:
+        return "skipped" if self.skipped else ("passed" if self.passed else "failed")
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.skipped
+
+    @property
     def outcome(self) -> str:
-        return "skipped" if self.skipped else ("passed" if self.passed else "FAILED")
+        """The status as the table shows it (failures shouted)."""
+        return "FAILED" if self.failed else self.status
 
 
 SAMPLE_ROUTES = ("/api/upfront", "/api/broken", "/api/inference?tokens=250")
@@ -86,17 +97,84 @@ async def probe(
     return found
 
 
+async def check_targets(
+    server: str, paid_path: str, facilitator: str, rpc: str, wait: float = 5.0
+) -> str | None:
+    """Why the targets cannot be used at all (one line naming the URL and the flag), or None.
+
+    Without this a dead target makes every story skip or fail for the same dull reason.
+    """
+    timeout = aiohttp.ClientTimeout(total=wait)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        url = f"{server}{paid_path}"
+        try:
+            async with session.get(url) as response:
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return f"cannot reach the server at {server} ({_why(exc)}): pass --server URL"
+        if status != 402:
+            return (
+                f"GET {url} answered HTTP {status}, not 402 Payment Required: "
+                "pass --path with a paid route of that server"
+            )
+
+        try:
+            async with session.get(f"{facilitator}/supported") as response:
+                status = response.status
+                answer = await _json(response)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            why = _why(exc)
+            return f"cannot reach the facilitator at {facilitator} ({why}): pass --facilitator URL"
+        if status != 200 or not (isinstance(answer, dict) and answer.get("kinds")):
+            return (
+                f"{facilitator} is not an x402 facilitator (GET /supported answered "
+                f"HTTP {status} without kinds): pass --facilitator URL"
+            )
+
+        body = {"jsonrpc": "2.0", "id": 1, "method": "getVersion", "params": []}
+        try:
+            async with session.post(rpc, json=body) as response:
+                status = response.status
+                answer = await _json(response)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return f"cannot reach the Solana JSON-RPC at {rpc} ({_why(exc)}): pass --rpc URL"
+        if not (isinstance(answer, dict) and "result" in answer):
+            return (
+                f"{rpc} is not a Solana JSON-RPC (getVersion answered HTTP {status}): "
+                "pass --rpc URL"
+            )
+    return None
+
+
+async def _json(response: aiohttp.ClientResponse) -> object:
+    try:
+        return await response.json(content_type=None)
+    except ValueError:
+        return None
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return "not a valid URL"
+    cause = getattr(exc, "os_error", None)
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    return str(cause or exc) or type(exc).__name__
+
+
 async def run_one(item: Scenario, ctx: Context, timeout: float) -> Result:
     started = time.perf_counter()
     missing = item.needs - ctx.capabilities
     if missing:
         needs = " and ".join(NEEDS_TEXT[need] for need in sorted(missing))
-        return Result(item.name, item.story, True, True, 0.0, f"needs {needs}")
+        return Result(item.name, item.story, False, True, 0.0, f"needs {needs}")
     try:
         detail = await asyncio.wait_for(item.fn(ctx), timeout)
         passed, skipped, detail = True, False, detail or "ok"
     except Skip as exc:
-        passed, skipped, detail = True, True, str(exc)
+        passed, skipped, detail = False, True, str(exc)
     except ScenarioFailed as exc:
         passed, skipped, detail = False, False, str(exc)
     except TimeoutError:
@@ -139,7 +217,7 @@ async def run(
 
 
 def to_json(results: list[Result]) -> list[dict]:
-    return [{**asdict(r), "seconds": round(r.seconds, 3), "outcome": r.outcome} for r in results]
+    return [{**asdict(r), "seconds": round(r.seconds, 3), "status": r.status} for r in results]
 
 
 def to_junit(results: list[Result]) -> bytes:
@@ -147,7 +225,7 @@ def to_junit(results: list[Result]) -> bytes:
         "testsuite",
         name="x402-scenarios",
         tests=str(len(results)),
-        failures=str(sum(not r.passed for r in results)),
+        failures=str(sum(r.failed for r in results)),
         skipped=str(sum(r.skipped for r in results)),
         time=f"{sum(r.seconds for r in results):.3f}",
     )
@@ -157,6 +235,6 @@ def to_junit(results: list[Result]) -> bytes:
         )
         if r.skipped:
             ElementTree.SubElement(case, "skipped", message=r.detail)
-        elif not r.passed:
+        elif r.failed:
             ElementTree.SubElement(case, "failure", message=r.detail).text = r.story
     return ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True)

@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from sandbox.processes import free_port
 from sandbox.scenario_runner import Context, framework, scenario
 from sandbox.scenario_runner.runner import discover, run
 
@@ -73,22 +74,32 @@ def test_a_failing_story_fails_the_run(x402_stack) -> None:
     assert results[0].detail == "/health answered 200, not 402"
 
 
-def test_stories_needing_sandbox_powers_are_skipped_on_foreign_targets(
-    x402_stack, tmp_path: Path
-) -> None:
-    # A facilitator URL without /_sandbox/faults and an RPC without cheat codes: the paid
-    # server is ours, but the runner must not pretend it can inject faults.
+@pytest.mark.parametrize("flag", ["--server", "--facilitator", "--rpc"])
+def test_an_unreachable_target_is_named_with_its_flag(x402_stack, tmp_path: Path, flag) -> None:
+    # Before: every story skipped or failed on its own and the run could still exit 0.
+    targets = {
+        "--server": x402_stack.server_url,
+        "--facilitator": x402_stack.facilitator_url,
+        "--rpc": x402_stack.rpc_url,
+    }
+    dead = f"http://127.0.0.1:{free_port()}"
+    targets[flag] = dead
     report = tmp_path / "report.json"
-    result = scenarios_cli(
-        "settlement-pending", "fee-payer-out-of-sol",
-        "--server", x402_stack.server_url,
-        "--facilitator", x402_stack.server_url,  # answers 404 on /_sandbox/faults
-        "--rpc", f"{x402_stack.server_url}/not-rpc",
-        "--json", str(report),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-2000:]
-    results = json.loads(report.read_text())
-    assert [r["skipped"] for r in results] == [True, True]
+    args = [word for pair in targets.items() for word in pair]
+    result = scenarios_cli("happy-path-v2", *args, "--json", str(report))
+    assert result.returncode == 2, result.stdout
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    assert dead in lines[0] and f"pass {flag} URL" in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    assert not report.exists()  # nothing ran
+
+
+def test_a_path_that_is_not_paid_is_named(x402_stack) -> None:
+    result = scenarios_cli("happy-path-v2", "--home", x402_stack.home, "--path", "/health")
+    assert result.returncode == 2, result.stdout
+    assert "/health answered HTTP 200, not 402" in result.stdout
+    assert "--path" in result.stdout
 
 
 def test_unknown_scenario_is_named() -> None:
