@@ -74,6 +74,28 @@ def test_a_failing_story_fails_the_run(x402_stack) -> None:
     assert results[0].detail == "/health answered 200, not 402"
 
 
+def test_a_failing_story_exits_1_and_is_reported(x402_stack, tmp_path: Path) -> None:
+    # /api/broken's handler always fails, so the happy path must fail on it; underpay (a
+    # refusal) still passes there: one failure among passes is enough for exit code 1.
+    report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
+    result = scenarios_cli(
+        "happy-path-v2", "underpay", "--home", x402_stack.home, "--path", "/api/broken",
+        "--json", str(report), "--junit", str(junit),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "1 passed, 1 failed, 0 skipped" in result.stdout
+    results = {r["name"]: r for r in json.loads(report.read_text())}
+    failed = results["happy-path-v2"]
+    assert (failed["passed"], failed["skipped"], failed["status"]) == (False, False, "failed")
+    assert "HTTP 500" in failed["detail"] and failed["seconds"] > 0
+    assert results["underpay"]["status"] == "passed"
+    suite = ElementTree.parse(junit).getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("2", "1", "0")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert "HTTP 500" in cases["happy-path-v2"].find("failure").get("message")
+    assert cases["underpay"].find("failure") is None
+
+
 @pytest.mark.parametrize("flag", ["--server", "--facilitator", "--rpc"])
 def test_an_unreachable_target_is_named_with_its_flag(x402_stack, tmp_path: Path, flag) -> None:
     # Before: every story skipped or failed on its own and the run could still exit 0.
