@@ -81,11 +81,19 @@ class Chain:
         return info if isinstance(info, dict) else None
 
     def transaction_count(self) -> int | None:
+        """Transactions the chain executed: the sandbox's own count, else the standard
+        getTransactionCount (any validator; it also counts votes on a real cluster)."""
         info = self.sandbox_info()
         try:
-            return int(info["stats"]["transactions"]) if info else None
+            if info:
+                return int(info["stats"]["transactions"])
         except (KeyError, TypeError, ValueError):
+            pass
+        try:
+            count = self.call("getTransactionCount", {"commitment": "processed"})
+        except ChainError:
             return None
+        return count if isinstance(count, int) else None
 
     def usdc_balances(self, owners: list[str], mint: str) -> dict[str, int | None]:
         """Atomic USDC of each owner's associated token account (None: no account)."""

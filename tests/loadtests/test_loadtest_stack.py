@@ -44,7 +44,7 @@ def assert_clean(summary: dict, report: Path) -> None:
 
 @pytest.mark.parametrize("profile", ["paid-flow", "settle"])
 def test_money_profiles_reconcile_with_the_chain(x402_stack, tmp_path: Path, profile: str):
-    code, summary = run(x402_stack, tmp_path, profile, "--users", "4", "--duration", "10s")
+    code, summary = run(x402_stack, tmp_path, profile, "--users", "4", "--duration", "15s")
     assert code == 0, summary["reconciliation"]
     assert_clean(summary, tmp_path)
     paid_entry = "paid request" if profile == "paid-flow" else "settle"
@@ -62,7 +62,7 @@ def test_money_profiles_reconcile_with_the_chain(x402_stack, tmp_path: Path, pro
 
 @pytest.mark.parametrize("profile", ["challenge", "verify"])
 def test_profiles_that_move_no_money(x402_stack, tmp_path: Path, profile: str):
-    code, summary = run(x402_stack, tmp_path, profile, "--users", "4", "--duration", "8s")
+    code, summary = run(x402_stack, tmp_path, profile, "--users", "4", "--duration", "15s")
     assert code == 0
     assert_clean(summary, tmp_path)
     assert summary["chain"]["transactions"] == 0
@@ -79,6 +79,26 @@ def test_distributed_step_ramp(x402_stack, tmp_path: Path):
     users = [p["users"] for p in summary["series"]["round trip"] if p["users"]]
     assert users[0] < max(users) == 4  # the step shape ramped up
     assert summary["phases"]["paid request"]["count"] == summary["chain"]["transactions"]
+
+
+def test_constant_arrival_rate_holds_the_rate(x402_stack, tmp_path: Path):
+    """--shape rate: users pace themselves so that together they start --rate round trips/s."""
+    code, summary = run(x402_stack, tmp_path, "challenge", "--users", "4", "--duration", "8s",
+                        "--shape", "rate", "--rate", "20")  # fmt: skip
+    assert code == 0
+    assert_clean(summary, tmp_path)
+    # Unpaced, four users answer thousands of 402s a second; paced, about 20.
+    assert 14 <= summary["phases"]["challenge"]["rps"] <= 22, summary["phases"]
+
+
+def test_spike_shape_rises_and_falls(x402_stack, tmp_path: Path):
+    code, summary = run(x402_stack, tmp_path, "challenge", "--users", "10", "--duration", "10s",
+                        "--shape", "spike")  # fmt: skip
+    assert code == 0
+    assert_clean(summary, tmp_path)
+    users = [p["users"] for p in summary["series"]["challenge"] if p["users"]]
+    peak = users.index(max(users))
+    assert max(users) == 10 and users[0] < 10 and users[-1] < 10 and 0 < peak < len(users) - 1
 
 
 def test_threshold_crossed_fails_the_run(x402_stack, tmp_path: Path):
