@@ -26,8 +26,12 @@ ensure_tools() {
     local missing=()
     command -v dockerd >/dev/null || missing+=(docker.io)
     command -v docker >/dev/null || missing+=(docker.io)
-    command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 \
-        || missing+=(docker-compose)
+    if [ "${X402_COMPOSE:-}" = docker-compose ]; then
+        command -v docker-compose >/dev/null || missing+=(docker-compose)
+    else
+        command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 \
+            || missing+=(docker-compose)
+    fi
     if [ "${1:-}" = "--with-debootstrap" ]; then
         command -v debootstrap >/dev/null || missing+=(debootstrap)
     fi

@@ -13,6 +13,8 @@ export X402_COMPOSE_STATE="$REPO_ROOT/.sandbox/compose-test"
 STATE_DIR="$X402_COMPOSE_STATE"
 HOST_HOME="$STATE_DIR/home"
 export X402_ADMIN_TOKEN="test-admin-$RANDOM$RANDOM"
+# The issue's contract: tested with Debian's docker-compose 1.29 (the file also targets v2).
+export X402_COMPOSE="${X402_COMPOSE:-docker-compose}"
 export X402_PAYERS=4
 PY="$(host_python)"
 
@@ -58,7 +60,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$STATE_DIR"
-t=$SECONDS; prepare; log "images ready in $((SECONDS - t)) s"
+t=$SECONDS; prepare; log "images ready in $((SECONDS - t)) s; compose: $($X402_COMPOSE version --short 2>/dev/null || echo "$X402_COMPOSE")"
 t=$SECONDS; stack_up; log "stack healthy in $((SECONDS - t)) s"
 
 SERVER="http://127.0.0.1:$X402_SERVER_PORT"
