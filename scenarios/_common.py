@@ -9,19 +9,30 @@ from typing import Any
 
 from solders.keypair import Keypair
 
+from sandbox.payer import Payment
 from sandbox.processes import ManagedProcess, free_port
 from sandbox.scenario_runner import Context
 
 SVM = "invalid_exact_svm_payload"
 
 
+async def fee_payer_of(ctx: Context, payment: Payment) -> str:
+    """The fee payer this payment's transaction names (the route's extra.feePayer)."""
+    return (payment.requirements.extra or {}).get("feePayer") or await ctx.fee_payer()
+
+
 async def pay_and_check(ctx: Context, path: str, version: int, payer: Keypair | None = None) -> str:
-    """Pay `path` correctly: 200, a successful receipt on chain, exactly the price moved."""
+    """Pay `path` correctly: 200, a successful receipt on chain, exactly the price moved, the
+    payer's SOL untouched and the fee payer charged one transaction fee, no USDC."""
     payer = payer or await ctx.new_payer()
     payment = await ctx.payment(path, payer, version)
     price = payment.requirements.atomic_amount
-    merchant = payment.requirements.pay_to
-    before = await ctx.snapshot(payer=payer.pubkey(), merchant=merchant)
+    wallets = {
+        "payer": payer.pubkey(),
+        "merchant": payment.requirements.pay_to,
+        "fee_payer": await fee_payer_of(ctx, payment),
+    }
+    before = await ctx.snapshot(**wallets)
     reply = await ctx.request(path, payment.headers)
     ctx.expect_status(reply, 200)
     receipt = reply.receipt
@@ -30,9 +41,14 @@ async def pay_and_check(ctx: Context, path: str, version: int, payer: Keypair | 
     on_chain = await ctx.transaction_on_chain(receipt.transaction)
     ctx.expect(on_chain is not None, f"receipt's transaction {receipt.transaction} not on chain")
     ctx.expect(on_chain["meta"]["err"] is None, f"transaction failed on chain: {on_chain}")
-    after = await ctx.snapshot(payer=payer.pubkey(), merchant=merchant)
+    signer = on_chain["transaction"]["message"]["accountKeys"][0]
+    ctx.expect(signer == wallets["fee_payer"], f"fee paid by {signer}, not {wallets['fee_payer']}")
+    after = await ctx.snapshot(**wallets)
     ctx.expect_usdc_change(before, after, payer=-price, merchant=price)
-    return f"paid {price} atomic units, tx {receipt.transaction[:12]}..."
+    ctx.expect(after.sol["payer"] == before.sol["payer"], "the payer paid SOL: the fee is not its")
+    ctx.expect_fee_paid(before, after, payment.transaction)
+    fee = before.sol["fee_payer"] - after.sol["fee_payer"]
+    return f"paid {price} atomic units (fee {fee} lamports), tx {receipt.transaction[:12]}..."
 
 
 async def refused_without_payment(
@@ -41,7 +57,7 @@ async def refused_without_payment(
     mutation: str,
     reason: str | tuple[str, ...],
     version: int = 2,
-    watch_fee_payer: bool = False,
+    watch_fee_payer: bool = True,
     **knobs: Any,
 ) -> str:
     """A broken payment is refused naming `reason`, and no money moves (fee payer included)."""
@@ -50,12 +66,12 @@ async def refused_without_payment(
     merchant = payment.requirements.pay_to
     wallets = {"payer": payer.pubkey(), "merchant": merchant}
     if watch_fee_payer:
-        wallets["fee_payer"] = await ctx.fee_payer()
+        wallets["fee_payer"] = await fee_payer_of(ctx, payment)
     before = await ctx.snapshot(**wallets)
     reply = await ctx.request(path, payment.headers)
     ctx.expect_refusal(reply, reason)
     after = await ctx.snapshot(**wallets)
-    ctx.expect_usdc_change(before, after, payer=0, merchant=0)
+    ctx.expect_usdc_change(before, after, **dict.fromkeys(wallets, 0))
     ctx.expect(after.sol == before.sol, f"SOL moved: {before.sol} -> {after.sol}")
     return f"{payment.description or mutation}: refused with {reply.error}"
 

@@ -8,5 +8,5 @@ from scenarios._common import SVM, refused_without_payment
 )
 async def extra_instruction(ctx: Context) -> str:
     return await refused_without_payment(
-        ctx, ctx.paid_path, "extra_instruction", SVM, watch_fee_payer=True, kind="system"
+        ctx, ctx.paid_path, "extra_instruction", SVM, kind="system"
     )

@@ -14,5 +14,4 @@ async def fee_payer_as_authority(ctx: Context) -> str:
         ctx.paid_path,
         "fee_payer_as_authority",
         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS,
-        watch_fee_payer=True,
     )

@@ -13,6 +13,5 @@ async def fee_payer_in_instruction(ctx: Context) -> str:
         ctx.paid_path,
         "fee_payer_in_instruction",
         reasons.SVM_FEE_PAYER_TRANSFERRING_FUNDS,
-        watch_fee_payer=True,
         into="memo",
     )

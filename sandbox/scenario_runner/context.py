@@ -32,6 +32,11 @@ from sandbox.protocol import (
     associated_token_address,
     decode_settle_response,
 )
+from sandbox.protocol.programs import (
+    COMPUTE_BUDGET_PROGRAM_ID,
+    SET_COMPUTE_UNIT_LIMIT,
+    SET_COMPUTE_UNIT_PRICE,
+)
 from sandbox.scenario_runner.framework import (
     CHEATS,
     FACILITATOR_FAULTS,
@@ -41,6 +46,9 @@ from sandbox.scenario_runner.framework import (
 )
 
 LAMPORTS_PER_SOL = 1_000_000_000
+LAMPORTS_PER_SIGNATURE = 5000
+DEFAULT_UNITS_PER_INSTRUCTION = 200_000
+MAX_COMPUTE_UNITS = 1_400_000
 DEFAULT_PAID_PATH = "/api/premium-content"
 
 
@@ -209,6 +217,19 @@ class Context:
             got = after.usdc[name] - before.usdc[name]
             self.expect(got == delta, f"{name}'s USDC changed by {got}, expected {delta}")
 
+    def expect_fee_paid(
+        self, before: Balances, after: Balances, transaction: Any, name: str = "fee_payer"
+    ) -> None:
+        """`name` paid at most `transaction`'s fee in SOL (once), and no USDC."""
+        self.expect_usdc_change(before, after, **{name: 0})
+        bound = max_fee(transaction.message)
+        spent = before.sol[name] - after.sol[name]
+        self.expect(
+            0 <= spent <= bound,
+            f"the fee payer's SOL went down by {spent} lamports; one transaction fee is at most "
+            f"{bound} ({LAMPORTS_PER_SIGNATURE} a signature plus the priority fee)",
+        )
+
     # ------------------------------------------------------------ HTTP
 
     async def request(
@@ -324,6 +345,26 @@ class Context:
                 "sandbox_setFaults",
                 [{"latencyMs": 0, "dropRate": 0, "lateConfirmMs": 0, "errorRate": 0}],
             )
+
+
+def max_fee(message: Any) -> int:
+    """The most a transaction with this message can cost its fee payer: the base fee per
+    signature plus the priority fee its compute-budget instructions ask (as validators charge)."""
+    keys = message.account_keys
+    unit_limit, unit_price, others = None, 0, 0
+    for ix in message.instructions:
+        data = bytes(ix.data)
+        if keys[ix.program_id_index] == COMPUTE_BUDGET_PROGRAM_ID and data:
+            if data[0] == SET_COMPUTE_UNIT_LIMIT and len(data) >= 5:
+                unit_limit = int.from_bytes(data[1:5], "little")
+            elif data[0] == SET_COMPUTE_UNIT_PRICE and len(data) >= 9:
+                unit_price = int.from_bytes(data[1:9], "little")
+        else:
+            others += 1
+    if unit_limit is None:
+        unit_limit = DEFAULT_UNITS_PER_INSTRUCTION * others
+    priority = -(-unit_price * min(unit_limit, MAX_COMPUTE_UNITS) // 1_000_000)  # rounded up
+    return LAMPORTS_PER_SIGNATURE * message.header.num_required_signatures + priority
 
 
 def _pubkey(value: str | Pubkey) -> Pubkey:
