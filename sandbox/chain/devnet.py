@@ -86,7 +86,11 @@ class DevnetTwin:
         message = MessageV0.try_compile(
             payer.pubkey(), [*instructions, self._memo()], [], self.ledger.blockhash
         )
-        outcome = self.ledger.execute(VersionedTransaction(message, [payer]), preflight=True)
+        # Funding is a cheat: tools that fund a wallet and read it back must not wait for
+        # finalization, so its writes show at every commitment at once.
+        outcome = self.ledger.execute(
+            VersionedTransaction(message, [payer]), preflight=True, cheat=True
+        )
         if outcome.err is not None:
             logs = outcome.meta.logs() if outcome.meta is not None else []
             raise RpcError.internal_error(

@@ -7,7 +7,11 @@ decides instead, the way a validator does:
 - a signature already processed is AlreadyProcessed for as long as its blockhash is live, however
   many transactions came after it (the status cache is pruned only past that);
 - a transaction is processed when executed, confirmed when its block closes, finalized
-  `finalize_slots` closed blocks later (at once when blocks close per transaction).
+  `finalize_slots` closed blocks later (at once when blocks close per transaction);
+- reads at confirmed/finalized see the accounts as of the newest block of that level: while a
+  block is not yet at a level, the first pre-image of each account its transactions wrote
+  answers for that level (dropped once the block reaches finalized). At `--slot-ms 0` every block
+  is final at once, so nothing is kept (unless the late-confirm fault holds blocks back).
 
 Everything runs on the event loop thread: LiteSVM holds the GIL, so threads would gain nothing.
 """
@@ -33,6 +37,8 @@ from .settings import MAX_BLOCKHASH_AGE, ChainSettings
 from .tx_errors import NOT_LANDED, err_to_json
 
 __all__ = ["Ledger", "SendOutcome", "TxRecord"]
+
+_ABSENT = object()  # "no pre-image": distinct from None, which is "the account did not exist"
 
 # Keep at least this many statuses (for getSignatureStatuses) even after their blockhash died,
 # and full details (for getTransaction) of this many recent transactions.
@@ -71,6 +77,17 @@ class TxRecord:
         self.post_balances: list[int] = []
         self.pre_tokens: list = []
         self.post_tokens: list = []
+
+
+class _PendingBlock:
+    """A block not yet finalized: the state its transactions overwrote, per account."""
+
+    __slots__ = ("images", "slot", "visible_at")
+
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+        self.images: dict[Pubkey, Account | None] = {}  # first pre-image in this block
+        self.visible_at = 0.0  # late-confirm fault: not confirmed before this time
 
 
 @dataclass(slots=True)
@@ -119,7 +136,11 @@ class Ledger:
         self._detail_order: deque[Signature] = deque()
         self.by_address: dict[Pubkey, deque[Signature]] = {}
         self.touched: set[Pubkey] = set()
+        self.pending: deque[_PendingBlock] = deque()  # oldest first
         self.blockhash = self._issue_blockhash()
+        # (slot, block height, blockhash, transaction count) as each recent block closed: what
+        # getBlockHeight, getLatestBlockhash and getTransactionCount answer at its level.
+        self._closed: deque[tuple[int, int, Hash, int]] = deque(maxlen=self.finalize_slots + 2)
         self._set_clock()
 
     # ---- clocks ----------------------------------------------------------------------------
@@ -152,6 +173,12 @@ class Ledger:
         self.closed_slot = closed
         self.slot = closed + 1
         self.block_sigs = []
+        if not self.instant_finality:
+            self._closed.append(
+                (closed, self.block_height, self.blockhash, self.stats["transactions"])
+            )
+        if self.pending:
+            self._prune_pending()
         self._set_clock()
         for listener in self.slot_listeners:
             listener(closed)
@@ -186,6 +213,73 @@ class Ledger:
         if commitment == "confirmed" or self.instant_finality:
             return self.closed_slot
         return max(self.closed_slot - self.finalize_slots, 0)
+
+    def _closed_at(self, commitment: str) -> tuple[int, int, Hash, int] | None:
+        """What the newest block at `commitment` closed with; None: the current values."""
+        if commitment == "processed" or self.instant_finality or not self._closed:
+            return None
+        target = self.slot_for(commitment)
+        for entry in reversed(self._closed):
+            if entry[0] <= target:
+                return entry
+        return self._closed[0]  # older than we keep: the oldest we know
+
+    def height_for(self, commitment: str) -> int:
+        entry = self._closed_at(commitment)
+        return self.block_height if entry is None else entry[1]
+
+    def blockhash_for(self, commitment: str) -> Hash:
+        entry = self._closed_at(commitment)
+        if entry is None or not self.is_live(entry[2]):  # e.g. after sandbox_expireBlockhashes
+            return self.blockhash
+        return entry[2]
+
+    def transaction_count_for(self, commitment: str) -> int:
+        entry = self._closed_at(commitment)
+        return self.stats["transactions"] if entry is None else entry[3]
+
+    # ---- pre-images for confirmed/finalized reads ---------------------------------------------
+    def _tracks_pending(self) -> bool:
+        return not self.instant_finality or bool(self.late_confirm_s)
+
+    def _reached(self, block: _PendingBlock, commitment: str, now: float) -> bool:
+        if block.visible_at and now < block.visible_at:
+            return False
+        return block.slot <= self.slot_for(commitment)
+
+    def _prune_pending(self) -> None:
+        """Blocks that reached finalized need no pre-images any more."""
+        pending, now = self.pending, time.monotonic()
+        while pending and self._reached(pending[0], "finalized", now):
+            pending.popleft()
+
+    def _pending_block(self) -> _PendingBlock:
+        pending = self.pending
+        if pending and pending[-1].slot == self.slot:
+            return pending[-1]
+        block = _PendingBlock(self.slot)
+        pending.append(block)
+        return block
+
+    def _forget_pending(self, keys) -> None:
+        """Cheat writes show at every level at once: drop what would hide them."""
+        for block in self.pending:
+            for key in keys:
+                block.images.pop(key, None)
+
+    def overlay(self, commitment: str) -> dict[Pubkey, Account | None]:
+        """Accounts whose state at `commitment` differs from now: pubkey -> that state."""
+        if commitment == "processed" or not self.pending:
+            return {}
+        self._prune_pending()
+        now = time.monotonic()
+        found: dict[Pubkey, Account | None] = {}
+        for block in self.pending:
+            if self._reached(block, commitment, now):
+                continue
+            for key, image in block.images.items():
+                found.setdefault(key, image)
+        return found
 
     # ---- statuses --------------------------------------------------------------------------
     def commitment_of(self, record: TxRecord, now: float | None = None) -> str:
@@ -231,13 +325,15 @@ class Ledger:
             return "AlreadyProcessed"
         return None
 
-    def _balances(self, keys: list[Pubkey], only: range | None = None) -> tuple[list[int], list]:
-        """Lamports of every key and the token accounts among them (index, program, head)."""
+    def _balances(self, keys: list[Pubkey], accounts: list) -> tuple[list[int], list]:
+        """Lamports of every key and the token accounts among them (index, program, head);
+        the accounts themselves go to `accounts` (the pre-images)."""
         get = self.svm._inner.get_account  # the wrapper costs as much as the call
         lamports: list[int] = []
         tokens: list = []
         for index, key in enumerate(keys):
             account = get(key)
+            accounts.append(account)
             if account is None:
                 lamports.append(0)
                 continue
@@ -246,16 +342,19 @@ class Ledger:
                 tokens.append((index, account.owner, bytes(account.data[:72])))
         return lamports, tokens
 
-    def _post_balances(
-        self, tx: VersionedTransaction, keys: list[Pubkey], pre: list[int], pre_tokens: list
-    ) -> tuple[list[int], list]:
-        """Only writable accounts can change: read those again, copy the rest."""
+    @staticmethod
+    def _writable(tx: VersionedTransaction, count: int) -> list[int]:
         header = tx.message.header
         signed = header.num_required_signatures
-        writable = [
+        return [
             *range(signed - header.num_readonly_signed_accounts),
-            *range(signed, len(keys) - header.num_readonly_unsigned_accounts),
+            *range(signed, count - header.num_readonly_unsigned_accounts),
         ]
+
+    def _post_balances(
+        self, writable: list[int], keys: list[Pubkey], pre: list[int], pre_tokens: list
+    ) -> tuple[list[int], list]:
+        """Only writable accounts can change: read those again, copy the rest."""
         post = list(pre)
         changed_tokens: dict[int, tuple] = {}
         get = self.svm._inner.get_account
@@ -272,15 +371,19 @@ class Ledger:
         tokens.sort(key=lambda entry: entry[0])
         return post, tokens
 
-    def execute(self, tx: VersionedTransaction, *, preflight: bool) -> SendOutcome:
-        """Run a transaction for real. With `preflight`, a failure is rolled back (not landed)."""
+    def execute(
+        self, tx: VersionedTransaction, *, preflight: bool, cheat: bool = False
+    ) -> SendOutcome:
+        """Run a transaction for real. With `preflight`, a failure is rolled back (not landed).
+        `cheat`: the chain's own funding transaction, whose writes show at every level at once."""
         sig = tx.signatures[0]
         refused = self.check_admissible(tx)
         if refused is not None:
             return SendOutcome(sig, refused, landed=False)
         keys = list(tx.message.account_keys)
         fee_payer_before = self.svm.get_account(keys[0]) if preflight else None
-        pre_balances, pre_tokens = self._balances(keys)
+        pre_accounts: list[Account | None] = []
+        pre_balances, pre_tokens = self._balances(keys, pre_accounts)
         result = self.svm.send_transaction(tx)
         if isinstance(result, FailedTransactionMetadata):
             err = err_to_json(result.err())
@@ -299,9 +402,22 @@ class Ledger:
         record.tx = tx
         record.meta = meta
         record.pre_balances, record.pre_tokens = pre_balances, pre_tokens
+        writable = self._writable(tx, len(keys))
         record.post_balances, record.post_tokens = self._post_balances(
-            tx, keys, pre_balances, pre_tokens
+            writable, keys, pre_balances, pre_tokens
         )
+        if cheat:
+            if self.pending:
+                self._forget_pending([keys[index] for index in writable])
+        elif self._tracks_pending():
+            block = self._pending_block()
+            images = block.images
+            for index in writable:
+                key = keys[index]
+                if key not in images:
+                    images[key] = pre_accounts[index]
+            if visible_at > block.visible_at:
+                block.visible_at = visible_at
         self._remember(sig, record, keys)
         self.touched.update(keys)
         self.block_sigs.append(sig)
@@ -324,8 +440,19 @@ class Ledger:
         return svm.simulate_transaction(tx)
 
     # ---- accounts --------------------------------------------------------------------------
-    def get_account(self, pubkey: Pubkey) -> Account | None:
-        account = self.svm.get_account(pubkey)
+    def get_account(self, pubkey: Pubkey, commitment: str = "processed") -> Account | None:
+        """The account as of the newest block at `commitment` (None: no such account)."""
+        account = _ABSENT
+        if commitment != "processed" and self.pending:
+            self._prune_pending()
+            now = time.monotonic()
+            for block in self.pending:
+                if not self._reached(block, commitment, now):
+                    account = block.images.get(pubkey, _ABSENT)
+                    if account is not _ABSENT:
+                        break
+        if account is _ABSENT:
+            account = self.svm.get_account(pubkey)
         if account is None or (account.lamports == 0 and not account.data):
             return None
         return account
@@ -333,6 +460,8 @@ class Ledger:
     def set_account(self, pubkey: Pubkey, account: Account) -> None:
         self.svm.set_account(pubkey, account)
         self.touched.add(pubkey)
+        if self.pending:
+            self._forget_pending([pubkey])
 
 
 _TOKEN_OWNERS = frozenset(

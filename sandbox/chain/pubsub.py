@@ -225,7 +225,7 @@ class PubSub:
         self._check_signature(signature)
 
     def _account_changed(self, sub: _Sub, slot: int) -> None:
-        account = self.node.ledger.get_account(sub.key)
+        account = self.node.ledger.get_account(sub.key, sub.commitment)
         if account is None:
             value = {
                 "data": ["", "base64"],

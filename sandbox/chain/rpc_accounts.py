@@ -8,7 +8,7 @@ from solders.pubkey import Pubkey
 
 from sandbox.protocol.programs import TOKEN_PROGRAMS
 
-from .accounts import TOKEN_ACCOUNT_SIZE, encode_account, parse_token_account
+from .accounts import TOKEN_ACCOUNT_SIZE, encode_account, parse_token_account, token_amount
 from .errors import RpcError
 from .node import ChainNode
 from .params import commitment_of, config_at, pubkey_at, pubkey_from, require
@@ -25,8 +25,10 @@ def _encoding(config: dict, default: str = "base64") -> str:
     return encoding
 
 
-def _ui_account(node: ChainNode, pubkey: Pubkey, config: dict) -> dict[str, Any] | None:
-    account = node.ledger.get_account(pubkey)
+def _ui_account(
+    node: ChainNode, pubkey: Pubkey, config: dict, commitment: str
+) -> dict[str, Any] | None:
+    account = node.ledger.get_account(pubkey, commitment)
     if account is None:
         return None
     # The validator's default encoding for account reads is base58, but the clients that
@@ -40,7 +42,10 @@ def get_account_info(node: ChainNode, params: list) -> dict[str, Any]:
     pubkey = pubkey_at(params, 0, "pubkey")
     config = config_at(params, 1)
     commitment = commitment_of(config)
-    return {"context": node.context(commitment), "value": _ui_account(node, pubkey, config)}
+    return {
+        "context": node.context(commitment),
+        "value": _ui_account(node, pubkey, config, commitment),
+    }
 
 
 def get_multiple_accounts(node: ChainNode, params: list) -> dict[str, Any]:
@@ -56,21 +61,21 @@ def get_multiple_accounts(node: ChainNode, params: list) -> dict[str, Any]:
     commitment = commitment_of(config)
     return {
         "context": node.context(commitment),
-        "value": [_ui_account(node, pubkey, config) for pubkey in pubkeys],
+        "value": [_ui_account(node, pubkey, config, commitment) for pubkey in pubkeys],
     }
 
 
 def get_balance(node: ChainNode, params: list) -> dict[str, Any]:
     pubkey = pubkey_at(params, 0, "pubkey")
     commitment = commitment_of(config_at(params, 1))
-    account = node.ledger.get_account(pubkey)
+    account = node.ledger.get_account(pubkey, commitment)
     return {"context": node.context(commitment), "value": account.lamports if account else 0}
 
 
 def get_token_account_balance(node: ChainNode, params: list) -> dict[str, Any]:
     pubkey = pubkey_at(params, 0, "pubkey")
     commitment = commitment_of(config_at(params, 1))
-    account = node.ledger.get_account(pubkey)
+    account = node.ledger.get_account(pubkey, commitment)
     if account is None:
         raise RpcError.invalid_params("Invalid param: could not find account")
     parsed = None
@@ -85,11 +90,9 @@ def get_token_supply(node: ChainNode, params: list) -> dict[str, Any]:
     mint = pubkey_at(params, 0, "mint")
     commitment = commitment_of(config_at(params, 1))
     decimals = node.decimals_of(mint)
-    account = node.ledger.get_account(mint)
+    account = node.ledger.get_account(mint, commitment)
     if decimals is None or account is None:
         raise RpcError.invalid_params("Invalid param: not a Token mint")
-    from .accounts import token_amount
-
     supply = int.from_bytes(bytes(account.data[36:44]), "little")
     return {"context": node.context(commitment), "value": token_amount(supply, decimals)}
 
@@ -107,7 +110,7 @@ def get_token_accounts_by_owner(node: ChainNode, params: list) -> dict[str, Any]
     commitment = commitment_of(config)
     mint = pubkey_from(selector["mint"], "filter.mint") if "mint" in selector else None
     if mint is not None:
-        program = node.ledger.get_account(mint)
+        program = node.ledger.get_account(mint, commitment)
         if program is None or program.owner not in TOKEN_PROGRAMS:
             raise RpcError.invalid_params("Invalid param: could not find mint")
         programs = [program.owner]
@@ -120,8 +123,20 @@ def get_token_accounts_by_owner(node: ChainNode, params: list) -> dict[str, Any]
     mint_bytes = bytes(mint) if mint is not None else None
     encoding = _encoding(config, "base64")
     found = []
+    # At confirmed/finalized, accounts written since answer with their state at that level
+    # (None: created since), and accounts closed since still count.
+    overlay = node.ledger.overlay(commitment)
     for program_id in programs:
-        for pubkey, account in node.ledger.svm.get_program_accounts(program_id):
+        accounts = node.ledger.svm.get_program_accounts(program_id)
+        if overlay:
+            current = dict(accounts)
+            for pubkey, image in overlay.items():
+                if image is None or image.owner != program_id:
+                    current.pop(pubkey, None)
+                else:
+                    current[pubkey] = image
+            accounts = list(current.items())
+        for pubkey, account in accounts:
             data = bytes(account.data)
             if len(data) < TOKEN_ACCOUNT_SIZE or data[32:64] != owner_bytes:
                 continue

@@ -26,7 +26,7 @@ MAX_UNITS = 1_400_000
 def get_latest_blockhash(node: ChainNode, params: list) -> dict[str, Any]:
     commitment = commitment_of(config_at(params, 0))
     ledger = node.ledger
-    blockhash = ledger.blockhash
+    blockhash = ledger.blockhash_for(commitment)  # the newest of a block at that level
     return {
         "context": node.context(commitment),
         "value": {

@@ -33,24 +33,24 @@ def get_slot(node: ChainNode, params: list) -> int:
 
 
 def get_block_height(node: ChainNode, params: list) -> int:
-    config_at(params, 0)
-    return node.ledger.block_height
+    return node.ledger.height_for(commitment_of(config_at(params, 0)))
 
 
 def get_transaction_count(node: ChainNode, params: list) -> int:
-    config_at(params, 0)
-    return node.ledger.stats["transactions"]
+    return node.ledger.transaction_count_for(commitment_of(config_at(params, 0)))
 
 
 def get_epoch_info(node: ChainNode, params: list) -> dict[str, Any]:
-    slot = node.ledger.slot_for(commitment_of(config_at(params, 0)))
+    commitment = commitment_of(config_at(params, 0))
+    ledger = node.ledger
+    slot = ledger.slot_for(commitment)
     return {
         "absoluteSlot": slot,
-        "blockHeight": node.ledger.block_height,
+        "blockHeight": ledger.height_for(commitment),
         "epoch": slot // SLOTS_PER_EPOCH,
         "slotIndex": slot % SLOTS_PER_EPOCH,
         "slotsInEpoch": SLOTS_PER_EPOCH,
-        "transactionCount": node.ledger.stats["transactions"],
+        "transactionCount": ledger.transaction_count_for(commitment),
     }
 
 
