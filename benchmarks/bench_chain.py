@@ -220,7 +220,9 @@ def main(n: int | None = None) -> dict:
             if best is None or tps / ceiling > best[0] / best[1]:
                 best = (tps, ceiling, latencies, failures)
         tps, ceiling, latencies, failures = best
-        landed = _rpc(url, "getTokenAccountBalance", str(associated_token_address(merchant, USDC)))
+        # processed: the last transfers are not finalized yet (reads default to finalized).
+        merchant_ata = str(associated_token_address(merchant, USDC))
+        landed = _rpc(url, "getTokenAccountBalance", merchant_ata, {"commitment": "processed"})
         landed_count = int(landed["value"]["amount"]) // 1000
         n_sent = n * ROUNDS
     latencies.sort()

@@ -59,7 +59,9 @@ def kit_transfer(rpc_url: str, ws_url: str, rpc: Any, tmp_path) -> None:
     mint = Pubkey.from_string(USDC_DEVNET_MINT)
     destination = associated_token_address(recipient.pubkey(), mint)
     assert out["destination"] == str(destination)
-    balance = rpc("getTokenAccountBalance", str(destination))["value"]["amount"]
+    # Kit waited for confirmed; a read without commitment is finalized (a block later).
+    confirmed = {"commitment": "confirmed"}
+    balance = rpc("getTokenAccountBalance", str(destination), confirmed)["value"]["amount"]
     assert balance == str(AMOUNT)
     tx = rpc(
         "getTransaction",
@@ -72,7 +74,7 @@ def kit_transfer(rpc_url: str, ws_url: str, rpc: Any, tmp_path) -> None:
     fee = int(out["fee"])
     assert fee == tx["meta"]["fee"] == 5000
     assert int(out["lamportsAfter"]) == 1_000_000_000 - fee - rent
-    assert rpc("getBalance", str(payer.pubkey()))["value"] == int(out["lamportsAfter"])
+    assert rpc("getBalance", str(payer.pubkey()), confirmed)["value"] == int(out["lamportsAfter"])
 
 
 def test_kit_sends_and_confirms_on_the_test_stack(x402_stack, x402_rpc, tmp_path) -> None:
