@@ -172,6 +172,8 @@ def status(
             rpc.close()
     if health["facilitator"]:
         settlements = summary.recent_settlements(info.facilitator_url)
+    if not settlements:  # restarted since, or stopped: the ledger file remembers
+        settlements = summary.ledger_settlements(paths.ledger)
     if as_json:
         data = {
             "components": {

@@ -5,6 +5,9 @@ Everything lives under one home folder (`.sandbox/` by default):
     keys/        merchant.json, fee-payer-N.json, payer-N.json   (Solana CLI JSON, mode 0600)
     chain/       state.json                                      (accounts, kept across down/up)
     facilitator/ ledger.sqlite3                                  (exactly-once settlement ledger)
+    server/      memo-secret    (binds each 402 to its route; kept, so a 402 issued before
+                                 `down` is still payable after `up`, and its replay still refused
+                                 by the ledger rather than as an unknown memo)
     logs/        chain.log, facilitator.log, server.log
     stack.json   URLs, network, mint, wallets, pids and each process's start time and command
                  line (what `down` stops: a pid reused by another program is left alone)
@@ -14,7 +17,10 @@ Everything lives under one home folder (`.sandbox/` by default):
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import secrets
 import shutil
 import time
 from collections.abc import Callable
@@ -83,6 +89,7 @@ class StackPaths:
     logs = property(lambda self: self.home / "logs")
     chain_state = property(lambda self: self.home / "chain" / "state.json")
     ledger = property(lambda self: self.home / "facilitator" / "ledger.sqlite3")
+    memo_secret = property(lambda self: self.home / "server" / "memo-secret")
     stack_json = property(lambda self: self.home / "stack.json")
     stack_env = property(lambda self: self.home / "stack.env")
     reports = property(lambda self: self.home / "reports")
@@ -189,12 +196,27 @@ def _write_stack(paths: StackPaths, info: StackInfo) -> None:
 
 def purge(paths: StackPaths) -> None:
     """Forget wallets, chain state, ledger and logs (reports are kept)."""
-    for child in ("keys", "chain", "facilitator", "logs", "stack.json", "stack.env"):
+    for child in ("keys", "chain", "facilitator", "server", "logs", "stack.json", "stack.env"):
         target = paths.home / child
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
+
+
+def _memo_secret(paths: StackPaths) -> str:
+    """The paid server's memo secret, created once per home (mode 0600)."""
+    path = paths.memo_secret
+    with contextlib.suppress(FileNotFoundError):
+        secret = path.read_text().strip()
+        if secret:
+            return secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    return secret
 
 
 def _check_ports(config: StackConfig) -> None:
@@ -278,6 +300,8 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
         server = ManagedProcess(
             "server", "sandbox.server", server_args + list(config.server_args),
             f"{server_url}/health", paths.log("server"),
+            # In the environment, not argv: argv is world-readable (ps) and kept in stack.json.
+            env={"X402_SANDBOX_SERVER_MEMO_SECRET": _memo_secret(paths)},
         )  # fmt: skip
         # Facilitator and server boot while the wallets are funded.
         progress("starting facilitator and server")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,38 @@ def recent_settlements(facilitator_url: str, limit: int = 5) -> list[dict[str, A
     return items[-limit:] if isinstance(items, list) else []
 
 
+def ledger_settlements(ledger: Path, limit: int = 5) -> list[dict[str, Any]]:
+    """The latest rows of the facilitator's settlement ledger file, read-only.
+
+    The facilitator lists only what it settled since it started; after `down` and `up` the
+    ledger still holds the earlier settlements (it is what refuses their replays).
+    """
+    if not ledger.exists():
+        return []
+    try:
+        with contextlib.closing(sqlite3.connect(f"{ledger.as_uri()}?mode=ro", uri=True)) as db:
+            rows = db.execute(
+                "SELECT created_at, state, error, payer, amount, network, signature "
+                "FROM settlements ORDER BY created_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+    except sqlite3.Error:
+        return []
+    return [
+        {
+            "time": created_at,
+            "success": state == "settled",
+            "status": state,
+            "reason": error or "",
+            "payer": payer,
+            "amount": amount,
+            "network": network,
+            "transaction": signature,
+        }
+        for created_at, state, error, payer, amount, network, signature in reversed(rows)
+    ]
+
+
 def print_status(
     console: Console,
     info: StackInfo,
@@ -167,6 +201,8 @@ def print_status(
             recent.add_column(column)
         for item in settlements:
             outcome = item.get("reason") or item.get("status") or ""
+            if outcome == "settled":
+                outcome = "ok"
             recent.add_row(
                 str(item.get("payer", "")),
                 str(item.get("amount", "")),

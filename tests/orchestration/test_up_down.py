@@ -10,12 +10,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from make_commands import make_runs
+from solders.pubkey import Pubkey
 
-from sandbox.orchestration.stack import StackPaths, read_stack
+from sandbox.orchestration.rpc import ChainRpc
+from sandbox.orchestration.stack import StackPaths, read_stack, read_wallets
 from sandbox.orchestration.summary import next_steps
-from sandbox.processes import free_port, free_port_pair, pid_alive
+from sandbox.payer.client import read_challenge
+from sandbox.payer.keys import load_keypair
+from sandbox.payer.sync_client import X402ClientSync
+from sandbox.processes import free_port, free_port_pair, pid_alive, process_start_time
+from sandbox.protocol import associated_token_address
 
 pytestmark = pytest.mark.slow
 
@@ -39,11 +46,26 @@ def ports() -> list[str]:
     ]  # fmt: skip
 
 
+def usdc_of(info: dict, name: str) -> int:
+    """A wallet's USDC as the chain reports it now."""
+    wallet = next(w for w in info["wallets"] if w["name"] == name)
+    ata = associated_token_address(
+        Pubkey.from_string(wallet["address"]), Pubkey.from_string(info["usdc_mint"])
+    )
+    rpc = ChainRpc(info["rpc_url"])
+    try:
+        found = read_wallets(rpc, {name: (wallet["address"], wallet["keypair_file"], str(ata))})
+    finally:
+        rpc.close()
+    return found[0].usdc
+
+
 def test_up_pay_status_down_up_keeps_balances(tmp_path: Path, ports: list[str]) -> None:
     home = tmp_path / "sandbox"
     up = cli("up", "--home", str(home), *ports, "--payers", "2", "--slot-ms", "0", "--json")
     assert up.returncode == 0, up.stderr + up.stdout
     info = json.loads(up.stdout)
+    paid_url = f"{info['server_url']}/api/premium-content"
     try:
         assert info["ready_seconds"] < 5, f"took {info['ready_seconds']}s to be ready"
         assert info["network"] == "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1"
@@ -57,6 +79,12 @@ def test_up_pay_status_down_up_keeps_balances(tmp_path: Path, ports: list[str]) 
             assert len(json.loads(key.read_text())) == 64
         env_text = (home / "stack.env").read_text()
         assert f"export X402_SANDBOX_SERVER_URL={info['server_url']}" in env_text
+        secret_file = home / "server" / "memo-secret"
+        assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+        assert secret_file.read_text().strip() not in json.dumps(info)  # not in argv either
+        for name, pid in info["pids"].items():  # what `down` checks before signalling a pid
+            assert info["processes"][name]["start_time"] == process_start_time(pid)
+            assert f"sandbox.{name}" in info["processes"][name]["cmdline"]
 
         again = cli("up", "--home", str(home), *ports)
         assert again.returncode != 0 and "already running" in again.stderr
@@ -72,22 +100,47 @@ def test_up_pay_status_down_up_keeps_balances(tmp_path: Path, ports: list[str]) 
         assert all(c["healthy"] for c in state["components"].values()), state
         payer_now = next(w for w in state["wallets"] if w["name"] == "payer-0")
         assert payer_now["usdc"] == 100_000_000 - 10_000
+        settled = [s for s in state["settlements"] if s["payer"] == payer["address"]]
+        assert len(settled) == 1 and settled[0]["success"], state["settlements"]
+        assert settled[0]["amount"] == "10000"
+        first_signature = settled[0]["transaction"]
+        shown = cli("status", "--home", str(home), env={"COLUMNS": "300"})
+        assert "Recent settlements" in shown.stdout and first_signature in shown.stdout
+
+        # A payment whose header we keep, to send again after down/up.
+        payer1 = next(w for w in info["wallets"] if w["name"] == "payer-1")
+        keypair = load_keypair(payer1["keypair_file"])
+        with X402ClientSync(keypair, rpc_url=info["rpc_url"]) as client:
+            kept = client.get(paid_url)
+        assert kept.status == 200 and kept.receipt and kept.receipt.success, kept.text
+        kept_headers = kept.payment.headers
     finally:
         down = cli("down", "--home", str(home))
     assert down.returncode == 0, down.stderr
     for pid in info["pids"].values():
         assert not pid_alive(pid), f"pid {pid} still running after down"
 
-    # State survives down/up: same wallets, the paid amount still gone.
+    # State survives down/up: same wallets, the paid amounts still gone, the ledger kept.
     up2 = cli("up", "--home", str(home), *ports, "--payers", "2", "--slot-ms", "0", "--json")
     assert up2.returncode == 0, up2.stderr + up2.stdout
     info2 = json.loads(up2.stdout)
     try:
         payer2 = next(w for w in info2["wallets"] if w["name"] == "payer-0")
-        merchant2 = next(w for w in info2["wallets"] if w["name"] == "merchant")
         assert payer2["address"] == payer["address"]
         assert payer2["usdc"] == 100_000_000 - 10_000
-        assert merchant2["usdc"] == 10_000
+
+        # The settled payment sent again: the restarted facilitator's ledger refuses it.
+        replay = httpx.get(paid_url, headers=kept_headers, timeout=30)
+        assert replay.status_code == 402, replay.text
+        assert read_challenge(replay.headers, replay.content).error == "duplicate_settlement"
+
+        status2 = json.loads(cli("status", "--home", str(home), "--json").stdout)
+        balances = {w["name"]: w["usdc"] for w in status2["wallets"]}
+        assert balances["merchant"] == 2 * 10_000  # payer-0 once, payer-1 once: not twice
+        assert usdc_of(info2, "payer-1") == 100_000_000 - 10_000  # charged once
+        # Recent settlements outlive the restart (read from the ledger), the replay not among them.
+        signatures = [s["transaction"] for s in status2["settlements"]]
+        assert signatures == [first_signature, kept.receipt.transaction], status2["settlements"]
     finally:
         assert cli("down", "--home", str(home), "--purge").returncode == 0
     for pid in info2["pids"].values():
