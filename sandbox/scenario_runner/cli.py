@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,13 @@ from sandbox.scenario_runner.runner import (
 )
 
 app = typer.Typer(add_completion=False)
+
+
+class AmountPolicy(StrEnum):
+    exact = "exact"
+    at_least = "at-least"
+
+
 console = make_console()
 
 
@@ -45,6 +53,13 @@ def scenarios(
     keypair: Annotated[
         list[Path], typer.Option(help="Funded payer keypair, for chains without cheat codes.")
     ] = [],  # noqa: B006
+    amount_policy: Annotated[
+        AmountPolicy | None,
+        typer.Option(
+            help="The facilitator's amount policy, for one that does not report it in /health "
+            "(amountPolicy); the overpay story checks it."
+        ),
+    ] = None,
     admin_token: Annotated[str | None, typer.Option(envvar="X402_SANDBOX_ADMIN_TOKEN")] = None,
     home: Annotated[Path, typer.Option(envvar="X402_SANDBOX_HOME")] = Path(".sandbox"),
     junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
@@ -103,7 +118,18 @@ def scenarios(
 
     console.print(f"Running {len(selected)} scenarios against {server} (paid route {path})")
     results = asyncio.run(
-        run(selected, server, facilitator, rpc, admin_token, keypairs, timeout, show, path)
+        run(
+            selected,
+            server,
+            facilitator,
+            rpc,
+            admin_token,
+            keypairs,
+            timeout,
+            show,
+            path,
+            amount_policy.value if amount_policy else None,
+        )
     )
     table = Table(title="Scenarios")
     for column in ("scenario", "result", "seconds", "detail"):

@@ -117,10 +117,14 @@ class Context:
         admin_token: str | None = None,
         keypairs: list[Keypair] | None = None,
         paid_path: str = DEFAULT_PAID_PATH,
+        amount_policy: str | None = None,
     ) -> None:
         self.server_url = server_url.rstrip("/")
         # The paid route every story that works on any x402 server uses (`--path`).
         self.paid_path = paid_path
+        # "exact" or "at-least" (overpayment accepted): as the facilitator reports it in
+        # /health or the user gives it (--amount-policy); None when nobody says.
+        self.amount_policy = amount_policy
         self.facilitator_url = facilitator_url.rstrip("/")
         self.rpc_url = rpc_url
         self.capabilities = capabilities

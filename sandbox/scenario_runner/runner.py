@@ -97,6 +97,26 @@ async def probe(
     return found
 
 
+async def reported_amount_policy(session: aiohttp.ClientSession, facilitator: str) -> str | None:
+    """The amount policy the facilitator says it runs with: /health `amountPolicy`, or an
+    `amountPolicy` in a /supported kind's extra; None if it says nothing."""
+    timeout = aiohttp.ClientTimeout(total=3)
+    for path in ("/health", "/supported"):
+        try:
+            async with session.get(f"{facilitator}{path}", timeout=timeout) as response:
+                data = await _json(response)
+        except (aiohttp.ClientError, TimeoutError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        kinds = data.get("kinds") if isinstance(data.get("kinds"), list) else []
+        for found in [data, *((k or {}).get("extra") or {} for k in kinds if isinstance(k, dict))]:
+            policy = found.get("amountPolicy") if isinstance(found, dict) else None
+            if isinstance(policy, str) and policy:
+                return policy
+    return None
+
+
 async def check_targets(
     server: str, paid_path: str, facilitator: str, rpc: str, wait: float = 5.0
 ) -> str | None:
@@ -196,14 +216,24 @@ async def run(
     timeout: float = 90.0,
     on_result=lambda result: None,
     paid_path: str = DEFAULT_PAID_PATH,
+    amount_policy: str | None = None,
 ) -> list[Result]:
     connector = aiohttp.TCPConnector(limit=200)
     async with aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=60)
     ) as session:
         capabilities = await probe(session, server, facilitator, rpc, admin_token)
+        amount_policy = amount_policy or await reported_amount_policy(session, facilitator)
         ctx = Context(
-            server, facilitator, rpc, capabilities, session, admin_token, keypairs, paid_path
+            server,
+            facilitator,
+            rpc,
+            capabilities,
+            session,
+            admin_token,
+            keypairs,
+            paid_path,
+            amount_policy,
         )
         results = []
         try:

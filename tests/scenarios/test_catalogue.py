@@ -51,6 +51,9 @@ def test_the_whole_catalogue_passes_on_the_sandbox(x402_stack, tmp_path: Path) -
     assert not failed, json.dumps(failed, indent=2)
     assert result.returncode == 0, result.stdout[-3000:]
     assert {r["name"] for r in results} >= EXPECTED_STORIES
+    # The facilitator reports its policy (exact by default) and overpay holds it to it.
+    overpay = next(r for r in results if r["name"] == "overpay")
+    assert overpay["detail"].startswith("policy exact: refused"), overpay
     assert all({"name", "passed", "seconds", "detail"} <= set(r) for r in results)
     suite = ElementTree.parse(junit).getroot()
     assert suite.get("failures") == "0" and int(suite.get("tests")) == len(results)
@@ -94,6 +97,17 @@ def test_a_failing_story_exits_1_and_is_reported(x402_stack, tmp_path: Path) -> 
     cases = {case.get("name"): case for case in suite.iter("testcase")}
     assert "HTTP 500" in cases["happy-path-v2"].find("failure").get("message")
     assert cases["underpay"].find("failure") is None
+
+
+def test_overpay_expects_the_policy_it_is_told(x402_stack, tmp_path: Path) -> None:
+    # The stack's facilitator runs 'exact': told 'at-least', the refusal is a failure.
+    report = tmp_path / "report.json"
+    result = scenarios_cli(
+        "overpay", "--home", x402_stack.home, "--amount-policy", "at-least", "--json", str(report)
+    )
+    assert result.returncode == 1, result.stdout[-3000:]
+    (overpay,) = json.loads(report.read_text())
+    assert overpay["detail"].startswith("policy at-least, yet the overpayment was refused")
 
 
 @pytest.mark.parametrize("flag", ["--server", "--facilitator", "--rpc"])
