@@ -1,6 +1,6 @@
 """Scenarios: end-to-end payment stories with on-chain assertions, and their runner.
 
-Write one in `scenarios/` (see `scenarios/README.md`):
+Write one as a new module of the `scenarios/` package (see the README, "Scenarios"):
 
     from sandbox.scenario_runner import Context, scenario
 
