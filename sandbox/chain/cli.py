@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .settings import ChainSettings, FaultSettings
+from .settings import USDC_MINT_CHOICES, ChainSettings, FaultSettings, resolve_usdc_mint
 
 __all__ = ["build_parser", "main", "settings_from_args"]
 
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--usdc-mint",
         default=_env("USDC_MINT"),
-        help="address of the test USDC mint (default: devnet USDC's)",
+        help=f"where the test USDC mint lives: {USDC_MINT_CHOICES} (default: devnet)",
     )
     p.add_argument(
         "--state", type=Path, default=None, help="state file: loaded at start, saved on shutdown"
@@ -87,7 +87,7 @@ def settings_from_args(args: argparse.Namespace) -> ChainSettings:
 
     extra = {}
     if args.usdc_mint:
-        extra["usdc_mint"] = args.usdc_mint
+        extra["usdc_mint"] = resolve_usdc_mint(args.usdc_mint)
     return ChainSettings(
         host=args.host,
         port=args.port,
@@ -110,8 +110,6 @@ def settings_from_args(args: argparse.Namespace) -> ChainSettings:
 
 
 def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    from solders.pubkey import Pubkey
-
     if args.slot_ms < 0:
         parser.error("--slot-ms must be >= 0")
     if args.finalize_slots < 0:
@@ -120,9 +118,9 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error("--port must be 1..65535")
     if args.usdc_mint:
         try:
-            Pubkey.from_string(args.usdc_mint)
-        except ValueError:
-            parser.error(f"--usdc-mint {args.usdc_mint!r} is not a base58 public key")
+            args.usdc_mint = resolve_usdc_mint(args.usdc_mint)  # `new` is drawn once, here
+        except ValueError as exc:
+            parser.error(str(exc))
 
 
 def main(argv: list[str] | None = None) -> int:

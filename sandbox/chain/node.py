@@ -12,7 +12,7 @@ from sandbox.protocol.programs import TOKEN_PROGRAMS
 from .devnet import DevnetTwin
 from .faults import Faults
 from .ledger import Ledger
-from .settings import ChainSettings
+from .settings import ChainSettings, resolve_usdc_mint
 
 __all__ = ["API_VERSION", "ChainNode"]
 
@@ -25,7 +25,8 @@ class ChainNode:
     def __init__(self, settings: ChainSettings) -> None:
         self.settings = settings
         self.ledger = Ledger(settings)
-        self.twin = DevnetTwin(self.ledger, Pubkey.from_string(settings.usdc_mint))
+        usdc_mint = Pubkey.from_string(resolve_usdc_mint(settings.usdc_mint))
+        self.twin = DevnetTwin(self.ledger, usdc_mint)
         self.faults = Faults(settings.faults)
         self.ledger.late_confirm_s = self.faults.late_confirm_ms / 1000.0
         self.rpc_requests = 0

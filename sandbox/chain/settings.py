@@ -5,14 +5,46 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.protocol.networks import DEVNET_GENESIS_HASH, USDC_DEVNET_MINT
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
 
-__all__ = ["BLOCKHASH_MS", "MAX_BLOCKHASH_AGE", "ChainSettings", "FaultSettings"]
+from sandbox.protocol.networks import DEVNET_GENESIS_HASH, USDC_DEVNET_MINT, USDC_MAINNET_MINT
+
+__all__ = [
+    "BLOCKHASH_MS",
+    "MAX_BLOCKHASH_AGE",
+    "USDC_MINT_CHOICES",
+    "ChainSettings",
+    "FaultSettings",
+    "resolve_usdc_mint",
+]
 
 # A blockhash lives 150 blocks of a 400 ms clock in every mode (also at --slot-ms 0), so
 # pre-signed payments and blockhash hints keep working under load.
 MAX_BLOCKHASH_AGE = 150
 BLOCKHASH_MS = 400
+
+
+USDC_MINT_CHOICES = "devnet, mainnet, new (a fresh random address) or a base58 address"
+
+
+def resolve_usdc_mint(value: str) -> str:
+    """`--usdc-mint`: devnet / mainnet (USDC's address there), new / fresh (a random address,
+    different at every start) or a base58 address. ValueError names the flag and the choices."""
+    word = value.strip().lower()
+    if word == "devnet":
+        return USDC_DEVNET_MINT
+    if word == "mainnet":
+        return USDC_MAINNET_MINT
+    if word in ("new", "fresh"):
+        return str(Keypair().pubkey())
+    try:
+        return str(Pubkey.from_string(value.strip()))
+    except ValueError:
+        raise ValueError(
+            f"--usdc-mint {value!r} is neither a base58 public key nor a known name; "
+            f"use {USDC_MINT_CHOICES}"
+        ) from None
 
 
 @dataclass(frozen=True)
