@@ -27,9 +27,18 @@ from .ledger import TxRecord
 from .node import ChainNode
 from .params import commitment_of, config_at, int_at, pubkey_at, signature_from
 
-__all__ = ["PubSub"]
+__all__ = ["NOTIFICATIONS", "SUBSCRIPTION_METHODS", "PubSub"]
 
 log = logging.getLogger("sandbox.chain.pubsub")
+SUBSCRIPTION_METHODS = (
+    "signatureSubscribe",
+    "signatureUnsubscribe",
+    "slotSubscribe",
+    "slotUnsubscribe",
+    "accountSubscribe",
+    "accountUnsubscribe",
+)
+NOTIFICATIONS = ("signatureNotification", "slotNotification", "accountNotification")
 _LEVEL = {"processed": 0, "confirmed": 1, "finalized": 2}
 
 
@@ -133,6 +142,8 @@ class PubSub:
                 after()
 
     def _call(self, conn: _Conn, method: str, params: list):
+        if method not in SUBSCRIPTION_METHODS:
+            raise RpcError.method_not_found(method)
         if method == "signatureSubscribe":
             signature = signature_from(params[0] if params else None, "signature")
             config = config_at(params, 1)

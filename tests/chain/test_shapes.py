@@ -1,8 +1,10 @@
 """Every served method's answer has the real validator's shape (recorded fixtures).
 
-Shape = the fixture's field names, nested, with the same JSON types (numbers as numbers, nulls
-allowed where the validator may answer null). Extra fields of ours are allowed only where the
-validator also sends them in newer versions (checked by listing them explicitly).
+Shape = the fixture's field names, nested, with the same JSON types (numbers as numbers). Null on
+one side and a value on the other passes only at a path the fixture lists under `nullable` (the
+docs say that field may be null); anywhere else it is a difference. Every method the chain serves
+(HTTP and PubSub, and each notification it sends) has a fixture; cheat codes (`sandbox_*`) have no
+validator counterpart.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -34,18 +37,26 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
-def assert_same_shape(ours, theirs, path: str = "$") -> None:
-    if theirs is None or ours is None:
-        return  # nullable in one of the two answers: the type cannot be compared
+def assert_same_shape(ours, theirs, nullable=frozenset(), path: str = "$") -> None:
+    """`nullable`: paths (array indices written `[*]`) where the docs allow null."""
+    if ours is None and theirs is None:
+        return
+    if ours is None or theirs is None:
+        where = re.sub(r"\[\d+\]", "[*]", path)
+        assert where in nullable, (
+            f"{path}: ours is {_kind(ours)}, theirs {_kind(theirs)}, and the fixture does not "
+            f"document null at {where}"
+        )
+        return
     assert _kind(ours) == _kind(theirs), f"{path}: ours is {_kind(ours)}, theirs {_kind(theirs)}"
     if isinstance(theirs, dict):
         missing = sorted(set(theirs) - set(ours))
         assert not missing, f"{path}: missing fields {missing}"
         for key, value in theirs.items():
-            assert_same_shape(ours[key], value, f"{path}.{key}")
+            assert_same_shape(ours[key], value, nullable, f"{path}.{key}")
     elif isinstance(theirs, list) and theirs and ours:
         for index in range(min(len(ours), len(theirs))):
-            assert_same_shape(ours[index], theirs[index], f"{path}[{index}]")
+            assert_same_shape(ours[index], theirs[index], nullable, f"{path}[{index}]")
 
 
 def test_shape_checker_catches_differences():
@@ -53,6 +64,51 @@ def test_shape_checker_catches_differences():
         assert_same_shape({"a": 1}, {"a": 1, "b": 2})
     with pytest.raises(AssertionError, match="ours is str"):
         assert_same_shape({"a": "1"}, {"a": 1})
+    # Null against a value is a difference unless the fixture documents null there.
+    with pytest.raises(AssertionError, match=r"does not document null at \$.a"):
+        assert_same_shape({"a": None}, {"a": 1})
+    with pytest.raises(AssertionError, match=r"does not document null at \$.a\[\*\].b"):
+        assert_same_shape({"a": [{"b": 1}]}, {"a": [{"b": None}]})
+    assert_same_shape({"a": [{"b": 1}, None]}, {"a": [{"b": None}]}, {"$.a[*].b", "$.a[*]"})
+
+
+def _served_methods() -> set[str]:
+    from sandbox.chain.dispatcher import Dispatcher
+    from sandbox.chain.node import ChainNode
+    from sandbox.chain.pubsub import NOTIFICATIONS, SUBSCRIPTION_METHODS
+    from sandbox.chain.settings import ChainSettings
+
+    dispatcher = Dispatcher(ChainNode(ChainSettings(slot_ms=0, cheats=False)))
+    return {*dispatcher.methods, *SUBSCRIPTION_METHODS, *NOTIFICATIONS}
+
+
+def test_every_served_method_has_a_fixture():
+    served = _served_methods()
+    assert "getAccountInfo" in served and "slotSubscribe" in served and "slotNotification" in served
+    covered = {key.split(":")[0] for key in FIXTURES if not key.startswith("_")}
+    assert sorted(served - covered) == [], "served without a real-validator fixture"
+    assert sorted(covered - served) == [], "fixtures for methods the chain does not serve"
+
+
+def test_nullable_paths_exist_in_their_fixture():
+    """A `nullable` entry must name a path the fixture has (no stale or mistyped paths)."""
+
+    def paths(value, path="$"):
+        yield path
+        if isinstance(value, dict):
+            for key, item in value.items():
+                yield from paths(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for item in value:
+                yield from paths(item, f"{path}[*]")
+
+    for key, fixture in FIXTURES.items():
+        if key.startswith("_"):
+            continue
+        known = set(paths(fixture["response"]))
+        for path, why in fixture.get("nullable", {}).items():
+            assert path in known, f"{key}: nullable {path} is not in the fixture"
+            assert why, f"{key}: say where the docs allow null at {path}"
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +134,11 @@ def answers(fast_chain):
         "getSlot": [],
         "getBlockHeight": [],
         "getEpochInfo": [],
+        "getIdentity": [],
+        "getTransactionCount": [],
+        "getEpochSchedule": [],
+        "getFirstAvailableBlock": [],
+        "minimumLedgerSlot": [],
         "getLatestBlockhash": [],
         "isBlockhashValid": [blockhash],
         "getFeeForMessage": [base64.b64encode(bytes(tx.message)).decode()],
@@ -97,6 +158,8 @@ def answers(fast_chain):
             {"encoding": "base64"},
         ],
         "getTokenAccountBalance": [merchant_ata],
+        "getTokenSupply": [str(USDC)],
+        "getAccountInfo:jsonParsed:tokenAccount": [merchant_ata, {"encoding": "jsonParsed"}],
         "getTokenAccountsByOwner": [
             str(merchant.pubkey()),
             {"mint": str(USDC)},
@@ -133,18 +196,32 @@ async def _pubsub_answers(chain, fee_payer, owner, merchant):
         out["signatureSubscribe"] = await call(
             "signatureSubscribe", [str(tx.signatures[0]), {"commitment": "confirmed"}]
         )
-        account_sub = await call(
+        out["accountSubscribe"] = await call(
             "accountSubscribe", [ata, {"encoding": "base64", "commitment": "processed"}]
         )
+        parsed_sub = await call(
+            "accountSubscribe", [ata, {"encoding": "jsonParsed", "commitment": "processed"}]
+        )
         chain.rpc("sendTransaction", base64.b64encode(bytes(tx)).decode(), {"encoding": "base64"})
-        for _ in range(2):
+        for _ in range(3):
             note = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            out[note["method"]] = note
-        out["unsubscribe"] = await call("accountUnsubscribe", [account_sub["result"]])
-        await call("slotSubscribe", [])
+            key = note["method"]
+            if note["params"]["subscription"] == parsed_sub["result"]:
+                key += ":jsonParsed"
+            out[key] = note
+        out["accountUnsubscribe"] = await call(
+            "accountUnsubscribe", [out["accountSubscribe"]["result"]]
+        )
+        await call("accountUnsubscribe", [parsed_sub["result"]])
+        # A second signature subscription, left waiting, to answer its unsubscribe.
+        never_sent = str(Keypair().sign_message(b"never sent"))
+        waiting = await call("signatureSubscribe", [never_sent, {}])
+        out["signatureUnsubscribe"] = await call("signatureUnsubscribe", [waiting["result"]])
+        out["slotSubscribe"] = await call("slotSubscribe", [])
         chain.rpc("sandbox_advanceSlots", 1)
         note = json.loads(await asyncio.wait_for(ws.recv(), 10))
         out[note["method"]] = note
+        out["slotUnsubscribe"] = await call("slotUnsubscribe", [out["slotSubscribe"]["result"]])
     return out
 
 
@@ -154,4 +231,4 @@ def test_response_shape_matches_real_validator(answers, key):
     assert fixture["source"]
     ours = answers[key]
     assert "error" in ours if "error" in fixture["response"] else "error" not in ours, ours
-    assert_same_shape(ours, fixture["response"])
+    assert_same_shape(ours, fixture["response"], frozenset(fixture.get("nullable", {})))
