@@ -12,7 +12,10 @@ async def nonce_reuse(ctx: Context) -> str:
     price, merchant = first.requirements.atomic_amount, first.requirements.pay_to
     before = await ctx.snapshot(payer=payer.pubkey(), merchant=merchant)
     ctx.expect_status(await ctx.request(path, first.headers), 200)
-    again = await ctx.payment(path, payer, 2, "reused_memo", memo=first.memo, fresh_blockhash=True)
+    # The same offer (its memo is the nonce) answered again by a new transaction.
+    again = await ctx.payment(
+        path, payer, 2, "reused_memo", memo=first.memo, fresh_blockhash=True, answering=first
+    )
     ctx.expect(again.transaction.message != first.transaction.message, "not a new transaction")
     reply = await ctx.request(path, again.headers)
     ctx.expect_status(reply, 402)

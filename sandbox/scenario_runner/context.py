@@ -270,16 +270,22 @@ class Context:
         mutation: str | None = None,
         *,
         fresh_blockhash: bool = False,
+        answering: Payment | None = None,
         **knobs: Any,
     ) -> Payment:
         """Answer `path`'s challenge with a payment (correct, or broken by `mutation`).
 
         The blockhash is the challenge's hint when it has one; `fresh_blockhash` asks the chain
-        instead (a new transaction even when the server's hint has not changed).
+        instead (a new transaction even when the server's hint has not changed). `answering`
+        re-answers the offer an earlier payment answered (a replay) instead of a new challenge.
         """
-        _reply, requirements = await self.challenge(path, version)
+        if answering is not None:
+            requirements = answering.requirements
+            resource = answering.wire.get("resource")
+        else:
+            _reply, requirements = await self.challenge(path, version)
+            resource = getattr(self._last_challenge, "resource", None)
         mint = await self.facts.mint(requirements.asset)
-        resource = getattr(self._last_challenge, "resource", None)
         hinted = (requirements.extra or {}).get("recentBlockhash")
         blockhash = None if hinted and not fresh_blockhash else await self.facts.blockhash()
         if fresh_blockhash:
