@@ -102,7 +102,9 @@ class Chain:
             str(associated_token_address(Pubkey.from_string(o), mint_key, TOKEN_PROGRAM_ID))
             for o in owners
         ]
-        results = self.batch([("getTokenAccountBalance", [ata]) for ata in atas])
+        # Confirmed: what a settled payment reaches (the default, finalized, lags a block).
+        confirmed = {"commitment": "confirmed"}
+        results = self.batch([("getTokenAccountBalance", [ata, confirmed]) for ata in atas])
         out: dict[str, int | None] = {}
         for owner, result in zip(owners, results, strict=True):
             try:

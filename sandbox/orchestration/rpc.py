@@ -46,10 +46,11 @@ class ChainRpc:
         return results
 
     def sol_balance(self, address: str) -> int:
-        return int(self.call("getBalance", address)["value"])
+        return int(self.call("getBalance", address, {"commitment": "confirmed"})["value"])
 
     def token_balance(self, token_account: str) -> int | None:
         try:
-            return int(self.call("getTokenAccountBalance", token_account)["value"]["amount"])
+            answer = self.call("getTokenAccountBalance", token_account, {"commitment": "confirmed"})
+            return int(answer["value"]["amount"])
         except RpcError:
             return None

@@ -45,6 +45,9 @@ from sandbox.protocol import associated_token_address
 from sandbox.protocol.programs import TOKEN_PROGRAM_ID
 
 LAMPORTS_PER_SOL = 1_000_000_000
+# Balances as settled payments leave them (a facilitator answers at confirmed; the RPC default,
+# finalized, lags a block behind at 400 ms slots).
+CONFIRMED = {"commitment": "confirmed"}
 USDC_UNIT = 1_000_000
 
 Progress = Callable[[str], None]
@@ -366,7 +369,7 @@ def fund_wallets(
         name: str(associated_token_address(kp.pubkey(), mint, TOKEN_PROGRAM_ID))
         for name, kp in keypairs.items()
     }
-    sol_before = rpc.batch([("getBalance", [addresses[n]]) for n in names])
+    sol_before = rpc.batch([("getBalance", [addresses[n], CONFIRMED]) for n in names])
     calls: list[tuple[str, list[Any]]] = []
     for name, balance in zip(names, sol_before, strict=True):
         if name.startswith("fee-payer") and balance["value"] == 0:
@@ -386,8 +389,8 @@ def read_wallets(rpc: ChainRpc, wallets: dict[str, tuple[str, str, str]]) -> lis
     calls: list[tuple[str, list[Any]]] = []
     for name in names:
         address, _, ata = wallets[name]
-        calls.append(("getBalance", [address]))
-        calls.append(("getAccountInfo", [ata, {"encoding": "jsonParsed"}]))
+        calls.append(("getBalance", [address, CONFIRMED]))
+        calls.append(("getAccountInfo", [ata, {"encoding": "jsonParsed", **CONFIRMED}]))
     results = rpc.batch(calls)
     out = []
     for i, name in enumerate(names):
