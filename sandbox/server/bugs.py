@@ -8,8 +8,9 @@ with bugs on logs a warning at start and lists them in GET /health.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
+
+from sandbox.bugs import parse_bug_names
 
 __all__ = ["BUGS", "ENV", "parse_bugs"]
 
@@ -28,12 +29,4 @@ BUGS = {
 
 def parse_bugs(names: Iterable[str] = (), env: str | None = None) -> frozenset[str]:
     """Bug names from flags plus the environment; ValueError naming an unknown one."""
-    env = os.environ.get(ENV, "") if env is None else env
-    chosen = [n.strip() for n in [*names, *env.split(",")] if n.strip()]
-    unknown = sorted(set(chosen) - set(BUGS))
-    if unknown:
-        raise ValueError(
-            f"unknown --bug {', '.join(unknown)} (from the flag or {ENV}); "
-            f"choose from: {', '.join(BUGS)}"
-        )
-    return frozenset(chosen)
+    return parse_bug_names(BUGS, names, ENV, env)
