@@ -187,6 +187,7 @@ def status(
             },
             "wallets": [w.__dict__ for w in wallets],
             "settlements": settlements,
+            "bugs": summary.deliberate_bugs(info),
         }
         print(json.dumps(data, indent=2))
         return

@@ -91,8 +91,31 @@ def next_steps(info: StackInfo, default_home: Path | None = None) -> list[tuple[
     return steps
 
 
+def deliberate_bugs(info: StackInfo) -> dict[str, list[str]]:
+    """Component -> the bugs it runs with on purpose (`--bug`, X402_*_BUGS), from its /health."""
+    found = {}
+    for name, url in (("facilitator", info.facilitator_url), ("server", info.server_url)):
+        try:
+            bugs = httpx.get(f"{url}/health", timeout=2).json().get("bugs")
+        except (httpx.HTTPError, ValueError, AttributeError):
+            continue
+        if bugs:
+            found[name] = list(bugs)
+    return found
+
+
+def print_bugs(console: Console, bugs: dict[str, list[str]]) -> None:
+    """Loud, so that nobody mistakes a deliberately broken stack for a working one."""
+    for name, names in bugs.items():
+        console.print(
+            f"[bold red]DELIBERATELY BROKEN:[/] the {name} runs with --bug {', '.join(names)} "
+            "(X402_FACILITATOR_BUGS / X402_SERVER_BUGS): it accepts what it must refuse"
+        )
+
+
 def print_up(console: Console, info: StackInfo) -> None:
     console.print(f"[bold green]x402 sandbox is up[/] (ready in {info.ready_seconds:.1f}s)\n")
+    print_bugs(console, deliberate_bugs(info))
     services = Table(title="Services", title_justify="left")
     services.add_column("component")
     services.add_column("URL")
@@ -193,6 +216,7 @@ def print_status(
             state = "[red]stopped[/]"
         table.add_row(name, url, str(pid or "-"), state)
     console.print(table)
+    print_bugs(console, deliberate_bugs(info))
     if wallets:
         console.print(wallet_table(wallets))
     if settlements:

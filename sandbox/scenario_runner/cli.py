@@ -117,6 +117,10 @@ def scenarios(
         raise typer.Exit(2)
 
     console.print(f"Running {len(selected)} scenarios against {server} (paid route {path})")
+    for name, url in (("facilitator", facilitator), ("server", server)):
+        bugs = _deliberate_bugs(url)
+        if bugs:  # expected to fail: say so before anyone reads the failures as regressions
+            console.print(f"[bold red]DELIBERATELY BROKEN:[/] the {name} runs with --bug {bugs}")
     results = asyncio.run(
         run(
             selected,
@@ -155,6 +159,17 @@ def scenarios(
             soft_wrap=True,
         )
         raise typer.Exit(2)
+
+
+def _deliberate_bugs(base_url: str) -> str:
+    """The bugs a sandbox component reports in /health (`--bug`), as text; '' when none."""
+    import httpx
+
+    try:
+        bugs = httpx.get(f"{base_url}/health", timeout=2).json().get("bugs")
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return ""
+    return ", ".join(bugs) if isinstance(bugs, list) else ""
 
 
 def main(argv: list[str] | None = None) -> int:

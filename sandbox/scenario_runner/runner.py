@@ -35,6 +35,8 @@ class Result:
     skipped: bool
     seconds: float
     detail: str
+    # Failed by a crash or a timeout rather than by an expectation the story states.
+    crashed: bool = False
 
     @property
     def status(self) -> str:
@@ -190,6 +192,7 @@ async def run_one(item: Scenario, ctx: Context, timeout: float) -> Result:
     if missing:
         needs = " and ".join(NEEDS_TEXT[need] for need in sorted(missing))
         return Result(item.name, item.story, False, True, 0.0, f"needs {needs}")
+    crashed = False
     try:
         detail = await asyncio.wait_for(item.fn(ctx), timeout)
         passed, skipped, detail = True, False, detail or "ok"
@@ -199,11 +202,14 @@ async def run_one(item: Scenario, ctx: Context, timeout: float) -> Result:
         passed, skipped, detail = False, False, str(exc)
     except TimeoutError:
         passed, skipped, detail = False, False, f"did not finish within {timeout:.0f}s"
+        crashed = True
     except Exception as exc:  # a crash is a failure with its cause, not a crash of the runner
         last = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
         passed, skipped, detail = False, False, f"{type(exc).__name__} at {where}: {exc}"
-    return Result(item.name, item.story, passed, skipped, time.perf_counter() - started, detail)
+        crashed = True
+    seconds = time.perf_counter() - started
+    return Result(item.name, item.story, passed, skipped, seconds, detail, crashed)
 
 
 async def run(
@@ -247,7 +253,10 @@ async def run(
 
 
 def to_json(results: list[Result]) -> list[dict]:
-    return [{**asdict(r), "seconds": round(r.seconds, 3), "status": r.status} for r in results]
+    return [
+        {**asdict(r), "seconds": round(r.seconds, 3), "status": r.status, "outcome": r.outcome}
+        for r in results
+    ]
 
 
 def to_junit(results: list[Result]) -> bytes:
