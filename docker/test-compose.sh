@@ -102,7 +102,8 @@ import json, sys, urllib.request
 stack = json.load(open(sys.argv[1]))
 merchant = next(w["address"] for w in stack["wallets"] if w["name"] == "merchant")
 body = {"jsonrpc": "2.0", "id": 1, "method": "getTokenAccountsByOwner",
-        "params": [merchant, {"mint": stack["usdc_mint"]}, {"encoding": "jsonParsed"}]}
+        "params": [merchant, {"mint": stack["usdc_mint"]},
+                   {"encoding": "jsonParsed", "commitment": "confirmed"}]}
 req = urllib.request.Request(stack["rpc_url"], json.dumps(body).encode(),
                              {"Content-Type": "application/json"})
 accounts = json.load(urllib.request.urlopen(req, timeout=10))["result"]["value"]
