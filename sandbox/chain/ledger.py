@@ -11,7 +11,9 @@ decides instead, the way a validator does:
 - reads at confirmed/finalized see the accounts as of the newest block of that level: while a
   block is not yet at a level, the first pre-image of each account its transactions wrote
   answers for that level (dropped once the block reaches finalized). At `--slot-ms 0` every block
-  is final at once, so nothing is kept (unless the late-confirm fault holds blocks back).
+  is final at once, so nothing is kept (unless the late-confirm fault holds blocks back);
+- cheat writes (funding, setAccount) show at every level at once: their change is carried into
+  those pre-images instead of replacing them (see `_carry_cheat`).
 
 Everything runs on the event loop thread: LiteSVM holds the GIL, so threads would gain nothing.
 """
@@ -39,6 +41,7 @@ from .tx_errors import NOT_LANDED, err_to_json
 __all__ = ["Ledger", "SendOutcome", "TxRecord"]
 
 _ABSENT = object()  # "no pre-image": distinct from None, which is "the account did not exist"
+_U64 = 2**64
 
 # Keep at least this many statuses (for getSignatureStatuses) even after their blockhash died,
 # and full details (for getTransaction) of this many recent transactions.
@@ -261,11 +264,23 @@ class Ledger:
         pending.append(block)
         return block
 
-    def _forget_pending(self, keys) -> None:
-        """Cheat writes show at every level at once: drop what would hide them."""
+    def _carry_cheat(self, changes: list[tuple[Pubkey, Account | None, Account | None]]) -> None:
+        """Cheat writes (funding, setAccount) show at every level at once, while the changes of
+        transactions not yet at a level stay hidden there. `changes`: (key, before, after).
+
+        An account with no pending pre-image simply shows its new state everywhere. A pending
+        pre-image gets the cheat's change carried into it: the lamports delta, and for a token
+        account or mint the amount or supply delta; its other fields stay as that level saw
+        them. Where there is no delta to carry (the account did not exist at that level, or the
+        cheat created or deleted it) the pre-image stays as it is: a level never shows state of
+        a transaction it has not reached, so the cheat shows there once the block reaches it.
+        """
         for block in self.pending:
-            for key in keys:
-                block.images.pop(key, None)
+            images = block.images
+            for key, before, after in changes:
+                image = images.get(key)
+                if image is not None and before is not None and after is not None:
+                    images[key] = _carried(image, before, after)
 
     def overlay(self, commitment: str) -> dict[Pubkey, Account | None]:
         """Accounts whose state at `commitment` differs from now: pubkey -> that state."""
@@ -408,7 +423,11 @@ class Ledger:
         )
         if cheat:
             if self.pending:
-                self._forget_pending([keys[index] for index in writable])
+                get = self.svm.get_account
+                changes = [
+                    (keys[i], _existing(pre_accounts[i]), _existing(get(keys[i]))) for i in writable
+                ]
+                self._carry_cheat(changes)
         elif self._tracks_pending():
             block = self._pending_block()
             images = block.images
@@ -458,10 +477,58 @@ class Ledger:
         return account
 
     def set_account(self, pubkey: Pubkey, account: Account) -> None:
+        before = self.svm.get_account(pubkey) if self.pending else None
         self.svm.set_account(pubkey, account)
         self.touched.add(pubkey)
         if self.pending:
-            self._forget_pending([pubkey])
+            self._carry_cheat([(pubkey, _existing(before), _existing(account))])
+
+
+def _existing(account: Account | None) -> Account | None:
+    """None for an account that does not exist (no lamports, no data), as reads answer."""
+    if account is None or (account.lamports == 0 and not account.data):
+        return None
+    return account
+
+
+def _counter_at(account: Account) -> int | None:
+    """Offset of the u64 a funding changes in token data: a token account's amount (64) or a
+    mint's supply (36); None for anything else. Token-2022 marks extended data at byte 165."""
+    if account.owner not in _TOKEN_OWNERS:
+        return None
+    size = len(account.data)
+    if size == 82:
+        return 36
+    if size == 165:
+        return 64
+    if size > 165:
+        kind = account.data[165]
+        return 36 if kind == 1 else 64 if kind == 2 else None
+    return None
+
+
+def _carried(image: Account, before: Account, after: Account) -> Account:
+    """`image` (a level's view of the account) with the change before -> after applied."""
+    lamports = min(max(image.lamports + after.lamports - before.lamports, 0), _U64 - 1)
+    data = image.data
+    at = _counter_at(after)
+    if at is not None and _counter_at(before) == at and _counter_at(image) == at:
+        end = at + 8
+        delta = int.from_bytes(after.data[at:end], "little") - int.from_bytes(
+            before.data[at:end], "little"
+        )
+        if delta:
+            value = min(max(int.from_bytes(data[at:end], "little") + delta, 0), _U64 - 1)
+            data = bytearray(data)
+            data[at:end] = value.to_bytes(8, "little")
+            data = bytes(data)
+    return Account(
+        lamports=lamports,
+        data=data,
+        owner=image.owner,
+        executable=image.executable,
+        rent_epoch=image.rent_epoch,
+    )
 
 
 _TOKEN_OWNERS = frozenset(
