@@ -65,14 +65,12 @@ class TxRecord:
         "pre_tokens",
         "slot",
         "tx",
-        "visible_at",
     )
 
-    def __init__(self, slot: int, height: int, err, visible_at: float) -> None:
+    def __init__(self, slot: int, height: int, err) -> None:
         self.slot = slot
         self.height = height  # block height its blockhash was issued at (dedup lifetime)
         self.err = err  # None or the JSON form of the TransactionError
-        self.visible_at = visible_at  # late-confirm fault: not confirmed before this time
         self.block_time = int(time.time())
         self.tx: VersionedTransaction | None = None
         self.meta: TransactionMetadata | None = None
@@ -85,12 +83,11 @@ class TxRecord:
 class _PendingBlock:
     """A block not yet finalized: the state its transactions overwrote, per account."""
 
-    __slots__ = ("images", "slot", "visible_at")
+    __slots__ = ("images", "slot")
 
     def __init__(self, slot: int) -> None:
         self.slot = slot
         self.images: dict[Pubkey, Account | None] = {}  # first pre-image in this block
-        self.visible_at = 0.0  # late-confirm fault: not confirmed before this time
 
 
 @dataclass(slots=True)
@@ -140,6 +137,10 @@ class Ledger:
         self.by_address: dict[Pubkey, deque[Signature]] = {}
         self.touched: set[Pubkey] = set()
         self.pending: deque[_PendingBlock] = deque()  # oldest first
+        # Late-confirm fault: slot -> when its block may show as confirmed (its newest
+        # transaction's time + the delay). One time per block, for statuses and reads alike;
+        # in slot order, an entry is dropped once its time has passed.
+        self._late: dict[int, float] = {}
         self.blockhash = self._issue_blockhash()
         # (slot, block height, blockhash, transaction count) as each recent block closed: what
         # getBlockHeight, getLatestBlockhash and getTransactionCount answer at its level.
@@ -180,6 +181,8 @@ class Ledger:
             self._closed.append(
                 (closed, self.block_height, self.blockhash, self.stats["transactions"])
             )
+        if self._late:
+            self._prune_late()
         if self.pending:
             self._prune_pending()
         self._set_clock()
@@ -245,10 +248,30 @@ class Ledger:
     def _tracks_pending(self) -> bool:
         return not self.instant_finality or bool(self.late_confirm_s)
 
-    def _reached(self, block: _PendingBlock, commitment: str, now: float) -> bool:
-        if block.visible_at and now < block.visible_at:
+    def visible_at(self, slot: int) -> float:
+        """Late-confirm fault: when the block at `slot` may show as confirmed (0.0: no hold)."""
+        return self._late.get(slot, 0.0) if self._late else 0.0
+
+    def reached(self, slot: int, commitment: str, now: float | None = None) -> bool:
+        """Whether the block at `slot` is at `commitment`, for statuses, reads and PubSub alike."""
+        if slot > self.slot_for(commitment):
             return False
-        return block.slot <= self.slot_for(commitment)
+        if self._late:
+            visible = self._late.get(slot)
+            if visible and (now or time.monotonic()) < visible:
+                return False
+        return True
+
+    def _prune_late(self) -> None:
+        late, now = self._late, time.monotonic()
+        while late:
+            slot = next(iter(late))
+            if late[slot] > now:
+                break
+            del late[slot]
+
+    def _reached(self, block: _PendingBlock, commitment: str, now: float) -> bool:
+        return self.reached(block.slot, commitment, now)
 
     def _prune_pending(self) -> None:
         """Blocks that reached finalized need no pre-images any more."""
@@ -298,9 +321,7 @@ class Ledger:
 
     # ---- statuses --------------------------------------------------------------------------
     def commitment_of(self, record: TxRecord, now: float | None = None) -> str:
-        if record.slot > self.closed_slot:
-            return "processed"
-        if record.visible_at and (now or time.monotonic()) < record.visible_at:
+        if not self.reached(record.slot, "confirmed", now):
             return "processed"
         if self.instant_finality or self.closed_slot >= record.slot + self.finalize_slots:
             return "finalized"
@@ -412,8 +433,9 @@ class Ledger:
             err = None
             meta = result
         self.stats["transactions"] += 1
-        visible_at = time.monotonic() + self.late_confirm_s if self.late_confirm_s else 0.0
-        record = TxRecord(self.slot, self.live[tx.message.recent_blockhash], err, visible_at)
+        if self.late_confirm_s:  # the block shows as confirmed no sooner than this
+            self._late[self.slot] = time.monotonic() + self.late_confirm_s
+        record = TxRecord(self.slot, self.live[tx.message.recent_blockhash], err)
         record.tx = tx
         record.meta = meta
         record.pre_balances, record.pre_tokens = pre_balances, pre_tokens
@@ -435,8 +457,6 @@ class Ledger:
                 key = keys[index]
                 if key not in images:
                     images[key] = pre_accounts[index]
-            if visible_at > block.visible_at:
-                block.visible_at = visible_at
         self._remember(sig, record, keys)
         self.touched.update(keys)
         self.block_sigs.append(sig)

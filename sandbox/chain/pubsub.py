@@ -50,7 +50,9 @@ class _Sub:
     commitment: str = "finalized"
     key: Any = None
     encoding: str = "base64"
-    pending_slot: int | None = None  # account subs: slot of a change not yet notified
+    # Account subs: slots of changes not yet notified, oldest first. Kept until the ledger says
+    # the block reached the subscription's level (closed, and not held by late confirmation).
+    pending_slots: list[int] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -85,6 +87,7 @@ class PubSub:
         self.by_account: dict[Pubkey, list[_Sub]] = {}
         self.slot_subs: list[_Sub] = []
         self._timers: set[Signature] = set()  # late-confirm rechecks already scheduled
+        self._account_wake: tuple[float, asyncio.TimerHandle] | None = None  # the same, accounts
         node.ledger.tx_listeners.append(self._on_transaction)
         node.ledger.slot_listeners.append(self._on_slot)
 
@@ -225,8 +228,9 @@ class PubSub:
             if level >= _LEVEL[sub.commitment]:
                 self._notify(sub, {"context": {"slot": record.slot}, "value": {"err": record.err}})
                 self._remove(sub.id)
-        if record.visible_at and signature in self.by_signature and signature not in self._timers:
-            delay = record.visible_at - time.monotonic()
+        visible_at = self.node.ledger.visible_at(record.slot)
+        if visible_at and signature in self.by_signature and signature not in self._timers:
+            delay = visible_at - time.monotonic()
             if delay > 0:  # late-confirm fault: look again when confirmation shows
                 self._timers.add(signature)
                 asyncio.get_running_loop().call_later(delay, self._recheck, signature)
@@ -258,8 +262,8 @@ class PubSub:
                 for sub in self.by_account.get(key, ()):
                     if sub.commitment == "processed":
                         self._account_changed(sub, record.slot)
-                    else:
-                        sub.pending_slot = record.slot
+                    elif not sub.pending_slots or sub.pending_slots[-1] != record.slot:
+                        sub.pending_slots.append(record.slot)
 
     def _on_slot(self, closed: int) -> None:
         ledger = self.node.ledger
@@ -270,12 +274,41 @@ class PubSub:
         for signature in list(self.by_signature):
             self._check_signature(signature)
         if self.by_account:
-            confirmed, finalized = ledger.slot_for("confirmed"), ledger.slot_for("finalized")
-            for group in self.by_account.values():
-                for sub in group:
-                    if sub.pending_slot is None:
-                        continue
-                    reached = confirmed if sub.commitment == "confirmed" else finalized
-                    if sub.pending_slot <= reached:
-                        self._account_changed(sub, sub.pending_slot)
-                        sub.pending_slot = None
+            self._check_accounts()
+
+    def _check_accounts(self) -> None:
+        """Notify account subs whose changed blocks reached their level: once, with the
+        account as read at that level, so a notification never carries a state reads hide."""
+        ledger, now = self.node.ledger, time.monotonic()
+        wake = None
+        for group in self.by_account.values():
+            for sub in group:
+                slots = sub.pending_slots
+                if not slots:
+                    continue
+                reached = 0
+                while reached < len(slots) and ledger.reached(slots[reached], sub.commitment, now):
+                    reached += 1
+                if reached:
+                    self._account_changed(sub, slots[reached - 1])
+                    del slots[:reached]
+                if slots:
+                    held = ledger.visible_at(slots[0])
+                    if held > now and (wake is None or held < wake):
+                        wake = held
+        if wake is not None:  # late-confirm fault: no block may close by then (--slot-ms 0)
+            self._wake_accounts_at(wake)
+
+    def _wake_accounts_at(self, when: float) -> None:
+        if self._account_wake is not None:
+            if self._account_wake[0] <= when:
+                return
+            self._account_wake[1].cancel()
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(max(when - time.monotonic(), 0.0), self._wake_accounts)
+        self._account_wake = (when, handle)
+
+    def _wake_accounts(self) -> None:
+        self._account_wake = None
+        if self.by_account:
+            self._check_accounts()

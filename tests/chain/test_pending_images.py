@@ -6,6 +6,9 @@ assertion about what a level shows is deterministic.
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
+
 from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -14,6 +17,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
+from sandbox.chain import ledger as ledger_module
 from sandbox.chain.node import ChainNode
 from sandbox.chain.settings import ChainSettings
 from sandbox.protocol.programs import TOKEN_PROGRAM_ID, associated_token_address
@@ -166,3 +170,32 @@ def test_funding_without_pending_pre_images_shows_at_every_level_at_once():
     ata, _ = node.twin.mint_to(other, 3, USDC)
     assert _lamports(node, other) == dict.fromkeys(LEVELS, 10**6)
     assert _amount(node, ata) == dict.fromkeys(LEVELS, 3)
+
+
+def test_late_confirm_statuses_and_reads_share_the_block_time(monkeypatch):
+    """Two transactions in one block: both show confirmed, and reads show them, at the same
+    moment (the block's newest transaction's time + the delay), never one without the other."""
+    clock = [1000.0]
+    monkeypatch.setattr(
+        ledger_module, "time", SimpleNamespace(monotonic=lambda: clock[0], time=time.time)
+    )
+    node, fee_payer, owner, merchant = _node()
+    ledger = node.ledger
+    ledger.late_confirm_s = 1.0
+    ata = associated_token_address(merchant.pubkey(), USDC)
+    first = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 5, ledger.blockhash)
+    assert ledger.execute(first, preflight=True).err is None
+    clock[0] += 0.3
+    second = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 2, ledger.blockhash)
+    assert ledger.execute(second, preflight=True).err is None
+    ledger.close_block()
+    records = [ledger.statuses[tx.signatures[0]] for tx in (first, second)]
+    clock[0] += 0.8  # past the first transaction's own delay, not the block's
+    assert [ledger.commitment_of(record) for record in records] == ["processed", "processed"]
+    assert _amount(node, ata)["confirmed"] == 0
+    assert not ledger.reached(records[0].slot, "confirmed")
+    clock[0] += 0.25
+    assert [ledger.commitment_of(record) for record in records] == ["confirmed", "confirmed"]
+    assert _amount(node, ata) == {"processed": 7, "confirmed": 7, "finalized": 0}
+    assert ledger.reached(records[0].slot, "confirmed")
+    assert not ledger.reached(records[0].slot, "finalized")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 
 import websockets
 from solders.hash import Hash
@@ -67,3 +68,35 @@ async def test_account_notifications_only_for_written_accounts(fast_chain, walle
         except TimeoutError:
             extra = None
     assert extra is None, f"notified for an account the transaction only read: {extra}"
+
+
+async def test_account_notification_waits_for_late_confirmation_and_carries_the_new_state(
+    fast_chain, wallets
+):
+    """Late-confirm fault: a confirmed accountSubscribe hears of the change once the block shows
+    as confirmed, with the new amount (not at once with the old one, and not never)."""
+    fee_payer, owner, merchant = wallets
+    merchant_ata = str(associated_token_address(merchant.pubkey(), USDC))
+    fast_chain.rpc("sandbox_setFaults", {"lateConfirmMs": 600})
+    try:
+        async with websockets.connect(fast_chain.ws_url) as ws:
+            params = [merchant_ata, {"encoding": "jsonParsed", "commitment": "confirmed"}]
+            await ws.send(
+                json.dumps(
+                    {"jsonrpc": "2.0", "id": 1, "method": "accountSubscribe", "params": params}
+                )
+            )
+            assert isinstance(json.loads(await ws.recv())["result"], int)
+            blockhash = Hash.from_string(fast_chain.rpc("getLatestBlockhash")["value"]["blockhash"])
+            tx = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 9, blockhash)
+            sent = time.monotonic()
+            fast_chain.rpc(
+                "sendTransaction", base64.b64encode(bytes(tx)).decode(), {"encoding": "base64"}
+            )
+            note = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            waited = time.monotonic() - sent
+    finally:
+        fast_chain.rpc("sandbox_setFaults", {"lateConfirmMs": 0})
+    token = note["params"]["result"]["value"]["data"]["parsed"]["info"]["tokenAmount"]
+    assert token["amount"] == "9", note
+    assert waited >= 0.55, f"notified after {waited:.2f}s, before the block showed as confirmed"
