@@ -1,4 +1,4 @@
-"""Pre-images for confirmed/finalized reads, driven in-process with blocks closed by hand.
+"""Commitment levels in-process (pre-images, late confirmation, slot jumps), blocks closed by hand.
 
 No slot clock runs here: `close_block()` is the only thing that moves a level, so every
 assertion about what a level shows is deterministic.
@@ -18,8 +18,9 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from sandbox.chain import ledger as ledger_module
+from sandbox.chain import rpc_minimal
 from sandbox.chain.node import ChainNode
-from sandbox.chain.settings import ChainSettings
+from sandbox.chain.settings import MAX_BLOCKHASH_AGE, ChainSettings
 from sandbox.protocol.programs import TOKEN_PROGRAM_ID, associated_token_address
 
 from .conftest import USDC
@@ -199,3 +200,30 @@ def test_late_confirm_statuses_and_reads_share_the_block_time(monkeypatch):
     assert _amount(node, ata) == {"processed": 7, "confirmed": 7, "finalized": 0}
     assert ledger.reached(records[0].slot, "confirmed")
     assert not ledger.reached(records[0].slot, "finalized")
+
+
+def test_advancing_slots_moves_every_level_past_the_jump():
+    node, *_ = _node()
+    ledger = node.ledger
+    before = ledger.block_height
+    slot = ledger.slot
+    ledger.expire_blockhashes()
+    assert ledger.slot == slot + MAX_BLOCKHASH_AGE + 1
+    assert ledger.block_height == before + MAX_BLOCKHASH_AGE + 1
+    epoch = {level: rpc_minimal.get_epoch_info(node, [{"commitment": level}]) for level in LEVELS}
+    heights = {
+        level: rpc_minimal.get_block_height(node, [{"commitment": level}]) for level in LEVELS
+    }
+    assert heights == {
+        "processed": ledger.block_height,
+        "confirmed": ledger.block_height,
+        "finalized": ledger.block_height - 2,  # finalize_slots behind, one height per block
+    }
+    for level in LEVELS:
+        assert epoch[level]["blockHeight"] == heights[level]
+        assert epoch[level]["absoluteSlot"] == ledger.slot_for(level)
+        # The level's blockhash was issued at the level's height, and is live.
+        blockhash = ledger.blockhash_for(level)
+        assert ledger.last_valid_block_height(blockhash) == heights[level] + MAX_BLOCKHASH_AGE
+    ledger.advance_slots(1)
+    assert rpc_minimal.get_block_height(node, [{"commitment": "finalized"}]) == before + 150
