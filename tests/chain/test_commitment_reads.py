@@ -1,7 +1,8 @@
 """Reads honour commitment: confirmed/finalized answer the state of the newest block at that level.
 
 A send and the reads after it go in one batch: the chain answers a batch in one turn of its event
-loop, so no block closes in between and the assertions do not race the slot clock.
+loop, so no block closes in between and the assertions do not race the slot clock. Where a test
+needs a block closed at a chosen moment, its chain closes blocks only on sandbox_advanceSlots.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ LEVELS = ("processed", "confirmed", "finalized")
 def slow_chain():
     # finalize_slots=2 leaves a window where a transfer is confirmed but not yet finalized.
     with start_chain(slot_ms=400, finalize_slots=2) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def held_chain():
+    # Blocks close only when sandbox_advanceSlots says so: no block closes between asserts.
+    with start_chain(slot_ms=3_600_000, finalize_slots=2) as running:
         yield running
 
 
@@ -108,13 +116,6 @@ def _status(chain, sig: str) -> str | None:
     return value and value["confirmationStatus"]
 
 
-def _wait_for(chain, sig: str, level: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while _status(chain, sig) != level:
-        assert time.monotonic() < deadline, f"{sig} never reached {level}"
-        time.sleep(0.02)
-
-
 def test_funding_cheats_show_at_every_level_at_once(slow_chain):
     fee_payer, _owner, merchant = _fund(slow_chain)
     for level in LEVELS:
@@ -122,9 +123,9 @@ def test_funding_cheats_show_at_every_level_at_once(slow_chain):
         assert values["lamports"] == 10**9 and values["tokenBalance"] == "0", level
 
 
-def test_reads_show_a_transfer_at_processed_only_until_its_block_reaches_the_level(slow_chain):
-    fee_payer, owner, merchant = _fund(slow_chain)
-    blockhash = Hash.from_string(slow_chain.rpc("getLatestBlockhash")["value"]["blockhash"])
+def test_reads_show_a_transfer_at_processed_only_until_its_block_reaches_the_level(held_chain):
+    fee_payer, owner, merchant = _fund(held_chain)
+    blockhash = Hash.from_string(held_chain.rpc("getLatestBlockhash")["value"]["blockhash"])
     tx = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 250, blockhash)
     burn = _burn(owner, fee_payer, 7, blockhash)
     sig = str(tx.signatures[0])
@@ -133,7 +134,7 @@ def test_reads_show_a_transfer_at_processed_only_until_its_block_reaches_the_lev
         ("sendTransaction", [_wire(burn), {"encoding": "base64"}]),
     ]
     reads = [call for level in (*LEVELS, None) for call in _reads(fee_payer, merchant, level)]
-    answers = _batch(slow_chain, [*sends, ("getSignatureStatuses", [[sig]]), *reads])
+    answers = _batch(held_chain, [*sends, ("getSignatureStatuses", [[sig]]), *reads])
     assert answers[0] == sig and answers[1] == str(burn.signatures[0]), answers[:2]
     assert answers[2]["value"][0]["confirmationStatus"] == "processed"
     by_level = [_values(answers[3 + 6 * i : 9 + 6 * i]) for i in range(4)]
@@ -154,23 +155,17 @@ def test_reads_show_a_transfer_at_processed_only_until_its_block_reaches_the_lev
     assert confirmed == old and finalized == old
     assert default == old, "no commitment means finalized, as on Solana"
 
-    # Confirmed but not finalized: confirmed reads show it, finalized reads do not yet.
-    _wait_for(slow_chain, sig, "confirmed")
-    status, *reads = _batch(
-        slow_chain,
-        [
-            ("getSignatureStatuses", [[sig]]),
-            *_reads(fee_payer, merchant, "confirmed"),
-            *_reads(fee_payer, merchant, "finalized"),
-        ],
-    )
-    if status["value"][0]["confirmationStatus"] == "confirmed":  # a block may close meanwhile
-        assert _values(reads[:6]) == processed
-        assert _values(reads[6:]) == old
+    # Its block closes: confirmed but not finalized, so confirmed reads show it, finalized not.
+    held_chain.rpc("sandbox_advanceSlots", 1)
+    assert _status(held_chain, sig) == "confirmed"
+    assert _values(_batch(held_chain, _reads(fee_payer, merchant, "confirmed"))) == processed
+    assert _values(_batch(held_chain, _reads(fee_payer, merchant, "finalized"))) == old
+    assert _values(_batch(held_chain, _reads(fee_payer, merchant, None))) == old
 
-    _wait_for(slow_chain, sig, "finalized")
+    held_chain.rpc("sandbox_advanceSlots", 2)  # finalize_slots blocks later: finalized
+    assert _status(held_chain, sig) == "finalized"
     for level in (*LEVELS, None):
-        assert _values(_batch(slow_chain, _reads(fee_payer, merchant, level))) == processed
+        assert _values(_batch(held_chain, _reads(fee_payer, merchant, level))) == processed
 
 
 def test_closed_token_account_still_listed_at_finalized(slow_chain):
