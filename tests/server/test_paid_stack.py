@@ -74,6 +74,8 @@ async def test_paid_request_is_served_and_paid_on_chain(stack, version, path, am
     assert response.paid and response.receipt is not None and response.receipt.success
     header = "PAYMENT-RESPONSE" if version == 2 else "X-PAYMENT-RESPONSE"
     assert header in response.headers
+    body = response.json()  # the handler's own content, not an error document
+    assert isinstance(body, dict) and "error" not in body and body
     assert transfer_of(stack, response.receipt.transaction, stack.merchant) == amount
     assert stack.rpc.usdc(str(payer.pubkey())) == before - amount
 
