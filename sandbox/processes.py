@@ -69,7 +69,7 @@ class ProcessFailed(RuntimeError):
 
 @dataclass
 class ManagedProcess:
-    """One component running as `python -m MODULE ARGS`, logging to `log_path`."""
+    """One component running as `python -m MODULE ARGS` (see `command`), logging to `log_path`."""
 
     name: str
     module: str
@@ -77,22 +77,31 @@ class ManagedProcess:
     health_url: str
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None  # None: the caller's working directory
     popen: subprocess.Popen | None = None
 
     @property
     def pid(self) -> int | None:
         return self.popen.pid if self.popen else None
 
+    def command(self) -> list[str]:
+        """The argv to run; subclasses running something other than a sandbox module override it."""
+        return [sys.executable, "-m", self.module, *self.args]
+
+    def environment(self) -> dict[str, str]:
+        """The child's environment: ours, unbuffered output, then `env` on top."""
+        return {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it from here
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", self.module, *self.args],
+            self.command(),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=self.environment(),
+            cwd=self.cwd,
             start_new_session=True,  # Ctrl-C in the user's shell must not kill the stack
         )
         log.close()

@@ -7,14 +7,14 @@ over loopback HTTP only.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.processes import ManagedProcess, free_port
+from launch import run_json, start_helper, start_helper_facilitator
+
+from sandbox.processes import ManagedProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = ROOT / "interop" / "sdk"
@@ -33,41 +33,31 @@ def sdk_python() -> Path:
 class SdkProcess(ManagedProcess):
     """A ManagedProcess that runs `<.venv-interop python> interop/sdk/<script> ARGS`."""
 
-    def start(self) -> SdkProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it from here
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore", **self.env}
+    def __post_init__(self) -> None:
+        self.cwd = self.cwd or ROOT
+        self.env = {"PYTHONWARNINGS": "ignore", **self.env}
+
+    def command(self) -> list[str]:
+        return [str(sdk_python()), str(SDK_DIR / self.module), *self.args]
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
         env.pop("PYTHONPATH", None)  # nothing from .venv may leak into the SDK's environment
-        self.popen = subprocess.Popen(
-            [str(sdk_python()), str(SDK_DIR / self.module), *self.args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-        )
-        log.close()
-        return self
+        return env
 
 
 def start_sdk_facilitator(
     log_dir: Path, rpc_url: str, fee_payer_keypair: Path, timeout: float = 60.0
 ) -> tuple[SdkProcess, str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = SdkProcess(
-        name="sdk-facilitator",
-        module="facilitator_app.py",
-        args=[
-            *("--port", str(port), "--rpc-url", rpc_url),
-            *("--fee-payer-keypair", str(fee_payer_keypair)),
-        ],
-        health_url=f"{url}/health",
-        log_path=log_dir / "sdk-facilitator.log",
-    ).start()
-    proc.wait_healthy(timeout)
-    return proc, url
+    return start_helper_facilitator(
+        SdkProcess,
+        "sdk-facilitator",
+        "facilitator_app.py",
+        log_dir,
+        rpc_url,
+        fee_payer_keypair,
+        timeout,
+    )
 
 
 def start_sdk_server(
@@ -78,39 +68,25 @@ def start_sdk_server(
     memo: str | None = None,
     timeout: float = 60.0,
 ) -> tuple[SdkProcess, str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    args = ["--port", str(port), "--facilitator-url", facilitator_url, "--pay-to", pay_to]
+    args = ["--facilitator-url", facilitator_url, "--pay-to", pay_to]
     if rpc_url:
         args += ["--rpc-url", rpc_url]
     if memo:
         args += ["--memo", memo]
-    proc = SdkProcess(
-        name="sdk-server",
-        module="server_app.py",
-        args=args,
-        health_url=f"{url}/health",
-        log_path=log_dir / "sdk-server.log",
-    ).start()
-    proc.wait_healthy(timeout)
-    return proc, url
+    return start_helper(SdkProcess, "sdk-server", "server_app.py", log_dir, *args, timeout=timeout)
 
 
 def sdk_client_pay(
     url: str, keypair: Path, rpc_url: str, *extra: str, timeout: float = 120.0
 ) -> dict[str, Any]:
     """One paid GET by the SDK's httpx client; the JSON that interop/sdk/client_pay.py prints."""
-    done = subprocess.run(
+    return run_json(
         [
             *(str(sdk_python()), str(SDK_DIR / "client_pay.py"), url),
             *("--keypair", str(keypair), "--rpc-url", rpc_url, *extra),
         ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+        name="client_pay.py",
         cwd=ROOT,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        timeout=timeout,
     )
-    if done.returncode not in (0, 2) or not done.stdout.strip():
-        raise RuntimeError(f"client_pay.py failed ({done.returncode}): {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -7,17 +7,16 @@ subprocess and talks to the sandbox over loopback HTTP/WebSocket only.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from launch import run_json, start_helper_facilitator
 
-from sandbox.processes import ManagedProcess, free_port
+from sandbox.processes import ManagedProcess
 
 __all__ = [
     "NODE",
@@ -47,23 +46,14 @@ def _node() -> str:
 
 
 def run_node_json(script: str, *args: str, timeout: float = 60.0) -> dict[str, Any]:
-    """Run `node interop/ts/<script> ARGS`; the JSON object it prints last.
-
-    Exit 0 and 2 both print JSON (2 = the script caught an error and says so in `error`);
-    anything else, or no JSON, is a broken script and raises with its stderr.
-    """
-    done = subprocess.run(
+    """Run `node interop/ts/<script> ARGS`; the JSON object it prints last (see `run_json`)."""
+    return run_json(
         [_node(), str(TS_DIR / script), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+        name=script,
         cwd=TS_DIR,
         env={**os.environ, "NODE_NO_WARNINGS": "1"},
+        timeout=timeout,
     )
-    lines = done.stdout.strip().splitlines()
-    if done.returncode not in (0, 2) or not lines:
-        raise RuntimeError(f"{script} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return json.loads(lines[-1])
 
 
 def ts_client_pay(url: str, keypair: Path, rpc_url: str) -> dict[str, Any]:
@@ -73,39 +63,26 @@ def ts_client_pay(url: str, keypair: Path, rpc_url: str) -> dict[str, Any]:
 
 @dataclass
 class NodeProcess(ManagedProcess):
-    """A ManagedProcess that runs `node interop/ts/<module> ARGS`."""
+    """A ManagedProcess that runs `node interop/ts/<module> ARGS` from interop/ts/."""
 
-    def start(self) -> NodeProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it from here
-        self.popen = subprocess.Popen(
-            [_node(), str(TS_DIR / self.module), *self.args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "NODE_NO_WARNINGS": "1", **self.env},
-            cwd=TS_DIR,
-            start_new_session=True,
-        )
-        log.close()
-        return self
+    def __post_init__(self) -> None:
+        self.cwd = self.cwd or TS_DIR
+        self.env = {"NODE_NO_WARNINGS": "1", **self.env}
+
+    def command(self) -> list[str]:
+        return [_node(), str(TS_DIR / self.module), *self.args]
 
 
 def start_ts_facilitator(
     log_dir: Path, rpc_url: str, fee_payer_keypair: Path, timeout: float = 60.0
 ) -> tuple[NodeProcess, str]:
     """The TS SDK's facilitator (interop/ts/facilitator.mjs) on a free port, healthy."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = NodeProcess(
-        name="ts-facilitator",
-        module="facilitator.mjs",
-        args=[
-            *("--port", str(port), "--rpc-url", rpc_url),
-            *("--fee-payer-keypair", str(fee_payer_keypair)),
-        ],
-        health_url=f"{url}/health",
-        log_path=log_dir / "ts-facilitator.log",
-    ).start()
-    proc.wait_healthy(timeout)
-    return proc, url
+    return start_helper_facilitator(
+        NodeProcess,
+        "ts-facilitator",
+        "facilitator.mjs",
+        log_dir,
+        rpc_url,
+        fee_payer_keypair,
+        timeout,
+    )
