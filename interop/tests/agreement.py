@@ -25,26 +25,44 @@ from typing import Any
 import httpx
 from solders.hash import Hash
 from solders.keypair import Keypair
+from solders.pubkey import Pubkey
 
+from sandbox.chain.testing import RunningChain
+from sandbox.orchestration.rpc import ChainRpc
 from sandbox.payer import MintInfo, Payment, build_payment
 from sandbox.payer.mutations import MUTATIONS
-from sandbox.protocol import AnyRequirements, PaymentRequirements, PaymentRequirementsV1, to_v1
+from sandbox.protocol import (
+    SOLANA_DEVNET,
+    USDC_DEVNET_MINT,
+    AnyRequirements,
+    PaymentRequirements,
+    PaymentRequirementsV1,
+    associated_token_address,
+    to_v1,
+)
 
 __all__ = [
+    "MINT",
     "SETTLE_SETUPS",
     "TABLE_PATH",
     "Judge",
     "Offer",
     "Side",
     "differences",
+    "fund",
+    "judge_on",
+    "latest_blockhash",
     "load_table",
+    "payment_body",
     "record",
+    "token_account",
     "verdict_of",
 ]
 
 TABLE_PATH = Path(__file__).resolve().parents[1] / "agreement.json"
 SIDES = ("ours", "sdk")
 MESSAGE_CHARS = 300  # messages are informative only (never compared); keep the file readable
+MINT = MintInfo(Pubkey.from_string(USDC_DEVNET_MINT), 6)  # the chain's test USDC
 
 
 def load_table() -> dict[str, Any]:
@@ -64,7 +82,7 @@ class Offer:
         """v1 or v2 requirements; `extra` is merged over {"feePayer": ...} (a case's `offer`)."""
         v2 = PaymentRequirements(
             scheme="exact",
-            network="solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+            network=SOLANA_DEVNET,
             amount=str(self.amount),
             asset=self.asset,
             pay_to=self.pay_to,
@@ -85,6 +103,17 @@ class Offer:
             asset=v2.asset,
             extra=v2.extra,
         )
+
+
+def payment_body(
+    rpc: ChainRpc, owner: Keypair, asset: str, pay_to: str, fee_payer: str
+) -> dict[str, Any]:
+    """A correct v2 payment of the Offer by `owner`, on the chain's latest blockhash, as the
+    body of a facilitator's /verify or /settle."""
+    requirements = Offer(asset, pay_to, fee_payer).requirements(2)
+    blockhash = rpc.call("getLatestBlockhash")["value"]["blockhash"]
+    mint = MintInfo(Pubkey.from_string(asset), 6)
+    return build_payment(requirements, owner, mint, blockhash).facilitator_body()
 
 
 def build(
@@ -227,6 +256,60 @@ SETTLE_SETUPS: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
     "duplicate-settle": _duplicate_settle,
     "landed-but-failed": _landed_but_failed,
 }
+
+
+# ------------------------------------------------------------ the table on a sandbox chain
+
+
+def token_account(owner: Keypair) -> str:
+    return str(associated_token_address(owner.pubkey(), MINT.address))
+
+
+def fund(chain: RunningChain, owner: Keypair) -> Keypair:
+    """1 SOL and 10 test USDC."""
+    chain.rpc("requestAirdrop", str(owner.pubkey()), 1_000_000_000)
+    chain.rpc("sandbox_mintTo", str(owner.pubkey()), 10_000_000)
+    return owner
+
+
+def latest_blockhash(chain: RunningChain) -> Hash:
+    return Hash.from_string(chain.rpc("getLatestBlockhash")["value"]["blockhash"])
+
+
+def judge_on(
+    chain: RunningChain,
+    fee_payer: str,
+    sides: dict[str, str],
+    drain_on_send: Callable[[str], None],
+) -> Judge:
+    """A Judge for facilitators (`sides`: name -> URL) that share `fee_payer` on `chain`:
+    a fresh payTo, one funded payer for every verify case and a fresh one per settle case."""
+    pay_to = Keypair()
+    chain.rpc("sandbox_mintTo", str(pay_to.pubkey()), 0)  # payTo's token account
+    verify_payer = fund(chain, Keypair())
+    start_blockhash = latest_blockhash(chain)
+
+    async def new_payer() -> Keypair:
+        return await asyncio.to_thread(fund, chain, Keypair())
+
+    def fresh_blockhash() -> Hash:
+        # The chain's blockhash clock ticks every 400 ms whatever the slots do; advancing
+        # one slot issues a new blockhash at once.
+        chain.rpc("sandbox_advanceSlots", 1)
+        fresh = latest_blockhash(chain)
+        assert fresh != start_blockhash, "the blockhash did not move"
+        return fresh
+
+    return Judge(
+        Offer(USDC_DEVNET_MINT, str(pay_to.pubkey()), fee_payer),
+        MINT,
+        start_blockhash,
+        verify_payer,
+        lambda: asyncio.to_thread(fresh_blockhash),
+        [Side(name, url, new_payer) for name, url in sides.items()],
+        drain_on_send,
+        token_account,
+    )
 
 
 def differences(case: dict[str, Any], observed: dict[str, Any], compare: list[str]) -> list[str]:

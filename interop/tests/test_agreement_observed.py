@@ -13,7 +13,6 @@ hand (tests/interop_fixtures/test_agreement_table.py insists).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import Iterator
@@ -23,46 +22,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agreement import (
-    SETTLE_SETUPS,
-    Judge,
-    Offer,
-    Side,
-    differences,
-    load_table,
-    record,
-)
+from agreement import SETTLE_SETUPS, differences, judge_on, load_table, record
 from rpc_tap import RpcTap
 from sdk_env import start_sdk_facilitator
-from solders.hash import Hash
 from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 
 from sandbox.chain.testing import RunningChain, start_chain
 from sandbox.facilitator.testing import start_facilitator, write_keypair
-from sandbox.payer import MintInfo
-from sandbox.protocol import USDC_DEVNET_MINT, associated_token_address
 
 TABLE = load_table()
 CASES = TABLE["cases"]
-MINT = MintInfo(Pubkey.from_string(USDC_DEVNET_MINT), 6)
 
 
 @dataclass
 class Observed:
     verdicts: dict[str, dict[str, Any]]
     drained: list[str]
-
-
-def token_account(owner: Keypair) -> str:
-    return str(associated_token_address(owner.pubkey(), MINT.address))
-
-
-def fund(chain: RunningChain, owner: Keypair) -> Keypair:
-    """1 SOL and 10 test USDC."""
-    chain.rpc("requestAirdrop", str(owner.pubkey()), 1_000_000_000)
-    chain.rpc("sandbox_mintTo", str(owner.pubkey()), 10_000_000)
-    return owner
 
 
 @dataclass
@@ -96,39 +71,15 @@ def two_facilitators(home: Path) -> Iterator[Stack]:
         yield Stack(chain, tap, fee_payer, ours.url, sdk_url)
 
 
-def latest_blockhash(chain: RunningChain) -> Hash:
-    return Hash.from_string(chain.rpc("getLatestBlockhash")["value"]["blockhash"])
-
-
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory: pytest.TempPathFactory, interop_python: Path) -> Observed:
     home = tmp_path_factory.mktemp("agreement")
     with two_facilitators(home) as stack:
-        chain, pay_to = stack.chain, Keypair()
-        chain.rpc("sandbox_mintTo", str(pay_to.pubkey()), 0)  # payTo's token account
-        verify_payer = fund(chain, Keypair())
-        start_blockhash = latest_blockhash(chain)
-
-        async def new_payer() -> Keypair:
-            return await asyncio.to_thread(fund, chain, Keypair())
-
-        def fresh_blockhash() -> Hash:
-            # The chain's blockhash clock ticks every 400 ms whatever the slots do; advancing
-            # one slot issues a new blockhash at once.
-            chain.rpc("sandbox_advanceSlots", 1)
-            fresh = latest_blockhash(chain)
-            assert fresh != start_blockhash, "the blockhash did not move"
-            return fresh
-
-        judge = Judge(
-            Offer(USDC_DEVNET_MINT, str(pay_to.pubkey()), str(stack.fee_payer.pubkey())),
-            MINT,
-            start_blockhash,
-            verify_payer,
-            lambda: asyncio.to_thread(fresh_blockhash),
-            [Side("ours", stack.ours_url, new_payer), Side("sdk", stack.sdk_url, new_payer)],
+        judge = judge_on(
+            stack.chain,
+            str(stack.fee_payer.pubkey()),
+            {"ours": stack.ours_url, "sdk": stack.sdk_url},
             stack.tap.drain_on_send,
-            token_account,
         )
         verdicts = judge.run(CASES)
         drained = list(stack.tap.drained)

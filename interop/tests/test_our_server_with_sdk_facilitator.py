@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from chain_reads import fee_payer_of, usdc
+from launch import our_server
 from sdk_env import sdk_client_pay, start_sdk_facilitator
 from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 
 from sandbox.orchestration.wallets import write_keypair
 from sandbox.payer import X402ClientSync
-from sandbox.processes import ManagedProcess, free_port
-from sandbox.protocol import SOLANA_DEVNET, associated_token_address
+from sandbox.protocol import SOLANA_DEVNET
 
 
 @pytest.fixture
@@ -23,39 +23,13 @@ def our_server_on_sdk_facilitator(x402_stack, x402_rpc, tmp_path: Path):
     x402_rpc.call("requestAirdrop", str(fee_payer.pubkey()), 10_000_000_000)
     x402_rpc.call("sandbox_mintTo", str(pay_to.pubkey()), 0)  # payTo's token account
     sdk, sdk_url = start_sdk_facilitator(tmp_path, x402_stack.rpc_url, tmp_path / "fee-payer.json")
-    port = free_port()
-    server = ManagedProcess(
-        "server",
-        "sandbox.server",
-        [
-            *("--host", "127.0.0.1", "--port", str(port), "--facilitator-url", sdk_url),
-            *("--pay-to", str(pay_to.pubkey()), "--usdc-mint", x402_stack.usdc_mint),
-            *("--rpc-url", x402_stack.rpc_url),
-        ],
-        f"http://127.0.0.1:{port}/health",
-        tmp_path / "server.log",
-    ).start()
     try:
-        server.wait_healthy(timeout=60)
-        yield f"http://127.0.0.1:{port}", pay_to.pubkey(), fee_payer.pubkey()
+        with our_server(
+            tmp_path, sdk_url, str(pay_to.pubkey()), x402_stack.usdc_mint, x402_stack.rpc_url
+        ) as url:
+            yield url, pay_to.pubkey(), fee_payer.pubkey()
     finally:
-        server.stop()
         sdk.stop()
-
-
-def received(rpc, owner: Pubkey, mint: str) -> int:
-    ata = associated_token_address(owner, Pubkey.from_string(mint))
-    return int(rpc.call("getTokenAccountBalance", str(ata))["value"]["amount"])
-
-
-def fee_payer_of(rpc, signature: str) -> str:
-    landed = rpc.call(
-        "getTransaction",
-        signature,
-        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
-    )
-    assert landed is not None and landed["meta"]["err"] is None
-    return landed["transaction"]["message"]["accountKeys"][0]
 
 
 def test_our_payer_and_the_sdk_client_pay_our_server_through_the_sdk_facilitator(
@@ -76,4 +50,4 @@ def test_our_payer_and_the_sdk_client_pay_our_server_through_the_sdk_facilitator
     receipt = sdk["paymentResponse"]
     assert receipt["success"] is True and receipt["payer"] == x402_payer.address
     assert fee_payer_of(x402_rpc, receipt["transaction"]) == str(fee_payer)
-    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000 + 1_000
+    assert usdc(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000 + 1_000

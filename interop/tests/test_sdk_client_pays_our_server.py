@@ -6,21 +6,14 @@ our facilitator, and land on the chain.
 
 from __future__ import annotations
 
-from typing import Any
-
+from chain_reads import landed, usdc
 from sdk_env import sdk_client_pay
-from solders.pubkey import Pubkey
 
-from sandbox.protocol import SOLANA_DEVNET, associated_token_address
-
-
-def usdc_balance(rpc: Any, owner: str, mint: str) -> int:
-    ata = associated_token_address(Pubkey.from_string(owner), Pubkey.from_string(mint))
-    return int(rpc.call("getTokenAccountBalance", str(ata))["value"]["amount"])
+from sandbox.protocol import SOLANA_DEVNET
 
 
 def test_sdk_client_pays_premium_content(x402_stack, x402_payer, x402_rpc) -> None:
-    before = usdc_balance(x402_rpc, x402_payer.address, x402_stack.usdc_mint)
+    before = usdc(x402_rpc, x402_payer.address, x402_stack.usdc_mint)
     result = sdk_client_pay(
         f"{x402_stack.server_url}/api/premium-content", x402_payer.path, x402_stack.rpc_url
     )
@@ -34,10 +27,5 @@ def test_sdk_client_pays_premium_content(x402_stack, x402_payer, x402_rpc) -> No
     assert receipt["success"] is True, receipt
     assert receipt["payer"] == x402_payer.address
     assert receipt["network"] == SOLANA_DEVNET
-    landed = x402_rpc.call(
-        "getTransaction",
-        receipt["transaction"],
-        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
-    )
-    assert landed is not None and landed["meta"]["err"] is None
-    assert usdc_balance(x402_rpc, x402_payer.address, x402_stack.usdc_mint) == before - 10_000
+    landed(x402_rpc, receipt["transaction"])
+    assert usdc(x402_rpc, x402_payer.address, x402_stack.usdc_mint) == before - 10_000

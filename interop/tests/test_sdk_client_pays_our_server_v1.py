@@ -10,13 +10,13 @@ payment it builds (X-PAYMENT in, X-PAYMENT-RESPONSE out, the transfer on chain).
 
 from __future__ import annotations
 
+from chain_reads import landed, usdc
 from sdk_env import sdk_client_pay
-from test_sdk_client_pays_our_server import usdc_balance
 from v1_only_proxy import V1OnlyProxy
 
 
 def test_sdk_client_pays_our_server_in_v1(x402_stack, x402_payer, x402_rpc) -> None:
-    before = usdc_balance(x402_rpc, x402_payer.address, x402_stack.usdc_mint)
+    before = usdc(x402_rpc, x402_payer.address, x402_stack.usdc_mint)
     with V1OnlyProxy(x402_stack.server_url) as proxy:
         result = sdk_client_pay(
             f"{proxy.url}/api/premium-content", x402_payer.path, x402_stack.rpc_url
@@ -35,10 +35,5 @@ def test_sdk_client_pays_our_server_in_v1(x402_stack, x402_payer, x402_rpc) -> N
     assert receipt["success"] is True, receipt
     assert receipt["payer"] == x402_payer.address
     assert receipt["network"] == "solana-devnet"  # v1 network name in a v1 receipt
-    landed = x402_rpc.call(
-        "getTransaction",
-        receipt["transaction"],
-        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
-    )
-    assert landed is not None and landed["meta"]["err"] is None
-    assert usdc_balance(x402_rpc, x402_payer.address, x402_stack.usdc_mint) == before - 10_000
+    landed(x402_rpc, receipt["transaction"])
+    assert usdc(x402_rpc, x402_payer.address, x402_stack.usdc_mint) == before - 10_000

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from agreement import payment_body
+from chain_reads import landed, usdc
 from sdk_env import start_sdk_facilitator
 from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 
 from sandbox.orchestration.wallets import write_keypair
-from sandbox.payer import MintInfo, build_payment
-from sandbox.protocol import SOLANA_DEVNET, PaymentRequirements, associated_token_address
+from sandbox.protocol import SOLANA_DEVNET
 
 
 def test_sdk_facilitator_verifies_and_settles_our_payment(
@@ -24,19 +24,13 @@ def test_sdk_facilitator_verifies_and_settles_our_payment(
     x402_rpc.call("sandbox_mintTo", str(pay_to.pubkey()), 0)  # payTo's token account
     proc, url = start_sdk_facilitator(tmp_path, x402_stack.rpc_url, tmp_path / "fee-payer.json")
     try:
-        requirements = PaymentRequirements(
-            scheme="exact",
-            network=SOLANA_DEVNET,
-            amount="10000",
-            asset=x402_stack.usdc_mint,
-            pay_to=str(pay_to.pubkey()),
-            max_timeout_seconds=60,
-            extra={"feePayer": str(fee_payer.pubkey())},
+        body = payment_body(
+            x402_rpc,
+            x402_payer.keypair,
+            x402_stack.usdc_mint,
+            str(pay_to.pubkey()),
+            str(fee_payer.pubkey()),
         )
-        blockhash = x402_rpc.call("getLatestBlockhash")["value"]["blockhash"]
-        mint = MintInfo(Pubkey.from_string(x402_stack.usdc_mint), 6)
-        payment = build_payment(requirements, x402_payer.keypair, mint, blockhash)
-        body = payment.facilitator_body()
         with httpx.Client(base_url=url, timeout=60) as http:
             verified = http.post("/verify", json=body)
             settled = http.post("/settle", json=body)
@@ -48,11 +42,5 @@ def test_sdk_facilitator_verifies_and_settles_our_payment(
     receipt = settled.json()
     assert receipt["success"] is True, receipt
     assert receipt["payer"] == x402_payer.address and receipt["network"] == SOLANA_DEVNET
-    landed = x402_rpc.call(
-        "getTransaction",
-        receipt["transaction"],
-        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
-    )
-    assert landed is not None and landed["meta"]["err"] is None
-    ata = associated_token_address(pay_to.pubkey(), mint.address)
-    assert x402_rpc.call("getTokenAccountBalance", str(ata))["value"]["amount"] == "10000"
+    landed(x402_rpc, receipt["transaction"])
+    assert usdc(x402_rpc, pay_to.pubkey(), x402_stack.usdc_mint) == 10_000

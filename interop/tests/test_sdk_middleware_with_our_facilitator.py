@@ -16,13 +16,13 @@ import json
 from pathlib import Path
 
 import pytest
+from chain_reads import usdc
 from rpc_tap import RpcTap
 from sdk_env import sdk_client_pay, start_sdk_server
 from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 
 from sandbox.payer import X402ClientSync
-from sandbox.protocol import SOLANA_DEVNET, associated_token_address
+from sandbox.protocol import SOLANA_DEVNET
 
 
 def start(x402_stack, x402_rpc, tmp_path: Path, rpc_url: str | None = None):
@@ -51,11 +51,6 @@ def sdk_server_with_hints(x402_stack, x402_rpc, tmp_path: Path):
         proc.stop()
 
 
-def received(rpc, owner: Pubkey, mint: str) -> int:
-    ata = associated_token_address(owner, Pubkey.from_string(mint))
-    return int(rpc.call("getTokenAccountBalance", str(ata))["value"]["amount"])
-
-
 def test_our_payer_pays_the_sdk_protected_app(sdk_server, x402_stack, x402_payer, x402_rpc):
     url, pay_to = sdk_server
     with X402ClientSync(x402_payer.keypair, rpc_url=x402_stack.rpc_url) as client:
@@ -63,7 +58,7 @@ def test_our_payer_pays_the_sdk_protected_app(sdk_server, x402_stack, x402_payer
     assert response.status == 200, (response.status, response.rejection, response.text)
     assert response.receipt is not None and response.receipt.success
     assert response.receipt.network == SOLANA_DEVNET
-    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000
+    assert usdc(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000
 
 
 def test_sdk_client_pays_the_sdk_protected_app_through_our_facilitator(
@@ -75,14 +70,14 @@ def test_sdk_client_pays_the_sdk_protected_app_through_our_facilitator(
     assert result["status"] == 200, (result.get("paymentRequired"), result.get("paymentResponse"))
     receipt = result["paymentResponse"]
     assert receipt["success"] is True and receipt["payer"] == x402_payer.address
-    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000
+    assert usdc(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000
 
 
 def test_a_failing_handler_is_not_settled(sdk_server, x402_stack, x402_payer, x402_rpc):
     url, pay_to = sdk_server
     result = sdk_client_pay(f"{url}/api/broken", x402_payer.path, x402_stack.rpc_url)
     assert result["status"] == 500, (result.get("paymentRequired"), result.get("paymentResponse"))
-    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 0
+    assert usdc(x402_rpc, pay_to, x402_stack.usdc_mint) == 0
 
 
 def test_blockhash_hints_are_dynamic(sdk_server_with_hints, x402_stack, x402_payer, x402_rpc):

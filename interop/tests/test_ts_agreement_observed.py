@@ -12,45 +12,25 @@ Re-record after a deliberate change (e.g. a new @x402/svm pin):
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from agreement import Judge, Offer, Side, load_table
+from agreement import judge_on, load_table
 from rpc_tap import RpcTap
-from solders.hash import Hash
 from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 from ts_env import TS_DIR, needs_node, start_ts_facilitator
 
-from sandbox.chain.testing import RunningChain, start_chain
+from sandbox.chain.testing import start_chain
 from sandbox.orchestration.wallets import write_keypair
-from sandbox.payer import MintInfo
-from sandbox.protocol import USDC_DEVNET_MINT, associated_token_address
 
 pytestmark = needs_node
 
 TABLE = load_table()
 CASES = TABLE["cases"]
 RECORDED_FILE = TS_DIR / "agreement-ts.json"
-MINT = MintInfo(Pubkey.from_string(USDC_DEVNET_MINT), 6)
-
-
-def fund(chain: RunningChain, owner: Keypair) -> Keypair:
-    chain.rpc("requestAirdrop", str(owner.pubkey()), 1_000_000_000)
-    chain.rpc("sandbox_mintTo", str(owner.pubkey()), 10_000_000)
-    return owner
-
-
-def blockhash_of(chain: RunningChain) -> Hash:
-    return Hash.from_string(chain.rpc("getLatestBlockhash")["value"]["blockhash"])
-
-
-def token_account(owner: Keypair) -> str:
-    return str(associated_token_address(owner.pubkey(), MINT.address))
 
 
 @pytest.fixture(scope="module")
@@ -62,27 +42,7 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         chain.rpc("requestAirdrop", str(fee_payer.pubkey()), 100_000_000_000)
         proc, url = start_ts_facilitator(home, tap.url, home / "fee-payer.json")
         try:
-            pay_to = Keypair()
-            chain.rpc("sandbox_mintTo", str(pay_to.pubkey()), 0)  # payTo's token account
-            start = blockhash_of(chain)
-
-            async def new_payer() -> Keypair:
-                return await asyncio.to_thread(fund, chain, Keypair())
-
-            def fresh_blockhash() -> Hash:
-                chain.rpc("sandbox_advanceSlots", 1)  # a new blockhash at once
-                return blockhash_of(chain)
-
-            judge = Judge(
-                Offer(USDC_DEVNET_MINT, str(pay_to.pubkey()), str(fee_payer.pubkey())),
-                MINT,
-                start,
-                fund(chain, Keypair()),
-                lambda: asyncio.to_thread(fresh_blockhash),
-                [Side("ts", url, new_payer)],
-                tap.drain_on_send,
-                token_account,
-            )
+            judge = judge_on(chain, str(fee_payer.pubkey()), {"ts": url}, tap.drain_on_send)
             verdicts = {case: sides["ts"] for case, sides in judge.run(CASES).items()}
         finally:
             proc.stop()

@@ -8,33 +8,15 @@ proxy it takes its v1 path (`X-PAYMENT`), which our server must settle too.
 
 from __future__ import annotations
 
-from typing import Any
-
-from solders.pubkey import Pubkey
+from chain_reads import landed, usdc
 from ts_env import needs_node, ts_client_pay
 from v1_only_proxy import V1OnlyProxy
 
-from sandbox.protocol import SOLANA_DEVNET, associated_token_address
+from sandbox.protocol import SOLANA_DEVNET
 
 pytestmark = needs_node
 
 PREMIUM = 10_000  # /api/premium-content, $0.01 in USDC atomic units
-
-
-def usdc(rpc: Any, owner: str, mint: str) -> int:
-    ata = associated_token_address(Pubkey.from_string(owner), Pubkey.from_string(mint))
-    return int(rpc.call("getTokenAccountBalance", str(ata))["value"]["amount"])
-
-
-def landed(rpc: Any, signature: str) -> dict[str, Any]:
-    tx = rpc.call(
-        "getTransaction",
-        signature,
-        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
-    )
-    assert tx is not None, f"{signature} is not on the chain"
-    assert tx["meta"]["err"] is None, tx["meta"]
-    return tx
 
 
 def test_ts_client_pays_premium_content_in_v2(x402_stack, x402_payer, x402_rpc) -> None:

@@ -9,19 +9,20 @@ reports that one as a success).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from agreement import payment_body
+from chain_reads import fee_payer_of, transaction, usdc
+from launch import our_server
 from rpc_tap import RpcTap
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from ts_env import needs_node, start_ts_facilitator, ts_client_pay
 
 from sandbox.orchestration.wallets import write_keypair
-from sandbox.payer import MintInfo, X402ClientSync, build_payment
-from sandbox.processes import ManagedProcess, free_port
-from sandbox.protocol import SOLANA_DEVNET, PaymentRequirements, associated_token_address
+from sandbox.payer import X402ClientSync
+from sandbox.protocol import SOLANA_DEVNET, associated_token_address
 
 pytestmark = needs_node
 
@@ -39,39 +40,15 @@ def ts_facilitator(x402_stack, x402_rpc, tmp_path: Path):
         proc.stop()
 
 
-def received(rpc: Any, owner: Pubkey, mint: str) -> int:
-    ata = associated_token_address(owner, Pubkey.from_string(mint))
-    return int(rpc.call("getTokenAccountBalance", str(ata))["value"]["amount"])
-
-
-def landed_fee_payer(rpc: Any, signature: str) -> str:
-    tx = rpc.call(
-        "getTransaction",
-        signature,
-        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
-    )
-    assert tx is not None and tx["meta"]["err"] is None
-    return tx["transaction"]["message"]["accountKeys"][0]
-
-
 def test_ts_facilitator_verifies_and_settles_our_payment(
     ts_facilitator, x402_stack, x402_payer, x402_rpc
 ) -> None:
     url, fee_payer = ts_facilitator
     pay_to = Keypair().pubkey()
     x402_rpc.call("sandbox_mintTo", str(pay_to), 0)  # payTo's token account
-    requirements = PaymentRequirements(
-        scheme="exact",
-        network=SOLANA_DEVNET,
-        amount="10000",
-        asset=x402_stack.usdc_mint,
-        pay_to=str(pay_to),
-        max_timeout_seconds=60,
-        extra={"feePayer": str(fee_payer)},
+    body = payment_body(
+        x402_rpc, x402_payer.keypair, x402_stack.usdc_mint, str(pay_to), str(fee_payer)
     )
-    blockhash = x402_rpc.call("getLatestBlockhash")["value"]["blockhash"]
-    mint = MintInfo(Pubkey.from_string(x402_stack.usdc_mint), 6)
-    body = build_payment(requirements, x402_payer.keypair, mint, blockhash).facilitator_body()
     wrong_pay_to = {**body, "paymentRequirements": {**body["paymentRequirements"]}}
     wrong_pay_to["paymentRequirements"]["payTo"] = str(Keypair().pubkey())
 
@@ -98,12 +75,12 @@ def test_ts_facilitator_verifies_and_settles_our_payment(
         "network": SOLANA_DEVNET,
         "payer": x402_payer.address,
     }
-    assert landed_fee_payer(x402_rpc, receipt["transaction"]) == str(fee_payer)
-    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000
+    assert fee_payer_of(x402_rpc, receipt["transaction"]) == str(fee_payer)
+    assert usdc(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000
     # The same payment once more: refused by the SDK's settlement cache (120 s), not paid twice.
     assert again.json()["success"] is False, again.json()
     assert again.json()["errorReason"] == "duplicate_settlement"
-    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000
+    assert usdc(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000
 
 
 def test_our_server_on_the_ts_facilitator_is_paid_by_our_payer_and_the_ts_client(
@@ -112,38 +89,24 @@ def test_our_server_on_the_ts_facilitator_is_paid_by_our_payer_and_the_ts_client
     url, fee_payer = ts_facilitator
     pay_to = Keypair().pubkey()
     x402_rpc.call("sandbox_mintTo", str(pay_to), 0)
-    port = free_port()
-    server = ManagedProcess(
-        "server",
-        "sandbox.server",
-        [
-            *("--host", "127.0.0.1", "--port", str(port), "--facilitator-url", url),
-            *("--pay-to", str(pay_to), "--usdc-mint", x402_stack.usdc_mint),
-            *("--rpc-url", x402_stack.rpc_url),
-        ],
-        f"http://127.0.0.1:{port}/health",
-        tmp_path / "server.log",
-    ).start()
-    try:
-        server.wait_healthy(timeout=60)
-        server_url = f"http://127.0.0.1:{port}"
+    with our_server(
+        tmp_path, url, str(pay_to), x402_stack.usdc_mint, x402_stack.rpc_url
+    ) as server_url:
         with X402ClientSync(x402_payer.keypair, rpc_url=x402_stack.rpc_url) as client:
             ours = client.get(f"{server_url}/api/premium-content")
         theirs = ts_client_pay(f"{server_url}/api/weather", x402_payer.path, x402_stack.rpc_url)
-    finally:
-        server.stop()
 
     assert ours.status == 200, (ours.status, ours.rejection, ours.text)
     assert ours.receipt is not None and ours.receipt.success
     # The TS facilitator's fee payer paid: its /supported fed our server's 402.
-    assert landed_fee_payer(x402_rpc, ours.receipt.transaction) == str(fee_payer)
+    assert fee_payer_of(x402_rpc, ours.receipt.transaction) == str(fee_payer)
 
     assert "error" not in theirs, theirs.get("error")
     assert theirs["status"] == 200, (theirs["paymentRequired"], theirs["paymentResponse"])
     receipt = theirs["paymentResponse"]
     assert receipt["success"] is True and receipt["payer"] == x402_payer.address
-    assert landed_fee_payer(x402_rpc, receipt["transaction"]) == str(fee_payer)
-    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000 + 1_000
+    assert fee_payer_of(x402_rpc, receipt["transaction"]) == str(fee_payer)
+    assert usdc(x402_rpc, pay_to, x402_stack.usdc_mint) == 10_000 + 1_000
 
 
 def test_ts_facilitator_reports_a_landed_but_failed_transaction_as_failed(
@@ -153,19 +116,11 @@ def test_ts_facilitator_reports_a_landed_but_failed_transaction_as_failed(
     write_keypair(tmp_path / "fee-payer.json", fee_payer)
     x402_rpc.call("requestAirdrop", str(fee_payer.pubkey()), 1_000_000_000)
     x402_rpc.call("sandbox_mintTo", str(pay_to), 0)
-    mint = MintInfo(Pubkey.from_string(x402_stack.usdc_mint), 6)
-    requirements = PaymentRequirements(
-        scheme="exact",
-        network=SOLANA_DEVNET,
-        amount="10000",
-        asset=x402_stack.usdc_mint,
-        pay_to=str(pay_to),
-        max_timeout_seconds=60,
-        extra={"feePayer": str(fee_payer.pubkey())},
+    body = payment_body(
+        x402_rpc, x402_payer.keypair, x402_stack.usdc_mint, str(pay_to), str(fee_payer.pubkey())
     )
-    blockhash = x402_rpc.call("getLatestBlockhash")["value"]["blockhash"]
-    body = build_payment(requirements, x402_payer.keypair, mint, blockhash).facilitator_body()
-    source = associated_token_address(x402_payer.keypair.pubkey(), mint.address)
+    mint = Pubkey.from_string(x402_stack.usdc_mint)
+    source = associated_token_address(x402_payer.keypair.pubkey(), mint)
 
     with RpcTap(x402_stack.rpc_url) as tap:
         # The payer's token account is emptied just before the facilitator's sendTransaction:
@@ -182,10 +137,7 @@ def test_ts_facilitator_reports_a_landed_but_failed_transaction_as_failed(
     assert settled["success"] is False, settled
     assert settled["errorReason"] == "invalid_exact_svm_transaction_failed"
     assert "InstructionError" in settled["errorMessage"]
-    tx = x402_rpc.call(
-        "getTransaction",
-        settled["transaction"],
-        {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": "confirmed"},
-    )
+    tx = transaction(x402_rpc, settled["transaction"])
+    assert tx is not None
     assert tx["meta"]["err"] == {"InstructionError": [2, {"Custom": 1}]}  # insufficient funds
-    assert received(x402_rpc, pay_to, x402_stack.usdc_mint) == 0
+    assert usdc(x402_rpc, pay_to, x402_stack.usdc_mint) == 0

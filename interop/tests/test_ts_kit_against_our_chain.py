@@ -18,12 +18,10 @@ from ts_env import needs_node, run_node_json
 
 from sandbox.chain.testing import start_chain
 from sandbox.orchestration.wallets import write_keypair
-from sandbox.protocol import associated_token_address
-from sandbox.protocol.networks import USDC_DEVNET_MINT
+from sandbox.protocol import DEVNET_GENESIS_HASH, USDC_DEVNET_MINT, associated_token_address
 
 pytestmark = needs_node
 
-DEVNET_GENESIS = "EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG"
 AIRDROP = 10_000_000  # what the script airdrops to the recipient
 AMOUNT = 123_456
 TOKEN_ACCOUNT_SIZE = 165
@@ -43,7 +41,7 @@ def kit_transfer(rpc_url: str, ws_url: str, rpc: Any, tmp_path) -> None:
     )
     assert "error" not in out, out
 
-    assert out["genesisHash"] == DEVNET_GENESIS
+    assert out["genesisHash"] == DEVNET_GENESIS_HASH
     assert int(out["lastValidBlockHeight"]) > int(rpc("getBlockHeight"))  # still valid
     assert out["mintDecimals"] == 6
     assert out["lamportsBefore"] == "1000000000"
