@@ -116,6 +116,7 @@ class Ledger:
         self.instant_finality = settings.slot_ms == 0
         self.finalize_slots = settings.finalize_slots
         self.late_confirm_s = settings.faults.late_confirm_ms / 1000.0
+        # (signature, record, the accounts it wrote) after each landed transaction
         self.tx_listeners: list[Callable[[Signature, TxRecord, list[Pubkey]], None]] = []
         self.slot_listeners: list[Callable[[int], None]] = []
         self.stats = {"transactions": 0, "simulations": 0, "sendTransactions": 0}
@@ -468,8 +469,12 @@ class Ledger:
         self._remember(sig, record, keys)
         self.touched.update(keys)
         self.block_sigs.append(sig)
-        for listener in self.tx_listeners:
-            listener(sig, record, keys)
+        if self.tx_listeners:
+            # What it can have changed, as a validator notifies accountSubscribe: its writable
+            # keys, or only the fee payer when it failed (the fee is all that is kept).
+            written = keys[:1] if err is not None else [keys[i] for i in writable]
+            for listener in self.tx_listeners:
+                listener(sig, record, written)
         if self.instant_finality:
             self.close_block()
         return SendOutcome(sig, err, landed=True, meta=meta)

@@ -65,19 +65,6 @@ class _Conn:
         self.queue.put_nowait(orjson.dumps(message).decode())
 
 
-def _written_keys(record: TxRecord, keys: list[Pubkey]) -> list[Pubkey]:
-    """The accounts a transaction can have changed, as a validator notifies accountSubscribe:
-    its writable keys, or only the fee payer when it failed (the fee is all that is kept)."""
-    if record.err is not None:
-        return keys[:1]
-    header = record.tx.message.header
-    signed = header.num_required_signatures
-    return [
-        *keys[: signed - header.num_readonly_signed_accounts],
-        *keys[signed : len(keys) - header.num_readonly_unsigned_accounts],
-    ]
-
-
 class PubSub:
     def __init__(self, node: ChainNode) -> None:
         self.node = node
@@ -254,11 +241,11 @@ class PubSub:
             value = encode_account(account, sub.encoding, self.node.decimals_of)
         self._notify(sub, {"context": {"slot": slot}, "value": value})
 
-    def _on_transaction(self, signature: Signature, record: TxRecord, keys: list) -> None:
+    def _on_transaction(self, signature: Signature, record: TxRecord, written: list) -> None:
         if self.by_signature and signature in self.by_signature:
             self._check_signature(signature)
         if self.by_account:
-            for key in _written_keys(record, keys):
+            for key in written:
                 for sub in self.by_account.get(key, ()):
                     if sub.commitment == "processed":
                         self._account_changed(sub, record.slot)
