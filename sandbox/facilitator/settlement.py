@@ -142,12 +142,7 @@ class Settler:
     ) -> Outcome:
         f = self.f
         payer = str(checked.payer)
-        keypair = f.keys[checked.fee_payer]
-        tx = checked.transaction
-        signatures = list(tx.signatures)
-        signatures[0] = keypair.sign_message(checked.message_bytes)
-        signed = VersionedTransaction.populate(tx.message, signatures)
-        signature = str(signatures[0])
+        signature, wire = self._cosign(checked)
         row = LedgerRow(
             message_hash=checked.message_hash,
             nonce_key=checked.nonce_key,
@@ -156,7 +151,7 @@ class Settler:
             payer=payer,
             amount=str(checked.amount),
             network=checked.network,
-            transaction_b64=base64.b64encode(bytes(signed)).decode(),
+            transaction_b64=wire,
             blockhash=checked.recent_blockhash,
         )
         holder = f.ledger.reserve(row)
@@ -175,6 +170,20 @@ class Settler:
             )
         return await self._broadcast_and_wait(request, started, row, fault)
 
+    def _cosign(self, checked: CheckedPayment) -> tuple[str, str]:
+        """The fee payer's signature in slot 0: (that signature, the transaction as base64)."""
+        tx = checked.transaction
+        signatures = list(tx.signatures)
+        signatures[0] = self.f.keys[checked.fee_payer].sign_message(checked.message_bytes)
+        signed = VersionedTransaction.populate(tx.message, signatures)
+        return str(signatures[0]), base64.b64encode(bytes(signed)).decode()
+
+    async def _send(self, wire: str) -> None:
+        """Broadcast as it is: it was simulated already, preflight would only do it again."""
+        await self.f.client.call(
+            "sendTransaction", [wire, {"encoding": "base64", "skipPreflight": True}]
+        )
+
     def _duplicate(self, request, started, holder: LedgerRow, payer, checked) -> Outcome:
         if holder.message_hash == checked.message_hash:
             return self._same_payment(request, started, holder)
@@ -190,21 +199,19 @@ class Settler:
         transaction may still fail or expire. In flight is not settlement_pending either: that
         would make a concurrent twin request resumable, and serve the payment twice.
         """
-        if row.state == SETTLED:
-            message = f"this payment is already settled (transaction {row.signature})"
-            return self._fail(
-                request,
-                started,
-                Rejection(reasons.DUPLICATE_SETTLEMENT, message),
-                row.payer,
-                row.signature,
-            )
+        settled = row.state == SETTLED
         message = (
-            f"this payment is being settled by another request (transaction {row.signature}, "
-            "not landed yet)"
+            f"this payment is already settled (transaction {row.signature})"
+            if settled
+            else f"this payment is being settled by another request (transaction "
+            f"{row.signature}, not landed yet)"
         )
         return self._fail(
-            request, started, Rejection(reasons.DUPLICATE_SETTLEMENT, message), row.payer
+            request,
+            started,
+            Rejection(reasons.DUPLICATE_SETTLEMENT, message),
+            row.payer,
+            row.signature if settled else "",
         )
 
     async def _broadcast_and_wait(
@@ -212,10 +219,7 @@ class Settler:
     ) -> Outcome:
         f = self.f
         try:
-            await f.client.call(
-                "sendTransaction",
-                [row.transaction_b64, {"encoding": "base64", "skipPreflight": True}],
-            )
+            await self._send(row.transaction_b64)
         except RpcError as exc:
             # Refused outright, unless it is there already (a re-broadcast of a landed one).
             try:
@@ -293,20 +297,14 @@ class Settler:
         by this request (the naive 'idempotent' settle that serves one payment many times)."""
         f = self.f
         payer = str(checked.payer)
-        signatures = list(checked.transaction.signatures)
-        signatures[0] = f.keys[checked.fee_payer].sign_message(checked.message_bytes)
-        signed = VersionedTransaction.populate(checked.transaction.message, signatures)
-        signature = str(signatures[0])
+        signature, wire = self._cosign(checked)
         if await f.watcher.status(signature) is None:
             rejection = await f.simulate(checked)
             if rejection is not None:
                 return self._fail(request, started, rejection, payer)
-            wire = base64.b64encode(bytes(signed)).decode()
             # "already processed": a twin request sent it; wait for it below all the same.
             with contextlib.suppress(RpcError):
-                await f.client.call(
-                    "sendTransaction", [wire, {"encoding": "base64", "skipPreflight": True}]
-                )
+                await self._send(wire)
         landed = await f.watcher.wait(signature, f.settings.confirm_timeout)
         if landed is None or landed.err is not None:
             why = "not landed" if landed is None else f"landed with an error: {landed.err}"
@@ -352,23 +350,21 @@ class Settler:
                 if not live:
                     # It may have landed between the status read and the expiry: once the
                     # blockhash is dead nothing more can land, so this second look is final.
-                    late = await f.watcher.status(row.signature)
-                    if late is not None:
-                        landed = await f.watcher.wait(row.signature, f.settings.confirm_timeout)
-                        return await self._landed(request, started, row, landed)
-                    message = (
-                        f"transaction {row.signature} never landed and its blockhash expired: "
-                        "nothing was charged; the client may pay again"
-                    )
-                    await f.ledger.set_state(row, FAILED, message)
-                    return self._fail(
-                        request,
-                        started,
-                        Rejection(reasons.TRANSACTION_FAILED, message),
-                        row.payer,
-                    )
-                # Same bytes, same signature: the chain lands it at most once.
-                return await self._broadcast_and_wait(request, started, row, fault)
+                    if await f.watcher.status(row.signature) is None:
+                        message = (
+                            f"transaction {row.signature} never landed and its blockhash "
+                            "expired: nothing was charged; the client may pay again"
+                        )
+                        await f.ledger.set_state(row, FAILED, message)
+                        return self._fail(
+                            request,
+                            started,
+                            Rejection(reasons.TRANSACTION_FAILED, message),
+                            row.payer,
+                        )
+                else:
+                    # Same bytes, same signature: the chain lands it at most once.
+                    return await self._broadcast_and_wait(request, started, row, fault)
             landed = await f.watcher.wait(row.signature, f.settings.confirm_timeout)
             return await self._landed(request, started, row, landed)
         except ChainError as exc:
