@@ -431,13 +431,7 @@ class Paywall:
     ) -> str:
         """A resend of a payment whose settlement we started: settle again, serve it once."""
         if self.pending.was_served(tx.key):  # a twin request of it was served already
-            await self._challenge(
-                send,
-                offer,
-                reasons.DUPLICATE_SETTLEMENT,
-                "this payment was already settled and served by this server",
-            )
-            return "not_settled"
+            return await self._already_served(send, offer)
         try:
             receipt = await self.facilitator.settle(request)
             if not receipt.success and receipt.error_reason == reasons.DUPLICATE_SETTLEMENT:
@@ -461,16 +455,19 @@ class Paywall:
                 "pending" if receipt.error_reason == reasons.SETTLEMENT_PENDING else "not_settled"
             )
         if self.pending.was_served(tx.key):  # its twin was served while we were settling
-            await self._challenge(
-                send,
-                offer,
-                reasons.DUPLICATE_SETTLEMENT,
-                "this payment was already settled and served by this server",
-            )
-            return "not_settled"
+            return await self._already_served(send, offer)
         self.pending.mark_served(tx.key)
         await app(scope, receive, with_headers(send, _receipt_headers(receipt_header, receipt)))
         return "paid_after_pending"
+
+    async def _already_served(self, send, offer: _Offer) -> str:
+        await self._challenge(
+            send,
+            offer,
+            reasons.DUPLICATE_SETTLEMENT,
+            "this payment was already settled and served by this server",
+        )
+        return "not_settled"
 
     async def _settled_earlier(
         self, duplicate: SettleResponse, unfinished: PendingPayment, tx: PaymentTransaction

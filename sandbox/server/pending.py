@@ -39,7 +39,7 @@ class PendingSettlements:
     def put(self, key: str, entry: PendingPayment) -> None:
         self._entries[key] = entry
         self._entries.move_to_end(key)
-        self._expire()
+        self._expire(self._entries, lambda entry: entry.created)
 
     def take(self, key: str) -> PendingPayment | None:
         """Remove and return the entry: whoever takes it is the only one resolving it."""
@@ -51,12 +51,7 @@ class PendingSettlements:
     def mark_served(self, key: str) -> None:
         self._served[key] = time.monotonic()
         self._served.move_to_end(key)
-        now = time.monotonic()
-        while self._served:
-            oldest_key, when = next(iter(self._served.items()))
-            if len(self._served) <= self._max_entries and now - when <= self._max_age:
-                break
-            del self._served[oldest_key]
+        self._expire(self._served, lambda when: when)
 
     def was_served(self, key: str) -> bool:
         return key in self._served
@@ -67,10 +62,11 @@ class PendingSettlements:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _expire(self) -> None:
+    def _expire(self, table: OrderedDict, created_of) -> None:
+        """Drop the oldest entries beyond the size bound or the age bound (oldest first)."""
         now = time.monotonic()
-        while self._entries:
-            key, oldest = next(iter(self._entries.items()))
-            if len(self._entries) <= self._max_entries and now - oldest.created <= self._max_age:
+        while table:
+            key, oldest = next(iter(table.items()))
+            if len(table) <= self._max_entries and now - created_of(oldest) <= self._max_age:
                 break
-            del self._entries[key]
+            del table[key]
