@@ -30,11 +30,12 @@ from solders.pubkey import Pubkey
 
 from sandbox.orchestration.rpc import ChainRpc, RpcError
 from sandbox.orchestration.stack import (
-    StackConfig,
     StackInfo,
     StackPaths,
+    add_wallet_flags,
     fund_wallets,
     read_wallets,
+    wallet_config,
 )
 from sandbox.orchestration.wallets import load_or_create
 from sandbox.protocol import associated_token_address
@@ -52,12 +53,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--facilitator-url", default="http://facilitator:4022")
     parser.add_argument("--server-url", default="http://server:4021")
     # Wallet defaults are `x402-sandbox up`'s (and the agave genesis writer's).
-    defaults = StackConfig()
-    parser.add_argument("--payers", type=int, default=defaults.payers)
-    parser.add_argument("--payer-sol", type=float, default=defaults.payer_sol)
-    parser.add_argument("--payer-usdc", type=float, default=defaults.payer_usdc)
-    parser.add_argument("--fee-payers", type=int, default=defaults.fee_payers)
-    parser.add_argument("--fee-payer-sol", type=float, default=defaults.fee_payer_sol)
+    add_wallet_flags(parser)
     parser.add_argument(
         "--usdc-mint",
         default=USDC_DEVNET_MINT,
@@ -91,14 +87,7 @@ def wait_for_chain(rpc_url: str, seconds: float) -> None:
 
 def setup(args: argparse.Namespace) -> tuple[StackInfo, bool]:
     """Wallets funded (with cheat codes) or read back (without); the flag says which."""
-    config = StackConfig(
-        home=args.home,
-        payers=args.payers,
-        payer_sol=args.payer_sol,
-        payer_usdc=args.payer_usdc,
-        fee_payers=args.fee_payers,
-        fee_payer_sol=args.fee_payer_sol,
-    )
+    config = wallet_config(args, args.home)
     paths = StackPaths(args.home)
     paths.keys.mkdir(parents=True, exist_ok=True)
     names = (

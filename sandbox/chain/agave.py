@@ -29,7 +29,14 @@ from pathlib import Path
 from solders.pubkey import Pubkey
 from solders.token.state import Mint, TokenAccount, TokenAccountState
 
-from sandbox.orchestration.stack import LAMPORTS_PER_SOL, USDC_UNIT, StackConfig, StackPaths
+from sandbox.orchestration.stack import (
+    LAMPORTS_PER_SOL,
+    USDC_UNIT,
+    StackConfig,
+    StackPaths,
+    add_wallet_flags,
+    wallet_config,
+)
 from sandbox.orchestration.wallets import load_or_create
 from sandbox.protocol import associated_token_address
 from sandbox.protocol.networks import USDC_DECIMALS, USDC_DEVNET_MINT
@@ -217,7 +224,6 @@ def run_agave(settings: ChainSettings, config: StackConfig | None = None) -> int
 def main(argv: list[str] | None = None) -> int:
     """`python -m sandbox.chain.agave`: write the genesis account files only (compose's
     `agave-genesis` service), with the same wallet flags and defaults as `x402-sandbox up`."""
-    defaults = StackConfig()
     parser = argparse.ArgumentParser(
         prog="python -m sandbox.chain.agave",
         description="Write the wallets and USDC accounts to preload into solana-test-validator.",
@@ -226,11 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         "--home", type=Path, default=Path(os.environ.get("X402_SANDBOX_HOME") or ".sandbox")
     )
     parser.add_argument("--usdc-mint", default=USDC_DEVNET_MINT)
-    parser.add_argument("--payers", type=int, default=defaults.payers)
-    parser.add_argument("--payer-sol", type=float, default=defaults.payer_sol)
-    parser.add_argument("--payer-usdc", type=float, default=defaults.payer_usdc)
-    parser.add_argument("--fee-payers", type=int, default=defaults.fee_payers)
-    parser.add_argument("--fee-payer-sol", type=float, default=defaults.fee_payer_sol)
+    add_wallet_flags(parser)
     args = parser.parse_args(argv)
     if args.payers < 0 or args.fee_payers < 1:
         parser.error("--payers must be >= 0 and --fee-payers >= 1")
@@ -240,14 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         Pubkey.from_string(args.usdc_mint)
     except ValueError:
         parser.error(f"--usdc-mint {args.usdc_mint!r} is not a base58 public key")
-    config = StackConfig(
-        home=args.home,
-        payers=args.payers,
-        payer_sol=args.payer_sol,
-        payer_usdc=args.payer_usdc,
-        fee_payers=args.fee_payers,
-        fee_payer_sol=args.fee_payer_sol,
-    )
+    config = wallet_config(args, args.home)
     try:
         genesis = write_genesis(args.home, args.usdc_mint, config)
     except (OSError, ValueError) as exc:

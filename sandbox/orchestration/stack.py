@@ -17,6 +17,7 @@ Everything lives under one home folder (`.sandbox/` by default):
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -79,6 +80,24 @@ class StackConfig:
     @property
     def ws_port(self) -> int:
         return self.rpc_port + 1
+
+
+WALLET_FLAGS = ("payers", "payer_sol", "payer_usdc", "fee_payers", "fee_payer_sol")
+
+
+def add_wallet_flags(parser: argparse.ArgumentParser) -> None:
+    """`up`'s wallet flags and defaults, for the argparse tools that fund or preload the same
+    wallets (the compose `setup` service, the agave genesis writer)."""
+    defaults = StackConfig()
+    for name in WALLET_FLAGS:
+        kind = int if name in ("payers", "fee_payers") else float
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, type=kind, default=getattr(defaults, name))
+
+
+def wallet_config(args: argparse.Namespace, home: Path) -> StackConfig:
+    """A StackConfig carrying the wallet flags parsed by add_wallet_flags."""
+    return StackConfig(home=home, **{name: getattr(args, name) for name in WALLET_FLAGS})
 
 
 @dataclass
