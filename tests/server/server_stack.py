@@ -87,6 +87,17 @@ class PaidStack:
         return url, process
 
 
+def wait_for_first_402(server_url: str, attempts: int = 500) -> httpx.Response:
+    """Paid routes answer 503 until the server has learned the fee payer: the first 402 (or
+    the last answer, when it never came)."""
+    for _ in range(attempts):
+        answer = httpx.get(f"{server_url}/api/weather", timeout=10)
+        if answer.status_code == 402:
+            break
+        time.sleep(0.02)
+    return answer
+
+
 def _start_chain(home: Path, stack: contextlib.ExitStack, slot_ms: int) -> str:
     try:
         from sandbox.chain.testing import start_chain
@@ -152,9 +163,5 @@ def paid_stack(home: Path, slot_ms: int = 0, server_args: tuple[str, ...] = ()):
         server.wait_healthy(60)
         paid = PaidStack(rpc, rpc_url, facilitator_url, server_url, merchant, fee_payer, [], home)
         stack.callback(lambda: [p.stop() for p in paid.processes])
-        # Paid routes answer 503 until the server has the fee payer: wait for the first 402.
-        for _ in range(500):
-            if httpx.get(f"{server_url}/api/weather", timeout=10).status_code == 402:
-                break
-            time.sleep(0.02)
+        wait_for_first_402(server_url)
         yield paid

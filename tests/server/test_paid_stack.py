@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from server_stack import PaidStack, paid_stack
+from server_stack import PaidStack, paid_stack, wait_for_first_402
 
 from sandbox.payer import X402Client
 from sandbox.protocol import (
@@ -155,10 +155,7 @@ def test_facilitator_down_gives_502(stack, tmp_path):
     try:
         facilitator.wait_healthy(60)
         server_url, server = stack.start_server("server-2", "--facilitator-url", url)
-        for _ in range(200):
-            challenge = httpx.get(server_url + "/api/weather")
-            if challenge.status_code == 402:
-                break
+        challenge = wait_for_first_402(server_url)
         assert challenge.status_code == 402
     finally:
         facilitator.stop()

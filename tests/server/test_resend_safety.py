@@ -12,7 +12,7 @@ import asyncio
 
 import httpx
 import pytest
-from server_stack import PaidStack, paid_stack
+from server_stack import PaidStack, paid_stack, wait_for_first_402
 from solders.keypair import Keypair
 
 from sandbox.payer import X402Client
@@ -83,9 +83,7 @@ async def test_resend_while_the_first_settle_is_in_flight_is_not_served(stack):
         "2",
     )
     try:
-        for _ in range(500):
-            if httpx.get(server_url + "/api/weather", timeout=10).status_code == 402:
-                break
+        wait_for_first_402(server_url)
         payer = stack.new_payer()
         merchant_before = stack.rpc.usdc(stack.merchant)
         url = server_url + "/api/premium-content"
