@@ -4,8 +4,8 @@
     GET  /supported, /health, /metrics
     GET  /_sandbox/settlements, /_sandbox/rejections      recent outcomes (?limit=N)
     GET|POST /_sandbox/faults                             fault injection
-Admin routes (/_sandbox/*) answer loopback callers, or, when an admin token is configured, only
-callers that present it (`Authorization: Bearer TOKEN` or `X-Admin-Token`).
+Admin routes (/_sandbox/*) follow sandbox/admin_guard.py: JSON bodies only, no foreign Origin, and
+the admin token (`Authorization: Bearer TOKEN` or `X-Admin-Token`) from beyond loopback.
 
 Client mistakes are 4xx in the protocol's shape; 5xx only for real faults (the chain is down,
 an injected fault, a bug), never with a traceback.
@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import time
 from urllib.parse import parse_qs
 
 import orjson
 
+from sandbox.admin_guard import AdminGuard, Refusal
 from sandbox.facilitator.faults import Fault, FaultError, FaultPlan
 from sandbox.facilitator.metrics import CONTENT_TYPE_LATEST
 from sandbox.facilitator.rpc import ChainError
@@ -38,7 +38,6 @@ _HTML_502 = (
     b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
     b"</h1></center><hr><center>nginx</center></body></html>\n"
 )
-_LOOPBACK_PREFIXES = ("127.", "::1", "::ffff:127.")
 
 
 class BodyTooLarge(Exception):
@@ -63,6 +62,13 @@ class FacilitatorApp:
             ("POST", "/_sandbox/faults"): self._faults_post,
         }
         self._paths = {path for _method, path in self._routes}
+        self._guard = AdminGuard(
+            port=settings.port,
+            host=settings.host,
+            token=settings.admin_token,
+            require_token=settings.require_admin_token,
+            allowed_origins=settings.allowed_origins,
+        )
 
     # ------------------------------------------------------------ ASGI
 
@@ -100,10 +106,12 @@ class FacilitatorApp:
             await _send(send, status, orjson.dumps(body))
             self.metrics.request("unknown", status)
             return
-        if path.startswith("/_sandbox/") and not self._admin_allowed(scope):
-            await _send(send, 403, orjson.dumps({"error": _admin_denied(self.settings)}))
-            self.metrics.request(path, 403)
-            return
+        if path.startswith("/_sandbox/"):
+            refusal = self._admin_refusal(scope)
+            if refusal is not None:
+                await _send(send, refusal.status, orjson.dumps({"error": refusal.message}))
+                self.metrics.request(path, refusal.status)
+                return
         try:
             status = await handler(scope, receive, send)
         except Exception:  # a bug of ours: a 500 in the right shape, the traceback in the log
@@ -117,18 +125,11 @@ class FacilitatorApp:
             await _send(send, status, orjson.dumps(body))
         self.metrics.request(path, status)
 
-    def _admin_allowed(self, scope) -> bool:
-        token = self.settings.admin_token
-        headers = dict(scope.get("headers") or [])
-        if token:
-            given = headers.get(b"x-admin-token", b"")
-            auth = headers.get(b"authorization", b"")
-            if auth[:7].lower() == b"bearer ":
-                given = auth[7:].strip()
-            return hmac.compare_digest(given, token.encode())
+    def _admin_refusal(self, scope) -> Refusal | None:
+        headers = dict(scope.get("headers") or ())
         client = scope.get("client")
-        host = client[0] if client else ""
-        return host.startswith(_LOOPBACK_PREFIXES) or host == "localhost"
+        has_body = scope["method"] not in ("GET", "HEAD")
+        return self._guard.check(headers, client[0] if client else None, has_body=has_body)
 
     # ------------------------------------------------------------ x402
 
@@ -336,12 +337,6 @@ def _invalid(reason: str, message: str) -> dict:
 
 def _settle_failed(reason: str, message: str) -> dict:
     return {"success": False, "errorReason": reason, "errorMessage": message, "transaction": ""}
-
-
-def _admin_denied(settings: Settings) -> str:
-    if settings.admin_token:
-        return "admin endpoint: send the admin token (Authorization: Bearer TOKEN)"
-    return "admin endpoint: only loopback callers are allowed"
 
 
 def _recent(items, scope) -> list:

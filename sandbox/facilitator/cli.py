@@ -20,6 +20,7 @@ from sandbox.facilitator.exact_svm import (
 )
 from sandbox.facilitator.faults import KINDS, FaultError, parse_fault_flag
 from sandbox.facilitator.settings import DEFAULT_LEDGER, KeypairFileError, Settings, load_keypair
+from sandbox.http_limits import header_timeout_default, limited_protocol, raise_open_file_limit
 
 __all__ = ["build_parser", "main", "settings_from_args"]
 
@@ -73,7 +74,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rpc-timeout", type=float, default=10.0)
     p.add_argument("--no-rpc-batching", action="store_true", help="one HTTP request per RPC call")
     p.add_argument("--max-body-bytes", type=int, default=64 * 1024)
-    p.add_argument("--admin-token", default=_env("ADMIN_TOKEN"))
+    p.add_argument(
+        "--admin-token",
+        default=os.environ.get("X402_SANDBOX_ADMIN_TOKEN", _env("ADMIN_TOKEN")),
+        help="token for /_sandbox/* (Authorization: Bearer TOKEN); required beyond loopback",
+    )
+    p.add_argument(
+        "--require-admin-token",
+        action="store_true",
+        default=bool(_env("REQUIRE_ADMIN_TOKEN")),
+        help="require the admin token from loopback callers too",
+    )
+    p.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web page origin (besides this service's own) that may call /_sandbox/*",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=header_timeout_default(),
+        help="seconds a client has to send its request headers (default %(default)s)",
+    )
     p.add_argument(
         "--low-balance-sol", type=float, default=0.05, help="/health warns below this balance"
     )
@@ -110,6 +134,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     faults = tuple(parse_fault_flag(text) for text in args.fault)
     if args.max_body_bytes < 1024:
         raise ValueError("--max-body-bytes must be at least 1024")
+    if args.require_admin_token and not args.admin_token:
+        raise ValueError("--require-admin-token needs --admin-token TOKEN")
+    if args.header_timeout <= 0:
+        raise ValueError("--header-timeout must be > 0 seconds")
     return Settings(
         rpc_url=args.rpc_url,
         ws_url=args.ws_url,
@@ -125,6 +153,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         rpc_batching=not args.no_rpc_batching,
         max_body_bytes=args.max_body_bytes,
         admin_token=args.admin_token or None,
+        require_admin_token=args.require_admin_token,
+        allowed_origins=tuple(args.allow_origin),
+        host=args.host,
+        port=args.port,
         low_balance_lamports=int(args.low_balance_sol * 1e9),
         faults=faults,
         bugs=parse_bugs(args.bug),
@@ -153,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("sandbox.facilitator").warning(
             "DELIBERATELY BROKEN (--bug): %s", ", ".join(sorted(settings.bugs))
         )
+    raise_open_file_limit()
     app = create_app(settings)
     payers = ", ".join(str(kp.pubkey()) for kp in settings.fee_payers)
     print(
@@ -165,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http=limited_protocol(args.header_timeout),
         lifespan="on",
         access_log=False,
         log_level="warning",

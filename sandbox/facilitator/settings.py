@@ -63,6 +63,10 @@ class Settings:
     rpc_batching: bool = True
     max_body_bytes: int = 64 * 1024
     admin_token: str | None = None
+    require_admin_token: bool = False  # the token even from loopback (admin_guard.py)
+    allowed_origins: tuple[str, ...] = ()  # web pages besides our own that may call /_sandbox
+    host: str = "127.0.0.1"  # where it listens: the admin guard's own origin
+    port: int = 4022
     low_balance_lamports: int = 50_000_000  # 0.05 SOL: about 10,000 payments' fees
     faults: tuple[Fault, ...] = ()
     bugs: frozenset[str] = frozenset()  # deliberate bugs, for testing tests (bugs.py)

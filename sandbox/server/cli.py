@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 
+from sandbox.http_limits import HEADER_TIMEOUT, header_timeout_default
 from sandbox.server.bugs import BUGS, parse_bugs
 
 __all__ = ["main"]
@@ -62,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="FOR TESTING TESTS: switch off one defence on purpose (repeatable; also "
         "X402_SERVER_BUGS); one of: " + ", ".join(BUGS),
     )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=header_timeout_default(),
+        help="seconds a client has to send its request headers (default %(default)s)",
+    )
     parser.add_argument("--log-level", default=_env("SERVER_LOG_LEVEL", "warning"))
     return parser
 
@@ -71,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     from sandbox.protocol import USDC_DEVNET_MINT
     from sandbox.server.settings import ServerSettings
 
+    if args.header_timeout <= 0:
+        print("x402-sandbox server: --header-timeout must be > 0 seconds", file=sys.stderr)
+        return 2
     if not args.pay_to:
         print("x402-sandbox server: --pay-to WALLET is required", file=sys.stderr)
         return 2
@@ -91,14 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"x402-sandbox server: {exc}", file=sys.stderr)
         return 2
-    return serve(settings)
+    return serve(settings, args.header_timeout)
 
 
-def serve(settings) -> int:
+def serve(settings, header_timeout: float = HEADER_TIMEOUT) -> int:
     import uvicorn
 
+    from sandbox.http_limits import limited_protocol, raise_open_file_limit
     from sandbox.server.app import create_app
 
+    raise_open_file_limit()
     level = settings.log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.bugs:
@@ -110,7 +122,7 @@ def serve(settings) -> int:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=limited_protocol(header_timeout),
         lifespan="on",
         access_log=False,
         log_level=settings.log_level.lower(),

@@ -117,10 +117,10 @@ def test_fault_api_rejects_nonsense(fac):
 
 def test_fault_flags_and_admin_token(chain0, fee_payer_party):
     keys = [fee_payer_party.p.fee_payer]
-    args = ("--fault", "supported:error500", "--admin-token", "s3cret")
+    args = ("--fault", "supported:error500", "--admin-token", "s3cret", "--require-admin-token")
     with start_facilitator(chain0, keys, *args) as running:
         assert running.get("/supported").status_code == 500
-        assert running.get("/_sandbox/faults").status_code == 403
+        assert running.get("/_sandbox/faults").status_code == 401
         headers = {"Authorization": "Bearer s3cret"}
         current = running.get("/_sandbox/faults", headers=headers).json()
         assert current["faults"][0]["kind"] == "error500"
