@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,13 +16,12 @@ from sandbox.processes import ManagedProcess, free_port
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = free_port()
+    args = ["--port", str(port), "--pay-to", str(Keypair().pubkey()), "--header-timeout", "1"]
+    args += ["--facilitator-url", f"http://127.0.0.1:{free_port()}"]
     process = ManagedProcess(
         "server",
         "sandbox.server",
-        [
-            "--port", str(port), "--pay-to", str(Keypair().pubkey()),
-            "--facilitator-url", f"http://127.0.0.1:{free_port()}", "--header-timeout", "1",
-        ],  # fmt: skip
+        args,
         f"http://127.0.0.1:{port}/health",
         tmp_path_factory.mktemp("server") / "server.log",
     )
@@ -50,7 +50,7 @@ def closed_by_peer(sock: socket.socket) -> bool:
 
 
 def rss_kb(pid: int) -> int:
-    for line in open(f"/proc/{pid}/status"):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
