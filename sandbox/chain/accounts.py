@@ -19,7 +19,7 @@ from solders.token.state import Mint, TokenAccount
 
 from sandbox.protocol.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
-from .errors import RpcError
+from .errors import RpcError, shown
 
 __all__ = [
     "ENCODINGS",
@@ -176,7 +176,7 @@ def encode_account(
         encoded = base58.b58encode(_data_slice(data, data_slice)).decode()
     else:
         raise RpcError.invalid_params(
-            f"`encoding` {encoding!r} is not supported; use base64, base58 or jsonParsed"
+            f"`encoding` {shown(encoding)} is not supported; use base64, base58 or jsonParsed"
         )
     return {
         "data": encoded,

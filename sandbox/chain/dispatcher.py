@@ -14,11 +14,13 @@ import orjson
 from . import cheats, rpc_accounts, rpc_bank, rpc_minimal, rpc_transactions
 from .errors import RpcError
 from .node import ChainNode
+from .params import nested_deeper_than
 
-__all__ = ["MAX_BATCH", "Dispatcher"]
+__all__ = ["MAX_BATCH", "MAX_PARAMS_DEPTH", "Dispatcher"]
 
 log = logging.getLogger("sandbox.chain")
 MAX_BATCH = 1000
+MAX_PARAMS_DEPTH = 32  # arrays and objects inside `params`; real requests use 3 at most
 _FAMILIES = (rpc_minimal, rpc_bank, rpc_accounts, rpc_transactions)
 _NO_FAULTS = frozenset({"getHealth", "getVersion", "getGenesisHash"})
 
@@ -64,6 +66,10 @@ class Dispatcher:
         if not isinstance(request, dict):
             return _error(None, RpcError.invalid_request("expected a JSON object"))
         request_id = request.get("id")
+        if request_id is not None and (
+            isinstance(request_id, bool) or not isinstance(request_id, str | int | float)
+        ):
+            return _error(None, RpcError.invalid_request("`id` must be a string, number or null"))
         method = request.get("method")
         if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
             return _error(
@@ -75,6 +81,11 @@ class Dispatcher:
         elif not isinstance(params, list):
             return _error(
                 request_id, RpcError.invalid_params("`params` must be an array (positional)")
+            )
+        elif params and nested_deeper_than(params, MAX_PARAMS_DEPTH):
+            return _error(
+                request_id,
+                RpcError.invalid_params(f"`params` nested deeper than {MAX_PARAMS_DEPTH} levels"),
             )
         handler = self.methods.get(method)
         try:

@@ -16,9 +16,20 @@ translated at that one seam into internal_error with a short message.
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
-__all__ = ["RpcError"]
+__all__ = ["RpcError", "shown"]
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict = 2, 4, 4
+_SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlong = 48, 48, 40
+
+
+def shown(value: Any) -> str:
+    """A short repr of client input for an error message: bounded in length and depth, so a huge
+    or deeply nested value never makes the message itself huge (or overflow the stack)."""
+    return _SHOWN.repr(value)
 
 
 class RpcError(Exception):
@@ -46,7 +57,8 @@ class RpcError(Exception):
 
     @classmethod
     def method_not_found(cls, method: str) -> RpcError:
-        return cls(-32601, f"Method not found: {method}")
+        shown_name = method if len(method) <= 80 else method[:77] + "..."
+        return cls(-32601, f"Method not found: {shown_name}")
 
     @classmethod
     def invalid_params(cls, detail: str) -> RpcError:

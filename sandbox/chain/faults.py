@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .errors import RpcError
+from .errors import RpcError, shown
 from .settings import FaultSettings
 
 __all__ = ["Faults"]
@@ -22,6 +22,8 @@ _FIELDS = {
     "errorRate": "error_rate",
 }
 _RATES = ("dropRate", "errorRate")
+# Delays past these would hold requests (or confirmations) for longer than any test waits.
+_MAX_MS = {"latencyMs": 60_000, "lateConfirmMs": 600_000}
 
 
 class Faults:
@@ -42,11 +44,14 @@ class Faults:
             raise RpcError.invalid_params('`faults` must be an object like {"dropRate": 0.5}')
         for key, value in changes.items():
             if key not in _FIELDS:
-                raise RpcError.invalid_params(f"unknown fault `{key}`; known: {', '.join(_FIELDS)}")
+                known = ", ".join(_FIELDS)
+                raise RpcError.invalid_params(f"unknown fault `{shown(key)}`; known: {known}")
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise RpcError.invalid_params(f"`{key}` must be a number >= 0, got {value!r}")
+                raise RpcError.invalid_params(f"`{key}` must be a number >= 0, got {shown(value)}")
             if key in _RATES and value > 1:
                 raise RpcError.invalid_params(f"`{key}` is a share between 0 and 1, got {value}")
+            if key in _MAX_MS and value > _MAX_MS[key]:
+                raise RpcError.invalid_params(f"`{key}` at most {_MAX_MS[key]}, got {value}")
         for key, value in changes.items():
             setattr(self, _FIELDS[key], float(value))
         return self.to_json()

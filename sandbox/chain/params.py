@@ -7,13 +7,15 @@ from typing import Any
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from .errors import RpcError
+from .errors import RpcError, shown
 
 __all__ = [
     "COMMITMENTS",
     "commitment_of",
     "config_at",
     "int_at",
+    "min_context_slot",
+    "nested_deeper_than",
     "pubkey_at",
     "pubkey_from",
     "require",
@@ -48,7 +50,7 @@ def str_at(params: list, index: int, name: str) -> str:
 def int_at(params: list, index: int, name: str, *, minimum: int = 0) -> int:
     value = require(params, index, name)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise RpcError.invalid_params(f"`{name}` must be an integer, got {value!r}")
+        raise RpcError.invalid_params(f"`{name}` must be an integer, got {shown(value)}")
     if value < minimum:
         raise RpcError.invalid_params(f"`{name}` must be >= {minimum}, got {value}")
     return value
@@ -60,7 +62,9 @@ def pubkey_from(value: Any, name: str) -> Pubkey:
     try:
         return Pubkey.from_string(value)
     except ValueError:
-        raise RpcError.invalid_params(f"`{name}` is not a valid public key: {value!r}") from None
+        raise RpcError.invalid_params(
+            f"`{name}` is not a valid public key: {shown(value)}"
+        ) from None
 
 
 def pubkey_at(params: list, index: int, name: str) -> Pubkey:
@@ -73,7 +77,9 @@ def signature_from(value: Any, name: str) -> Signature:
     try:
         return Signature.from_string(value)
     except ValueError:
-        raise RpcError.invalid_params(f"`{name}` is not a valid signature: {value!r}") from None
+        raise RpcError.invalid_params(
+            f"`{name}` is not a valid signature: {shown(value)}"
+        ) from None
 
 
 def config_at(params: list, index: int) -> dict:
@@ -90,10 +96,38 @@ def commitment_of(config: dict, default: str = "finalized") -> str:
     value = config.get("commitment")
     if value is None:
         return default
-    if value in COMMITMENTS:
-        return value
-    if value in _COMMITMENT_ALIASES:
-        return _COMMITMENT_ALIASES[value]
+    if isinstance(value, str):
+        if value in COMMITMENTS:
+            return value
+        if value in _COMMITMENT_ALIASES:
+            return _COMMITMENT_ALIASES[value]
     raise RpcError.invalid_params(
-        f"`commitment` must be one of processed, confirmed, finalized; got {value!r}"
+        f"`commitment` must be one of processed, confirmed, finalized; got {shown(value)}"
     )
+
+
+def min_context_slot(config: dict) -> int | None:
+    """`minContextSlot` from a config object: None when absent, else a slot (u64) number."""
+    value = config.get("minContextSlot")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
+        raise RpcError.invalid_params(
+            f"`minContextSlot` must be a slot number (integer >= 0), got {shown(value)}"
+        )
+    return value
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether `value` (parsed JSON) holds arrays or objects nested more than `limit` deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in item if isinstance(child, list | dict))
+    return False

@@ -12,7 +12,7 @@ from solders.message import from_bytes_versioned
 
 from sandbox.protocol.programs import COMPUTE_BUDGET_PROGRAM_ID
 
-from .errors import RpcError
+from .errors import RpcError, shown
 from .node import ChainNode
 from .params import commitment_of, config_at, int_at, require, str_at
 
@@ -39,11 +39,13 @@ def get_latest_blockhash(node: ChainNode, params: list) -> dict[str, Any]:
 def _hash_at(params: list, index: int, name: str) -> Hash:
     value = str_at(params, index, name)
     try:
-        if len(base58.b58decode(value)) != 32:
+        if len(value) > 44 or len(base58.b58decode(value)) != 32:
             raise ValueError("not 32 bytes")
         return Hash.from_string(value)
     except ValueError:
-        raise RpcError.invalid_params(f"`{name}` is not a valid base58 hash: {value!r}") from None
+        raise RpcError.invalid_params(
+            f"`{name}` is not a valid base58 hash: {shown(value)}"
+        ) from None
 
 
 def is_blockhash_valid(node: ChainNode, params: list) -> dict[str, Any]:

@@ -12,12 +12,13 @@ from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
 from .accounts import encode_account
-from .errors import RpcError
+from .errors import RpcError, shown
 from .node import ChainNode
 from .params import (
     commitment_of,
     config_at,
     int_at,
+    min_context_slot,
     pubkey_at,
     pubkey_from,
     require,
@@ -40,10 +41,13 @@ _ZERO_SIGNATURE = Signature.default()
 _LEVEL = {"processed": 0, "confirmed": 1, "finalized": 2}
 MAX_STATUSES = 256
 MAX_SIGNATURES_FOR_ADDRESS = 1000
+# A transaction fits a 1232-byte packet; its encodings are at most this long (as the validator).
+PACKET_DATA_SIZE = 1232
+MAX_ENCODED = {"base58": 1683, "base64": 1644}
 
 
 def _check_min_context_slot(node: ChainNode, config: dict) -> None:
-    wanted = config.get("minContextSlot")
+    wanted = min_context_slot(config)
     if wanted is not None and wanted > node.ledger.slot:
         raise RpcError.min_context_slot_not_reached(node.ledger.slot)
 
@@ -51,6 +55,12 @@ def _check_min_context_slot(node: ChainNode, config: dict) -> None:
 def _decode_transaction(params: list, config: dict) -> VersionedTransaction:
     text = str_at(params, 0, "transaction")
     encoding = config.get("encoding", "base58")
+    limit = MAX_ENCODED.get(encoding) if isinstance(encoding, str) else None
+    if limit is not None and len(text) > limit:
+        raise RpcError.invalid_params(
+            f"`transaction` too large: {len(text)} {encoding} characters "
+            f"(max {limit}, a {PACKET_DATA_SIZE}-byte packet)"
+        )
     try:
         if encoding == "base64":
             raw = binascii.a2b_base64(text, strict_mode=True)
@@ -58,14 +68,18 @@ def _decode_transaction(params: list, config: dict) -> VersionedTransaction:
             raw = base58.b58decode(text)
         else:
             raise RpcError.invalid_params(
-                f"`encoding` {encoding!r} is not supported for transactions; use base64 or base58"
+                f"`encoding` {shown(encoding)} is not supported for transactions; "
+                "use base64 or base58"
             )
     except (binascii.Error, ValueError):
         raise RpcError.invalid_params(f"`transaction` is not valid {encoding}") from None
     try:
-        return VersionedTransaction.from_bytes(raw)
+        tx = VersionedTransaction.from_bytes(raw)
     except ValueError as exc:
         raise RpcError.invalid_params(f"`transaction` could not be deserialized: {exc}") from None
+    if not tx.signatures:
+        raise RpcError.invalid_params("`transaction` has no signatures (the fee payer must sign)")
+    return tx
 
 
 def simulation_value(
@@ -234,7 +248,7 @@ def get_transaction(node: ChainNode, params: list) -> dict[str, Any] | None:
     encoding = config.get("encoding", "json")
     if encoding not in ("json", "jsonParsed", "base64", "base58"):
         raise RpcError.invalid_params(
-            f"`encoding` {encoding!r}: use json, jsonParsed, base64 or base58"
+            f"`encoding` {shown(encoding)}: use json, jsonParsed, base64 or base58"
         )
     ledger = node.ledger
     record = ledger.statuses.get(signature)
