@@ -16,7 +16,7 @@ from solders.account import Account
 from .errors import RpcError
 from .node import ChainNode
 from .params import config_at, int_at, pubkey_at, pubkey_from, require
-from .state import StateError, load_state, save_state, state_path
+from .state import StateError, load_state, save_state, snapshot_path
 
 __all__ = ["METHODS"]
 
@@ -80,21 +80,31 @@ def reset(node: ChainNode, params: list) -> dict[str, int]:
 
 
 def save(node: ChainNode, params: list) -> dict[str, Any]:
-    path = state_path(node, params[0] if params else None)
+    """sandbox_saveState(name?): the state as snapshot `name`, or to the main state file."""
+    name = params[0] if params else None
+    path = snapshot_path(node, name)
     try:
         count = save_state(node, path)
     except OSError as exc:
-        raise RpcError.invalid_params(f"`path`: cannot write {path}: {exc}") from None
-    return {"path": str(path), "accounts": count}
+        raise RpcError(-32000, f"cannot write snapshot {path}: {exc.strerror}") from None
+    return {"name": name, "path": str(path), "accounts": count}
 
 
 def load(node: ChainNode, params: list) -> dict[str, Any]:
-    path = state_path(node, params[0] if params else None)
+    """sandbox_loadState(name?): snapshot `name`, or the main state file, replaces the state."""
+    name = params[0] if params else None
+    path = snapshot_path(node, name)
+    if not path.is_file():
+        raise RpcError.invalid_params(
+            f"`name`: no snapshot {name!r} (save one with sandbox_saveState first)"
+            if name is not None
+            else "`name`: the state file has not been saved yet"
+        )
     try:
         count = load_state(node, path)
     except StateError as exc:
-        raise RpcError.invalid_params(f"`path`: {exc}") from None
-    return {"path": str(path), "accounts": count, "slot": node.ledger.slot}
+        raise RpcError.invalid_params(f"`name`: {exc}") from None
+    return {"name": name, "path": str(path), "accounts": count, "slot": node.ledger.slot}
 
 
 def set_faults(node: ChainNode, params: list) -> dict[str, Any]:

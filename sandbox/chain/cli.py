@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--state", type=Path, default=None, help="state file: loaded at start, saved on shutdown"
     )
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        default=_env("STATE_DIR"),
+        help="folder of sandbox_saveState/loadState snapshots (DIR/snapshots/NAME.json); "
+        "default: the --state file's folder",
+    )
     p.add_argument("--fresh", action="store_true", help="ignore the state file at start")
     p.add_argument("--no-cheats", action="store_true", help="switch the sandbox_* methods off")
     p.add_argument(
@@ -96,6 +103,7 @@ def settings_from_args(args: argparse.Namespace) -> ChainSettings:
         finalize_slots=args.finalize_slots,
         usdc_mint=extra.get("usdc_mint", USDC_DEVNET_MINT),
         state_file=args.state,
+        state_dir=Path(args.state_dir) if args.state_dir else None,
         fresh=args.fresh,
         cheats=not args.no_cheats,
         admin_token=args.admin_token,

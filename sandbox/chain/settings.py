@@ -65,11 +65,18 @@ class ChainSettings:
     usdc_mint: str = USDC_DEVNET_MINT
     genesis_hash: str = DEVNET_GENESIS_HASH
     state_file: Path | None = None
+    state_dir: Path | None = None  # snapshots live in <state dir>/snapshots/
     fresh: bool = False
     cheats: bool = True
     admin_token: str | None = None
     sigverify: bool = True
     faults: FaultSettings = field(default_factory=FaultSettings)
+
+    @property
+    def snapshot_dir(self) -> Path | None:
+        """Where sandbox_saveState NAME writes: --state-dir, else the state file's folder."""
+        base = self.state_dir or (self.state_file.parent if self.state_file else None)
+        return base / "snapshots" if base is not None else None
 
     @property
     def pubsub_port(self) -> int:

@@ -2,14 +2,21 @@
 
 Format (JSON, version 1): slot, block height, the authority keypair (mint authority and faucet),
 and every account transactions or cheat codes touched, except programs and sysvars. Written to
-a temporary file and renamed, so a crash mid-save never leaves half a state behind.
+a temporary file and renamed, so a crash mid-save never leaves half a state behind. Both are
+created mode 0600 (they hold the mint authority's secret key), never chmod-ed afterwards.
+
+Snapshots (`sandbox_saveState NAME` / `sandbox_loadState NAME`) are state files named by a
+plain name, `[A-Za-z0-9_-]{1,64}`, stored as <state dir>/snapshots/NAME.json: the cheat codes
+never take a path, so no request can write or probe a file elsewhere.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +24,13 @@ from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from .errors import RpcError
+from .errors import RpcError, shown
 from .node import ChainNode
 
-__all__ = ["StateError", "load_state", "save_state"]
+__all__ = ["SNAPSHOT_NAME", "StateError", "load_state", "save_state", "snapshot_path"]
 
 FORMAT_VERSION = 1
+SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
 
 
@@ -60,13 +68,20 @@ def _snapshot(node: ChainNode) -> dict[str, Any]:
 def save_state(node: ChainNode, path: Path) -> int:
     """Write the state file; returns how many accounts it holds."""
     snapshot = _snapshot(node)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as out:
+    with _create_private(tmp) as out:
         json.dump(snapshot, out, separators=(",", ":"))
-    os.chmod(tmp, 0o600)  # it holds the mint authority's secret key
     os.replace(tmp, path)
     return len(snapshot["accounts"])
+
+
+def _create_private(path: Path):
+    """A new file open for writing, mode 0600 from its creation (a leftover is replaced)."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    return os.fdopen(os.open(path, flags, 0o600), "w")
 
 
 def load_state(node: ChainNode, path: Path) -> int:
@@ -91,7 +106,7 @@ def load_state(node: ChainNode, path: Path) -> int:
         slot, height = int(snapshot["slot"]), int(snapshot["blockHeight"])
     except OSError as exc:
         raise StateError(f"{path}: cannot read state file: {exc}") from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StateError(f"{path}: not a valid chain state file ({exc})") from None
     node.ledger.reset(slot=slot, height=height)
     node.forget_caches()
@@ -102,11 +117,23 @@ def load_state(node: ChainNode, path: Path) -> int:
     return len(accounts)
 
 
-def state_path(node: ChainNode, given: Any) -> Path:
-    if given is None:
+def snapshot_path(node: ChainNode, name: Any) -> Path:
+    """The file of snapshot `name` (None: the main state file); -32602 naming `name` otherwise."""
+    if name is None:
         if node.state_file is None:
-            raise RpcError.invalid_params("`path` is required: the chain runs without --state")
+            raise RpcError.invalid_params(
+                "`name` is required: the chain runs without --state (give a snapshot name, "
+                "and start the chain with --state-dir DIR)"
+            )
         return node.state_file
-    if not isinstance(given, str) or not given:
-        raise RpcError.invalid_params("`path` must be a file path string")
-    return Path(given)
+    if not isinstance(name, str) or not SNAPSHOT_NAME.fullmatch(name):
+        raise RpcError.invalid_params(
+            f"`name` must be a snapshot name matching [A-Za-z0-9_-]{{1,64}}, not a path; "
+            f"got {shown(name)}"
+        )
+    folder = node.settings.snapshot_dir
+    if folder is None:
+        raise RpcError.invalid_params(
+            "`name`: snapshots need --state-dir DIR (or --state FILE); the chain runs with neither"
+        )
+    return folder / f"{name}.json"
