@@ -33,11 +33,9 @@ from sandbox.orchestration.stack import (
     StackInfo,
     StackPaths,
     add_wallet_flags,
-    fund_wallets,
-    read_wallets,
     wallet_config,
 )
-from sandbox.orchestration.wallets import load_or_create
+from sandbox.orchestration.wallets import fund_wallets, load_or_create, read_wallets
 from sandbox.protocol import associated_token_address
 from sandbox.protocol.networks import CAIP2_TO_V1, USDC_DEVNET_MINT, caip2_from_genesis_hash
 from sandbox.protocol.programs import TOKEN_PROGRAM_ID
@@ -97,10 +95,8 @@ def setup(args: argparse.Namespace) -> tuple[StackInfo, bool]:
     )
     keypairs = {name: load_or_create(paths.key(name))[0] for name in names}
 
-    rpc = ChainRpc(args.rpc_url)
-    if args.admin_token:
-        # The chain answers cheat codes from outside its loopback only with the token.
-        rpc._client.headers["Authorization"] = f"Bearer {args.admin_token}"
+    # The chain answers cheat codes from beyond its loopback only with the token.
+    rpc = ChainRpc(args.rpc_url, admin_token=args.admin_token)
     try:
         chain_info = chain_cheat_info(rpc)
         if chain_info is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 
-__all__ = ["AdminGuard", "Refusal", "is_loopback"]
+__all__ = ["AdminGuard", "Refusal", "admin_headers", "is_loopback"]
 
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
@@ -127,6 +127,14 @@ class AdminGuard:
                 "the admin token (a DNS-rebinding page names its own host)",
             )
         return None
+
+
+def admin_headers(admin_token: str | None) -> dict[str, str]:
+    """What every client of ours sends with an admin request or cheat code."""
+    headers = {"Content-Type": "application/json"}
+    if admin_token:
+        headers["Authorization"] = f"Bearer {admin_token}"
+    return headers
 
 
 def _presented_token(headers: dict[bytes, bytes]) -> bytes | None:

@@ -77,13 +77,12 @@ def x402_payer(x402_stack: StackInfo, tmp_path: Path) -> FundedPayer:
     """A new payer wallet with 1 SOL and 10 USDC, its key written as a Solana CLI JSON file."""
     from solders.keypair import Keypair
 
-    from sandbox.orchestration.rpc import ChainRpc
     from sandbox.orchestration.wallets import write_keypair
 
     keypair = Keypair()
     path = tmp_path / "payer.json"
     write_keypair(path, keypair)
-    rpc = ChainRpc(x402_stack.rpc_url)
+    rpc = _rpc(x402_stack)
     try:
         rpc.call("requestAirdrop", str(keypair.pubkey()), 1_000_000_000)
         rpc.call("sandbox_mintTo", str(keypair.pubkey()), 10_000_000)
@@ -94,9 +93,15 @@ def x402_payer(x402_stack: StackInfo, tmp_path: Path) -> FundedPayer:
 
 @pytest.fixture
 def x402_rpc(x402_stack: StackInfo) -> Iterator[Any]:
-    """A JSON-RPC client for the sandbox chain (`.call(method, *params)`)."""
-    from sandbox.orchestration.rpc import ChainRpc
-
-    rpc = ChainRpc(x402_stack.rpc_url)
+    """A JSON-RPC client for the sandbox chain (`.call(method, *params)`), sending the stack's
+    admin token, so cheat codes (`sandbox_*`) work."""
+    rpc = _rpc(x402_stack)
     yield rpc
     rpc.close()
+
+
+def _rpc(stack: StackInfo):
+    from sandbox.orchestration.home import StackPaths, read_admin_token
+    from sandbox.orchestration.rpc import ChainRpc
+
+    return ChainRpc(stack.rpc_url, admin_token=read_admin_token(StackPaths(Path(stack.home))))

@@ -30,14 +30,12 @@ from solders.pubkey import Pubkey
 from solders.token.state import Mint, TokenAccount, TokenAccountState
 
 from sandbox.orchestration.stack import (
-    LAMPORTS_PER_SOL,
-    USDC_UNIT,
     StackConfig,
     StackPaths,
     add_wallet_flags,
     wallet_config,
 )
-from sandbox.orchestration.wallets import load_or_create
+from sandbox.orchestration.wallets import LAMPORTS_PER_SOL, USDC_UNIT, load_or_create
 from sandbox.protocol import associated_token_address
 from sandbox.protocol.networks import USDC_DECIMALS, USDC_DEVNET_MINT
 from sandbox.protocol.programs import TOKEN_PROGRAM_ID

@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-body-bytes", type=int, default=64 * 1024)
     p.add_argument(
         "--admin-token",
-        default=os.environ.get("X402_SANDBOX_ADMIN_TOKEN", _env("ADMIN_TOKEN")),
+        default=_env("ADMIN_TOKEN"),
         help="token for /_sandbox/* (Authorization: Bearer TOKEN); required beyond loopback",
     )
     p.add_argument(

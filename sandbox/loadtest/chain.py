@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from solders.pubkey import Pubkey
 
+from sandbox.admin_guard import admin_headers
 from sandbox.orchestration.wallets import load_or_create
 from sandbox.protocol import associated_token_address
 from sandbox.protocol.programs import TOKEN_PROGRAM_ID
@@ -30,8 +31,7 @@ class ChainError(RuntimeError):
 class Chain:
     def __init__(self, url: str, admin_token: str | None = None, timeout: float = 15.0) -> None:
         self.url = url
-        headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
-        self._http = httpx.Client(timeout=timeout, headers=headers)
+        self._http = httpx.Client(timeout=timeout, headers=admin_headers(admin_token))
 
     def close(self) -> None:
         self._http.close()

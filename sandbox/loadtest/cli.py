@@ -78,7 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--amount", type=int, default=1000, help="verify/settle atomic USDC")
     parser.add_argument("--pay-to", help="merchant wallet for verify/settle")
     parser.add_argument("--home", help="sandbox home (default $X402_SANDBOX_HOME or .sandbox)")
-    parser.add_argument("--admin-token", default=os.environ.get("X402_ADMIN_TOKEN"))
+    parser.add_argument(
+        "--admin-token",
+        default=os.environ.get("X402_SANDBOX_ADMIN_TOKEN") or os.environ.get("X402_ADMIN_TOKEN"),
+        help="sent with the chain's cheat codes (default: the running stack's own)",
+    )
     parser.add_argument("--report-dir", type=Path, help="write the report here instead")
     parser.add_argument("--no-progress", action="store_true", help="no live progress line")
     parser.add_argument("--ui", action="store_true", help="start Locust's web UI instead")

@@ -26,6 +26,7 @@ from sandbox.loadtest.report_html import render_report
 from sandbox.loadtest.run import RunPlan, locust_command, run_locust
 from sandbox.loadtest.summary import history_series, phase_stats, threshold_failures
 from sandbox.loadtest.targets import LoadtestError, resolve_targets
+from sandbox.orchestration.stack import StackPaths, read_admin_token
 from sandbox.payer import load_keypair, read_challenge
 from sandbox.protocol import USDC_DEVNET_MINT
 
@@ -111,7 +112,10 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
     )
     host = targets.server_url if profile.target == "server" else targets.facilitator_url
     assert host is not None
-    chain = Chain(targets.rpc_url, options.admin_token) if targets.rpc_url else None
+    token = options.admin_token
+    if token is None and targets.stack is not None and targets.rpc_url == targets.stack.rpc_url:
+        token = read_admin_token(StackPaths(options.home))  # the stack's own, never to others
+    chain = Chain(targets.rpc_url, token) if targets.rpc_url else None
     info = chain.sandbox_info() if chain else None
     mint = (
         (targets.stack.usdc_mint if targets.stack else None)

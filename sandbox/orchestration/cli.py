@@ -22,13 +22,14 @@ from sandbox.orchestration.stack import (
     StackConfig,
     StackError,
     StackPaths,
+    read_admin_token,
     read_stack,
-    read_wallets,
     reused_pids,
     running_pids,
     start_stack,
     stop_stack,
 )
+from sandbox.orchestration.wallets import read_wallets
 from sandbox.processes import http_ok
 from sandbox.protocol import associated_token_address
 
@@ -67,6 +68,13 @@ def up(
     fee_payers: Annotated[int, typer.Option(min=1, help="Facilitator fee-payer keys.")] = 1,
     fee_payer_sol: Annotated[float, typer.Option(min=0, help="SOL per fee payer.")] = 100.0,
     fresh: Annotated[bool, typer.Option(help="Forget wallets, chain state and ledger.")] = False,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(help="Token for cheat codes and admin endpoints (default: one per home)."),
+    ] = None,
+    require_admin_token: Annotated[
+        bool, typer.Option(help="Require the token from loopback callers too.")
+    ] = False,
     chain_fault_latency_ms: Annotated[int, typer.Option(help="Chain fault: RPC latency.")] = 0,
     chain_fault_drop_rate: Annotated[float, typer.Option(help="Chain fault: dropped tx.")] = 0.0,
     chain_fault_error_rate: Annotated[float, typer.Option(help="Chain fault: RPC errors.")] = 0.0,
@@ -78,18 +86,19 @@ def up(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Start chain, facilitator and server, fund wallets, print where everything is."""
-    chain_args = list(chain_arg)
-    if chain_fault_latency_ms:
-        chain_args += ["--fault-latency-ms", str(chain_fault_latency_ms)]
-    if chain_fault_drop_rate:
-        chain_args += ["--fault-drop-rate", str(chain_fault_drop_rate)]
-    if chain_fault_error_rate:
-        chain_args += ["--fault-error-rate", str(chain_fault_error_rate)]
+    faults = {
+        "latencyMs": chain_fault_latency_ms,
+        "dropRate": chain_fault_drop_rate,
+        "errorRate": chain_fault_error_rate,
+    }
     config = StackConfig(
         home=home, host=host, rpc_port=rpc_port, facilitator_port=facilitator_port,
         server_port=server_port, slot_ms=slot_ms, usdc_mint=usdc_mint, payers=payers,
         payer_sol=payer_sol, payer_usdc=payer_usdc, fee_payers=fee_payers,
-        fee_payer_sol=fee_payer_sol, fresh=fresh, chain_args=tuple(chain_args),
+        fee_payer_sol=fee_payer_sol, fresh=fresh, admin_token=admin_token,
+        require_admin_token=require_admin_token,
+        chain_faults=tuple((name, value) for name, value in faults.items() if value),
+        chain_args=tuple(chain_arg),
         facilitator_args=tuple(facilitator_arg), server_args=tuple(server_arg),
     )  # fmt: skip
     try:
@@ -149,8 +158,9 @@ def status(
     }
     wallets = []
     settlements: list = []
+    token = read_admin_token(paths)
     if health["chain"]:
-        rpc = ChainRpc(info.rpc_url)
+        rpc = ChainRpc(info.rpc_url, admin_token=token)
         try:
             wanted = {w.name: w for w in info.wallets if not w.name.startswith("payer-")}
             wanted.update({w.name: w for w in info.wallets if w.name == "payer-0"})
@@ -171,7 +181,7 @@ def status(
         finally:
             rpc.close()
     if health["facilitator"]:
-        settlements = summary.recent_settlements(info.facilitator_url)
+        settlements = summary.recent_settlements(info.facilitator_url, token)
     if not settlements:  # restarted since, or stopped: the ledger file remembers
         settlements = summary.ledger_settlements(paths.ledger)
     if as_json:
@@ -237,11 +247,12 @@ def fund(
         Pubkey.from_string(wallet)
     except ValueError:
         _fail(f"WALLET {wallet!r} is not a base58 Solana address")
-    info = read_stack(StackPaths(home))
+    paths = StackPaths(home)
+    info = read_stack(paths)
     rpc_url = os.environ.get("X402_SANDBOX_RPC_URL") or (info.rpc_url if info else None)
     if not rpc_url or not http_ok(f"{rpc_url}/health"):
         _fail("the sandbox chain is not running; start it with `make up`.")
-    rpc = ChainRpc(rpc_url)
+    rpc = ChainRpc(rpc_url, admin_token=read_admin_token(paths))
     try:
         if sol:
             rpc.call("requestAirdrop", wallet, round(sol * 1_000_000_000))

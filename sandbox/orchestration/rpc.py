@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from sandbox.admin_guard import admin_headers
+
 
 class RpcError(RuntimeError):
     def __init__(self, method: str, error: dict[str, Any]) -> None:
@@ -14,9 +16,12 @@ class RpcError(RuntimeError):
 
 
 class ChainRpc:
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    """`admin_token` goes with every request: the chain needs it for cheat codes beyond loopback
+    (or everywhere, with --require-admin-token)."""
+
+    def __init__(self, url: str, timeout: float = 10.0, admin_token: str | None = None) -> None:
         self.url = url
-        self._client = httpx.Client(timeout=timeout)
+        self._client = httpx.Client(timeout=timeout, headers=admin_headers(admin_token))
 
     def close(self) -> None:
         self._client.close()

@@ -5,23 +5,21 @@ Everything lives under one home folder (`.sandbox/` by default):
     keys/        merchant.json, fee-payer-N.json, payer-N.json   (Solana CLI JSON, mode 0600)
     chain/       state.json                                      (accounts, kept across down/up)
     facilitator/ ledger.sqlite3                                  (exactly-once settlement ledger)
+    admin-token  the token every admin request and cheat code carries (mode 0600, made once)
     server/      memo-secret    (binds each 402 to its route; kept, so a 402 issued before
                                  `down` is still payable after `up`, and its replay still refused
                                  by the ledger rather than as an unknown memo)
     logs/        chain.log, facilitator.log, server.log
     stack.json   URLs, network, mint, wallets, pids and each process's start time and command
                  line (what `down` stops: a pid reused by another program is left alone)
-    stack.env    the same as X402_SANDBOX_* variables, for `source`
+    stack.env    the same as X402_SANDBOX_* variables, for `source`, with the admin token (0600)
     reports/     load-test and benchmark reports
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import secrets
 import shutil
 import time
 from collections.abc import Callable
@@ -29,10 +27,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from solders.pubkey import Pubkey
+import httpx
 
-from sandbox.orchestration.rpc import ChainRpc
-from sandbox.orchestration.wallets import load_or_create
+from sandbox.orchestration.home import (
+    StackPaths,
+    admin_token_for_run,
+    memo_secret,
+    read_admin_token,
+    write_secret,
+)
+from sandbox.orchestration.rpc import ChainRpc, RpcError
+from sandbox.orchestration.wallets import Wallet, fund_wallets, load_or_create
 from sandbox.processes import (
     ManagedProcess,
     ProcessFailed,
@@ -42,14 +47,6 @@ from sandbox.processes import (
     process_identity,
     stop_pid,
 )
-from sandbox.protocol import associated_token_address
-from sandbox.protocol.programs import TOKEN_PROGRAM_ID
-
-LAMPORTS_PER_SOL = 1_000_000_000
-# Balances as settled payments leave them (a facilitator answers at confirmed; the RPC default,
-# finalized, lags a block behind at 400 ms slots).
-CONFIRMED = {"commitment": "confirmed"}
-USDC_UNIT = 1_000_000
 
 Progress = Callable[[str], None]
 
@@ -73,6 +70,10 @@ class StackConfig:
     fee_payers: int = 1
     fee_payer_sol: float = 100.0
     fresh: bool = False
+    admin_token: str | None = None  # None: the home's own, made once (admin-token)
+    require_admin_token: bool = False  # the token even from loopback, on chain and facilitator
+    # Chain faults (sandbox_setFaults names) switched on once the wallets are funded.
+    chain_faults: tuple[tuple[str, float], ...] = ()
     chain_args: tuple[str, ...] = ()
     facilitator_args: tuple[str, ...] = ()
     server_args: tuple[str, ...] = ()
@@ -98,38 +99,6 @@ def add_wallet_flags(parser: argparse.ArgumentParser) -> None:
 def wallet_config(args: argparse.Namespace, home: Path) -> StackConfig:
     """A StackConfig carrying the wallet flags parsed by add_wallet_flags."""
     return StackConfig(home=home, **{name: getattr(args, name) for name in WALLET_FLAGS})
-
-
-@dataclass
-class StackPaths:
-    home: Path
-
-    def __post_init__(self) -> None:
-        self.home = Path(self.home).resolve()
-
-    keys = property(lambda self: self.home / "keys")
-    logs = property(lambda self: self.home / "logs")
-    chain_state = property(lambda self: self.home / "chain" / "state.json")
-    ledger = property(lambda self: self.home / "facilitator" / "ledger.sqlite3")
-    memo_secret = property(lambda self: self.home / "server" / "memo-secret")
-    stack_json = property(lambda self: self.home / "stack.json")
-    stack_env = property(lambda self: self.home / "stack.env")
-    reports = property(lambda self: self.home / "reports")
-
-    def key(self, name: str) -> Path:
-        return self.keys / f"{name}.json"
-
-    def log(self, component: str) -> Path:
-        return self.logs / f"{component}.log"
-
-
-@dataclass
-class Wallet:
-    name: str
-    address: str
-    keypair_file: str
-    sol: int = 0  # lamports
-    usdc: int | None = None  # atomic units; None when it has no USDC account
 
 
 @dataclass
@@ -212,8 +181,12 @@ def reused_pids(info: StackInfo | None) -> dict[str, int]:
 
 def _write_stack(paths: StackPaths, info: StackInfo) -> None:
     paths.stack_json.write_text(json.dumps(info.to_json(), indent=2) + "\n")
-    lines = [f"export {key}={value}" for key, value in info.env().items()]
-    paths.stack_env.write_text("\n".join(lines) + "\n")
+    values = info.env()
+    token = read_admin_token(paths)
+    if token:
+        values["X402_SANDBOX_ADMIN_TOKEN"] = token
+    lines = [f"export {key}={value}" for key, value in values.items()]
+    write_secret(paths.stack_env, "\n".join(lines) + "\n")
 
 
 def purge(paths: StackPaths) -> None:
@@ -224,21 +197,6 @@ def purge(paths: StackPaths) -> None:
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
-
-
-def _memo_secret(paths: StackPaths) -> str:
-    """The paid server's memo secret, created once per home (mode 0600)."""
-    path = paths.memo_secret
-    with contextlib.suppress(FileNotFoundError):
-        secret = path.read_text().strip()
-        if secret:
-            return secret
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(secret + "\n")
-    return secret
 
 
 def _check_ports(config: StackConfig) -> None:
@@ -280,6 +238,14 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
     )
     keypairs = {name: load_or_create(paths.key(name))[0] for name in wallet_names}
     merchant = str(keypairs["merchant"].pubkey())
+    try:
+        token = admin_token_for_run(
+            paths, config.admin_token, config.chain_args, config.facilitator_args
+        )
+    except ValueError as exc:
+        raise StackError(str(exc)) from None
+    # In the environment, not argv: argv is world-readable (ps) and kept in stack.json.
+    strict = ["--require-admin-token"] if config.require_admin_token else []
 
     host = config.host
     rpc_url = f"http://{host}:{config.rpc_port}"
@@ -290,14 +256,14 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
     if config.usdc_mint:
         chain_args += ["--usdc-mint", config.usdc_mint]
     chain = ManagedProcess(
-        "chain", "sandbox.chain", chain_args + list(config.chain_args),
-        f"{rpc_url}/health", paths.log("chain"),
+        "chain", "sandbox.chain", chain_args + strict + list(config.chain_args),
+        f"{rpc_url}/health", paths.log("chain"), env={"X402_SANDBOX_CHAIN_ADMIN_TOKEN": token},
     )  # fmt: skip
     processes = [chain]
     try:
         progress(f"starting chain on {rpc_url}")
         chain.start().wait_healthy(timeout=30)
-        rpc = ChainRpc(rpc_url)
+        rpc = ChainRpc(rpc_url, admin_token=token)
         chain_info = rpc.call("sandbox_getInfo")
         usdc_mint = chain_info["usdcMint"]
 
@@ -310,8 +276,9 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
             facilitator_args += ["--fee-payer-keypair", str(paths.key(f"fee-payer-{i}"))]
         facilitator = ManagedProcess(
             "facilitator", "sandbox.facilitator",
-            facilitator_args + list(config.facilitator_args),
+            facilitator_args + strict + list(config.facilitator_args),
             f"{facilitator_url}/health", paths.log("facilitator"),
+            env={"X402_SANDBOX_FACILITATOR_ADMIN_TOKEN": token},
         )  # fmt: skip
         server_url = f"http://{host}:{config.server_port}"
         server_args = [
@@ -322,8 +289,7 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
         server = ManagedProcess(
             "server", "sandbox.server", server_args + list(config.server_args),
             f"{server_url}/health", paths.log("server"),
-            # In the environment, not argv: argv is world-readable (ps) and kept in stack.json.
-            env={"X402_SANDBOX_SERVER_MEMO_SECRET": _memo_secret(paths)},
+            env={"X402_SANDBOX_SERVER_MEMO_SECRET": memo_secret(paths)},
         )  # fmt: skip
         # Facilitator and server boot while the wallets are funded.
         progress("starting facilitator and server")
@@ -339,12 +305,20 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
         facilitator.wait_healthy(timeout=30)
         progress(f"waiting for the paid server on {server_url}")
         server.wait_healthy(timeout=30)
+        if config.chain_faults:  # only now: funding and startup must not meet them
+            progress("switching on the chain faults")
+            rpc.call("sandbox_setFaults", dict(config.chain_faults))
         rpc.close()
     except BaseException as exc:
         for process in reversed(processes):
             process.stop()
         if isinstance(exc, ProcessFailed):
             raise StackError(str(exc)) from None
+        if isinstance(exc, RpcError | httpx.HTTPError):
+            raise StackError(
+                f"setting up the chain failed: {exc}. Chain faults given with --chain-arg "
+                "hit the setup too; use up's --chain-fault-* flags, which start after it."
+            ) from None
         raise
 
     genesis_network = chain_info.get("network", "")
@@ -371,64 +345,6 @@ def _v1_name(network: str) -> str:
     from sandbox.protocol.networks import CAIP2_TO_V1
 
     return CAIP2_TO_V1.get(network, network)
-
-
-def fund_wallets(
-    rpc: ChainRpc,
-    config: StackConfig,
-    keypairs: dict[str, Any],
-    paths: StackPaths,
-    usdc_mint: str,
-) -> list[Wallet]:
-    """Top wallets up to their configured amounts; wallets kept from a previous run keep theirs."""
-    mint = Pubkey.from_string(usdc_mint)
-    names = list(keypairs)
-    addresses = {name: str(kp.pubkey()) for name, kp in keypairs.items()}
-    atas = {
-        name: str(associated_token_address(kp.pubkey(), mint, TOKEN_PROGRAM_ID))
-        for name, kp in keypairs.items()
-    }
-    sol_before = rpc.batch([("getBalance", [addresses[n], CONFIRMED]) for n in names])
-    calls: list[tuple[str, list[Any]]] = []
-    for name, balance in zip(names, sol_before, strict=True):
-        if name.startswith("fee-payer") and balance["value"] == 0:
-            calls.append(("requestAirdrop", [addresses[name], _lamports(config.fee_payer_sol)]))
-        elif name.startswith("payer") and balance["value"] == 0:
-            calls.append(("requestAirdrop", [addresses[name], _lamports(config.payer_sol)]))
-            calls.append(("sandbox_mintTo", [addresses[name], _usdc(config.payer_usdc)]))
-    # The merchant needs its USDC account to exist before anyone can pay it.
-    calls.append(("sandbox_mintTo", [addresses["merchant"], 0]))
-    rpc.batch(calls)
-    return read_wallets(rpc, {n: (addresses[n], str(paths.key(n)), atas[n]) for n in names})
-
-
-def read_wallets(rpc: ChainRpc, wallets: dict[str, tuple[str, str, str]]) -> list[Wallet]:
-    """Balances as the chain reports them: name -> (address, keypair file, USDC account)."""
-    names = list(wallets)
-    calls: list[tuple[str, list[Any]]] = []
-    for name in names:
-        address, _, ata = wallets[name]
-        calls.append(("getBalance", [address, CONFIRMED]))
-        calls.append(("getAccountInfo", [ata, {"encoding": "jsonParsed", **CONFIRMED}]))
-    results = rpc.batch(calls)
-    out = []
-    for i, name in enumerate(names):
-        address, keyfile, _ = wallets[name]
-        sol = results[2 * i]["value"]
-        account = results[2 * i + 1]["value"]
-        usdc = None
-        if account and isinstance(account.get("data"), dict):
-            usdc = int(account["data"]["parsed"]["info"]["tokenAmount"]["amount"])
-        out.append(Wallet(name, address, keyfile, sol, usdc))
-    return out
-
-
-def _lamports(sol: float) -> int:
-    return round(sol * LAMPORTS_PER_SOL)
-
-
-def _usdc(amount: float) -> int:
-    return round(amount * USDC_UNIT)
 
 
 STOPPED, NOT_RUNNING, NOT_OURS = "stopped", "not running", "not ours"

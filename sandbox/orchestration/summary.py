@@ -12,7 +12,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from sandbox.orchestration.stack import StackInfo, Wallet
+from sandbox.admin_guard import admin_headers
+from sandbox.orchestration.stack import StackInfo
+from sandbox.orchestration.wallets import Wallet
 
 
 def _sol(lamports: int) -> str:
@@ -91,22 +93,39 @@ def next_steps(info: StackInfo, default_home: Path | None = None) -> list[tuple[
     return steps
 
 
-def deliberate_bugs(info: StackInfo) -> dict[str, list[str]]:
-    """Component -> the bugs it runs with on purpose (`--bug`, X402_*_BUGS), from its /health."""
-    found = {}
+READ_TIMEOUT = 10.0  # a busy machine answers late; a short timeout would hide what we ask for
+
+
+def component_bugs(base_url: str) -> list[str] | None:
+    """The bugs a component runs with on purpose (`--bug`), from its /health; None when its
+    /health could not be read (then nobody can say it is not broken)."""
+    try:
+        bugs = httpx.get(f"{base_url}/health", timeout=READ_TIMEOUT).json().get("bugs")
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return [str(bug) for bug in bugs] if isinstance(bugs, list) else []
+
+
+def deliberate_bugs(info: StackInfo) -> dict[str, list[str] | None]:
+    """Component -> the bugs it runs with on purpose (`--bug`, X402_*_BUGS), from its /health;
+    None for a component whose /health did not answer in READ_TIMEOUT."""
+    found: dict[str, list[str] | None] = {}
     for name, url in (("facilitator", info.facilitator_url), ("server", info.server_url)):
-        try:
-            bugs = httpx.get(f"{url}/health", timeout=2).json().get("bugs")
-        except (httpx.HTTPError, ValueError, AttributeError):
-            continue
-        if bugs:
-            found[name] = list(bugs)
+        bugs = component_bugs(url)
+        if bugs is None or bugs:
+            found[name] = bugs
     return found
 
 
-def print_bugs(console: Console, bugs: dict[str, list[str]]) -> None:
+def print_bugs(console: Console, bugs: dict[str, list[str] | None]) -> None:
     """Loud, so that nobody mistakes a deliberately broken stack for a working one."""
     for name, names in bugs.items():
+        if names is None:
+            console.print(
+                f"[yellow]could not read the {name}'s /health within {READ_TIMEOUT:g} s:[/] "
+                "whether it runs with deliberate bugs (--bug) is unknown"
+            )
+            continue
         console.print(
             f"[bold red]DELIBERATELY BROKEN:[/] the {name} runs with --bug {', '.join(names)} "
             "(X402_FACILITATOR_BUGS / X402_SERVER_BUGS): it accepts what it must refuse"
@@ -142,9 +161,15 @@ def print_up(console: Console, info: StackInfo) -> None:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
-def recent_settlements(facilitator_url: str, limit: int = 5) -> list[dict[str, Any]]:
+def recent_settlements(
+    facilitator_url: str, admin_token: str | None = None, limit: int = 5
+) -> list[dict[str, Any]]:
     try:
-        answer = httpx.get(f"{facilitator_url}/_sandbox/settlements", timeout=2)
+        answer = httpx.get(
+            f"{facilitator_url}/_sandbox/settlements",
+            headers=admin_headers(admin_token),
+            timeout=READ_TIMEOUT,
+        )
         items = answer.json()
     except (httpx.HTTPError, ValueError):
         return []

@@ -22,9 +22,15 @@ class RpcClient:
     client opens one on first use and closes it in `close()`."""
 
     def __init__(
-        self, url: str, session: aiohttp.ClientSession | None = None, timeout: float = 10.0
+        self,
+        url: str,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 10.0,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.url = url
+        # Extra headers with every call: an admin token for a sandbox's cheat codes.
+        self._headers = {"Content-Type": "application/json", **(headers or {})}
         self._session = session
         self._owns_session = session is None
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -45,7 +51,7 @@ class RpcClient:
             async with session.post(
                 self.url,
                 data=body,
-                headers={"Content-Type": "application/json"},
+                headers=self._headers,
                 timeout=self._timeout,
             ) as response:
                 raw = await response.read()

@@ -12,7 +12,8 @@ import typer
 from rich.table import Table
 
 from sandbox.console import make_console
-from sandbox.orchestration.stack import StackPaths, read_stack
+from sandbox.orchestration.stack import StackPaths, read_admin_token, read_stack
+from sandbox.orchestration.summary import component_bugs, print_bugs
 from sandbox.scenario_runner.context import DEFAULT_PAID_PATH
 from sandbox.scenario_runner.runner import (
     Result,
@@ -86,6 +87,8 @@ def scenarios(
 
     explicit = bool(server and facilitator and rpc)
     stack = read_stack(StackPaths(home))
+    if admin_token is None and stack is not None and not explicit:  # never to foreign targets
+        admin_token = read_admin_token(StackPaths(home))
     server = server or (stack.server_url if stack else None)
     facilitator = facilitator or (stack.facilitator_url if stack else None)
     rpc = rpc or (stack.rpc_url if stack else None)
@@ -118,9 +121,8 @@ def scenarios(
 
     console.print(f"Running {len(selected)} scenarios against {server} (paid route {path})")
     for name, url in (("facilitator", facilitator), ("server", server)):
-        bugs = _deliberate_bugs(url)
-        if bugs:  # expected to fail: say so before anyone reads the failures as regressions
-            console.print(f"[bold red]DELIBERATELY BROKEN:[/] the {name} runs with --bug {bugs}")
+        # Expected to fail: say so before anyone reads the failures as regressions.
+        print_bugs(console, {name: bugs} if (bugs := component_bugs(url)) != [] else {})
     results = asyncio.run(
         run(
             selected,
@@ -159,17 +161,6 @@ def scenarios(
             soft_wrap=True,
         )
         raise typer.Exit(2)
-
-
-def _deliberate_bugs(base_url: str) -> str:
-    """The bugs a sandbox component reports in /health (`--bug`), as text; '' when none."""
-    import httpx
-
-    try:
-        bugs = httpx.get(f"{base_url}/health", timeout=2).json().get("bugs")
-    except (httpx.HTTPError, ValueError, AttributeError):
-        return ""
-    return ", ".join(bugs) if isinstance(bugs, list) else ""
 
 
 def main(argv: list[str] | None = None) -> int:

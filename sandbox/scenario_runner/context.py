@@ -19,6 +19,7 @@ from multidict import CIMultiDict
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from sandbox.admin_guard import admin_headers
 from sandbox.payer import ChainFacts, Payment, RpcClient, build_payment, read_challenge
 from sandbox.payer.mutations import MUTATIONS
 from sandbox.protocol import (
@@ -130,7 +131,7 @@ class Context:
         self.capabilities = capabilities
         self.http = session
         self.admin_token = admin_token
-        self.rpc = RpcClient(rpc_url)
+        self.rpc = RpcClient(rpc_url, headers=self._admin_headers())
         self.facts = ChainFacts(self.rpc, blockhash_ttl=0.0)
         self._given_keypairs = itertools.cycle(keypairs) if keypairs else None
         self._fee_payer: str | None = None
@@ -324,7 +325,7 @@ class Context:
     # ------------------------------------------------------------ faults
 
     def _admin_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
+        return admin_headers(self.admin_token)
 
     async def set_facilitator_faults(self, faults: list[dict[str, Any]]) -> None:
         if FACILITATOR_FAULTS not in self.capabilities:

@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 
 import aiohttp
 
+from sandbox.admin_guard import admin_headers
 from sandbox.scenario_runner.context import DEFAULT_PAID_PATH, Context
 from sandbox.scenario_runner.framework import (
     CHEATS,
@@ -72,13 +73,13 @@ async def probe(
     found: set[str] = set()
     timeout = aiohttp.ClientTimeout(total=3)
     body = {"jsonrpc": "2.0", "id": 1, "method": "sandbox_getInfo", "params": []}
+    headers = admin_headers(token)
     try:
-        async with session.post(rpc, json=body, timeout=timeout) as response:
+        async with session.post(rpc, json=body, headers=headers, timeout=timeout) as response:
             if "result" in await response.json(content_type=None):
                 found.add(CHEATS)
     except (aiohttp.ClientError, TimeoutError, ValueError):
         pass
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         url = f"{facilitator}/_sandbox/faults"
         async with session.get(url, headers=headers, timeout=timeout) as response:

@@ -13,8 +13,9 @@ from pathlib import Path
 from make_commands import make_runs
 from rich.console import Console
 
-from sandbox.orchestration.stack import StackInfo, Wallet
+from sandbox.orchestration.stack import StackInfo
 from sandbox.orchestration.summary import next_steps, print_up
+from sandbox.orchestration.wallets import Wallet
 
 
 def stack(home: Path, rpc_port: int = 8899, server_port: int = 4021) -> StackInfo:

@@ -16,8 +16,9 @@ from make_commands import make_runs
 from solders.pubkey import Pubkey
 
 from sandbox.orchestration.rpc import ChainRpc
-from sandbox.orchestration.stack import StackPaths, read_stack, read_wallets
+from sandbox.orchestration.stack import StackPaths, read_stack
 from sandbox.orchestration.summary import next_steps
+from sandbox.orchestration.wallets import read_wallets
 from sandbox.payer.client import read_challenge
 from sandbox.payer.keys import load_keypair
 from sandbox.payer.sync_client import X402ClientSync
