@@ -17,6 +17,7 @@ export X402_WS_PORT="${X402_WS_PORT:-$((X402_RPC_PORT + 1))}"
 export X402_FACILITATOR_PORT="${X402_FACILITATOR_PORT:-4022}"
 export X402_SERVER_PORT="${X402_SERVER_PORT:-4021}"
 HOST_HOME="$STATE_DIR/home"
+compose_admin_token
 
 container_of() { compose ps -q "$1" 2>/dev/null | head -n 1; }
 
@@ -52,6 +53,8 @@ export_home() {
     docker cp "$setup_id:/sandbox/." "$HOST_HOME/"
     chmod 700 "$HOST_HOME/keys"
     chmod 600 "$HOST_HOME"/keys/*.json
+    # Host tools (status, scenarios, loadtest with X402_SANDBOX_HOME=$HOST_HOME) send it.
+    (umask 077 && printf '%s\n' "$X402_ADMIN_TOKEN" >"$HOST_HOME/admin-token")
     local file
     for file in "$HOST_HOME/stack.json" "$HOST_HOME/stack.env"; do
         sed -i \
@@ -85,7 +88,7 @@ x402 sandbox (compose project $COMPOSE_PROJECT_NAME) is up:
   facilitator  http://127.0.0.1:$X402_FACILITATOR_PORT
   server       http://127.0.0.1:$X402_SERVER_PORT   (try /api/premium-content)
   wallets      $HOST_HOME/keys   (stack.json, stack.env beside them)
-  admin token  \$X402_ADMIN_TOKEN (default sandbox-admin) for cheat codes and fault injection
+  admin token  in $HOST_HOME/admin-token (\$X402_ADMIN_TOKEN), for cheat codes and fault injection
 
   curl -i http://127.0.0.1:$X402_SERVER_PORT/api/premium-content      # the 402 challenge
   .venv/bin/python -m sandbox.payer http://127.0.0.1:$X402_SERVER_PORT/api/premium-content \\

@@ -12,7 +12,20 @@ export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-x402-sandbox}"
 export X402_BASE_SUITE="${X402_BASE_SUITE:-bookworm}"
 export X402_BASE_IMAGE="${X402_BASE_IMAGE:-x402-sandbox-base:$X402_BASE_SUITE}"
 export X402_SANDBOX_IMAGE="${X402_SANDBOX_IMAGE:-x402-sandbox:local}"
-export X402_ADMIN_TOKEN="${X402_ADMIN_TOKEN:-sandbox-admin}"
+
+# The admin token of this state folder's stack: X402_ADMIN_TOKEN if set, else a random one made
+# once and kept in $STATE_DIR/admin-token (0600). Never a public default.
+compose_admin_token() {
+    local file="$STATE_DIR/admin-token"
+    if [ -z "${X402_ADMIN_TOKEN:-}" ]; then
+        if [ ! -s "$file" ]; then
+            mkdir -p "$STATE_DIR"
+            (umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$file")
+        fi
+        X402_ADMIN_TOKEN="$(cat "$file")"
+    fi
+    export X402_ADMIN_TOKEN
+}
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
