@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from solders.keypair import Keypair
 
@@ -72,3 +74,26 @@ def test_a_component_dying_at_startup_is_shown_and_the_rest_stopped(tmp_path: Pa
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert str(home) not in ps
     assert (home / "logs" / "server.log").exists()  # kept for the user to read
+
+
+def test_up_with_chain_faults_funds_first_then_switches_them_on(tmp_path: Path) -> None:
+    # Funding through a chain that fails half its RPC calls used to abort `up` with a traceback.
+    home = tmp_path / "faulty"
+    rpc_port = free_port_pair()
+    result = cli(
+        "up", "--home", str(home), "--rpc-port", str(rpc_port),
+        "--facilitator-port", str(free_port()), "--server-port", str(free_port()),
+        "--slot-ms", "0", "--payers", "2", "--chain-fault-error-rate", "0.5", "--json",
+    )  # fmt: skip
+    try:
+        assert result.returncode == 0, result.stderr
+        wallets = {w["name"]: w for w in json.loads(result.stdout)["wallets"]}
+        assert wallets["payer-1"]["usdc"] == 100_000_000
+        faults = httpx.post(
+            f"http://127.0.0.1:{rpc_port}",
+            json={"jsonrpc": "2.0", "id": 1, "method": "sandbox_getFaults", "params": []},
+            timeout=10,
+        ).json()["result"]
+        assert faults["errorRate"] == 0.5
+    finally:
+        cli("down", "--home", str(home))
