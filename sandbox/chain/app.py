@@ -8,6 +8,9 @@ import logging
 import signal
 import time
 
+from sandbox.admin_guard import AdminGuard
+from sandbox.http_limits import raise_open_file_limit
+
 from .clock import SlotClock
 from .dispatcher import Dispatcher
 from .http_server import serve_http
@@ -45,8 +48,20 @@ async def serve(settings: ChainSettings, started: float | None = None) -> None:
     node = build_node(settings)
     dispatcher = Dispatcher(node)
     pubsub = PubSub(node)
-    http = await serve_http(dispatcher, settings.host, settings.port, settings.admin_token)
+    guard = AdminGuard(
+        port=settings.port,
+        host=settings.host,
+        token=settings.admin_token,
+        require_token=settings.require_admin_token,
+        allowed_origins=settings.allow_origins,
+    )
+    raise_open_file_limit()  # idle sockets cost a descriptor each
+    # PubSub listens first: /health answers 200 only once both ports are bound.
     ws = await pubsub.serve(settings.host, settings.pubsub_port)
+    http, http_server = await serve_http(
+        dispatcher, settings.host, settings.port, guard, settings.header_timeout
+    )
+    http_server.ready = True
     clock = asyncio.create_task(SlotClock(node.ledger, settings.slot_ms).run())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -63,6 +78,7 @@ async def serve(settings: ChainSettings, started: float | None = None) -> None:
         await stop.wait()
     finally:
         clock.cancel()
+        http_server.close()
         http.close()
         ws.close()
         _save(node)

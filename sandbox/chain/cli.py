@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from sandbox.http_limits import header_timeout_default
+
 from .settings import USDC_MINT_CHOICES, ChainSettings, FaultSettings, resolve_usdc_mint
 
 __all__ = ["build_parser", "main", "settings_from_args"]
@@ -25,6 +27,13 @@ def _non_negative(text: str) -> float:
     value = float(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} must be >= 0")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be > 0")
     return value
 
 
@@ -72,7 +81,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--admin-token",
         default=_env("ADMIN_TOKEN"),
-        help="cheat codes then need `Authorization: Bearer TOKEN`",
+        help="the token for cheat codes (`Authorization: Bearer TOKEN`): always needed from "
+        "beyond loopback, from loopback too with --require-admin-token",
+    )
+    p.add_argument(
+        "--require-admin-token",
+        action="store_true",
+        default=_env("REQUIRE_ADMIN_TOKEN", "") in ("1", "true", "yes"),
+        help="cheat codes need the admin token from loopback callers too",
+    )
+    p.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (http://host:port) whose pages may call cheat codes; repeatable",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=_positive,
+        default=header_timeout_default(),
+        metavar="SECONDS",
+        help="close a connection whose request headers are not complete in time "
+        "(idle keep-alive connections too)",
     )
     p.add_argument("--no-sigverify", action="store_true", help=argparse.SUPPRESS)
     p.add_argument(
@@ -107,6 +138,9 @@ def settings_from_args(args: argparse.Namespace) -> ChainSettings:
         fresh=args.fresh,
         cheats=not args.no_cheats,
         admin_token=args.admin_token,
+        require_admin_token=args.require_admin_token,
+        allow_origins=tuple(args.allow_origin),
+        header_timeout=args.header_timeout,
         sigverify=not args.no_sigverify,
         faults=FaultSettings(
             latency_ms=args.fault_latency_ms,

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from sandbox.admin_guard import Refusal
+
 from . import cheats, rpc_accounts, rpc_bank, rpc_minimal, rpc_transactions
 from .errors import RpcError
 from .node import ChainNode
@@ -36,14 +38,16 @@ class Dispatcher:
         for family in _FAMILIES:
             self.methods.update(family.METHODS)
         self.cheats = dict(cheats.METHODS) if node.settings.cheats else {}
-        self.admin_token = node.settings.admin_token
 
     @property
     def method_names(self) -> list[str]:
         return sorted([*self.methods, *self.cheats])
 
-    def handle(self, body: bytes, authorized: bool = True) -> bytes | None:
-        """One HTTP body in, one HTTP body out (None: only notifications, nothing to answer)."""
+    def handle(self, body: bytes, refusal: Refusal | None = None) -> bytes | None:
+        """One HTTP body in, one HTTP body out (None: only notifications, nothing to answer).
+
+        `refusal`: the admin guard's verdict on the HTTP request; when set, cheat codes in it
+        answer an error saying why (ordinary methods are unaffected)."""
         try:
             request = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
@@ -54,13 +58,13 @@ class Dispatcher:
             if len(request) > MAX_BATCH:
                 error = RpcError.invalid_request(f"batch of {len(request)}; at most {MAX_BATCH}")
                 return orjson.dumps(_error(None, error))
-            answers = [self.call(item, authorized) for item in request]
+            answers = [self.call(item, refusal) for item in request]
             answers = [answer for answer in answers if answer is not None]
             return orjson.dumps(answers) if answers else None
-        answer = self.call(request, authorized)
+        answer = self.call(request, refusal)
         return orjson.dumps(answer) if answer is not None else None
 
-    def call(self, request: Any, authorized: bool = True) -> dict[str, Any] | None:
+    def call(self, request: Any, refusal: Refusal | None = None) -> dict[str, Any] | None:
         node = self.node
         node.rpc_requests += 1
         if not isinstance(request, dict):
@@ -90,7 +94,7 @@ class Dispatcher:
         handler = self.methods.get(method)
         try:
             if handler is None:
-                handler = self._cheat(method, authorized)
+                handler = self._cheat(method, refusal)
             elif node.faults.error_rate and method not in _NO_FAULTS and node.faults.should_fail():
                 raise RpcError.injected_fault()
             result = handler(node, params)
@@ -105,13 +109,10 @@ class Dispatcher:
             return None  # a notification
         return {"jsonrpc": "2.0", "result": result, "id": request_id}
 
-    def _cheat(self, method: str, authorized: bool):
+    def _cheat(self, method: str, refusal: Refusal | None):
         handler = self.cheats.get(method)
         if handler is None:
             raise RpcError.method_not_found(method)
-        if not authorized:
-            raise RpcError(
-                -32000,
-                f"{method} needs the admin token: send `Authorization: Bearer <token>`",
-            )
+        if refusal is not None:
+            raise RpcError(-32000, f"{method} refused: {refusal.message}")
         return handler

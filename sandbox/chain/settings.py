@@ -8,6 +8,7 @@ from pathlib import Path
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from sandbox.http_limits import HEADER_TIMEOUT
 from sandbox.protocol.networks import DEVNET_GENESIS_HASH, USDC_DEVNET_MINT, USDC_MAINNET_MINT
 
 __all__ = [
@@ -69,6 +70,9 @@ class ChainSettings:
     fresh: bool = False
     cheats: bool = True
     admin_token: str | None = None
+    require_admin_token: bool = False  # the token even from loopback
+    allow_origins: tuple[str, ...] = ()  # web origins besides the chain's own that may cheat
+    header_timeout: float = HEADER_TIMEOUT
     sigverify: bool = True
     faults: FaultSettings = field(default_factory=FaultSettings)
 

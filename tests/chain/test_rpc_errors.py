@@ -81,9 +81,15 @@ def test_cheats_off_and_admin_token():
         assert answer["error"]["code"] == -32601
         assert "result" in _call(chain.rpc_url, "getSlot")
     with start_chain(slot_ms=0, admin_token="s3cret") as chain:
+        # From loopback the token is optional, but a wrong one is refused.
+        assert _call(chain.rpc_url, "sandbox_getInfo")["result"]["slotMs"] == 0
+        wrong = _call(chain.rpc_url, "sandbox_getInfo", headers={"Authorization": "Bearer no"})
+        assert "wrong admin token" in wrong["error"]["message"]
+    with start_chain(slot_ms=0, admin_token="s3cret", require_admin_token=True) as chain:
         refused = _call(chain.rpc_url, "sandbox_getInfo")
-        assert "admin token" in refused["error"]["message"]
+        assert refused["error"]["code"] == -32000 and "admin token" in refused["error"]["message"]
         allowed = _call(
             chain.rpc_url, "sandbox_getInfo", headers={"Authorization": "Bearer s3cret"}
         )
         assert allowed["result"]["slotMs"] == 0
+        assert "result" in _call(chain.rpc_url, "getSlot")  # ordinary methods need nothing
