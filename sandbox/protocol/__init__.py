@@ -7,11 +7,13 @@ import from here.
 from sandbox.protocol import reasons
 from sandbox.protocol.errors import ProtocolError
 from sandbox.protocol.headers import (
+    MAX_JSON_DEPTH,
     PAYMENT_REQUIRED,
     PAYMENT_RESPONSE,
     PAYMENT_SIGNATURE,
     X_PAYMENT,
     X_PAYMENT_RESPONSE,
+    check_json_depth,
     decode_json_header,
     decode_payment_payload,
     decode_payment_required,
@@ -72,6 +74,7 @@ __all__ = [
     "COMPUTE_BUDGET_PROGRAM_ID",
     "DEVNET_GENESIS_HASH",
     "LIGHTHOUSE_PROGRAM_ID",
+    "MAX_JSON_DEPTH",
     "MEMO_PROGRAM_ID",
     "MEMO_V1_PROGRAM_ID",
     "PAYMENT_REQUIRED",
@@ -107,6 +110,7 @@ __all__ = [
     "WireModel",
     "associated_token_address",
     "caip2_from_genesis_hash",
+    "check_json_depth",
     "decode_json_header",
     "decode_payment_payload",
     "decode_payment_required",

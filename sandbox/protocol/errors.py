@@ -9,6 +9,9 @@ Checks that fail on a well-formed message are not exceptions: they are VerifyRes
 
 from __future__ import annotations
 
+import reprlib
+from typing import Any
+
 from pydantic import ValidationError
 
 from sandbox.protocol import reasons
@@ -19,6 +22,21 @@ class ProtocolError(ValueError):
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlong = 40
+_REPR.maxlevel = 2
+
+
+def short_repr(value: Any) -> str:
+    """repr() for error messages: a client's value, cut short (a 5,000-digit string or a
+    nested object is not echoed back whole)."""
+    try:
+        return _REPR.repr(value)
+    except (ValueError, RecursionError):  # an int past Python's 4,300-digit str() limit
+        return f"<{type(value).__name__}>"
 
 
 def _location(loc: tuple) -> str:

@@ -1,7 +1,13 @@
 """Encoding and decoding of the x402 HTTP headers and facilitator bodies.
 
 Headers carry standard base64 of UTF-8 JSON. Decoding names what was wrong, in that order:
-bad base64, bad JSON, not an object, unsupported version, missing field, wrong type.
+bad base64, bad JSON, nested too deep, not an object, unsupported version, missing field, wrong
+type.
+
+Every JSON value read here is at most MAX_JSON_DEPTH levels deep: an x402 message is five or six
+levels deep, and past ~250 levels pydantic and orjson refuse to write a message back out (the
+server forwards payloads to the facilitator), so a deeper one is `invalid_payload` at the door
+rather than an error halfway through a payment.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import orjson
 from pydantic import ValidationError
 
 from sandbox.protocol import reasons
-from sandbox.protocol.errors import ProtocolError, describe_validation_error
+from sandbox.protocol.errors import ProtocolError, describe_validation_error, short_repr
 from sandbox.protocol.models import (
     AnyPayload,
     FacilitatorRequest,
@@ -34,6 +40,42 @@ X_PAYMENT = "X-PAYMENT"
 X_PAYMENT_RESPONSE = "X-PAYMENT-RESPONSE"
 
 M = TypeVar("M", bound=WireModel)
+
+# Levels of objects and arrays in one message (the top-level object is level 1).
+MAX_JSON_DEPTH = 64
+
+
+def check_json_depth(data: Any, what: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """ProtocolError if `data` nests objects or arrays more than `limit` levels deep.
+
+    Iterative, and it stops at the first container past the limit: a hostile value costs no
+    more than the containers above that point.
+    """
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            raise ProtocolError(f"{what}: JSON nested deeper than {limit} levels")
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+def load_json(raw: bytes | str, what: str, not_json: str) -> Any:
+    """orjson.loads, then the depth check; `not_json` is the message for text that is not JSON."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" not in str(exc):
+            raise ProtocolError(not_json) from None
+        deeper = f"{what}: JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        raise ProtocolError(deeper) from None  # past orjson's own limit (1,024 levels)
+    check_json_depth(data, what)
+    return data
 
 
 def encode_json_header(data: dict[str, Any] | WireModel) -> str:
@@ -55,10 +97,7 @@ def decode_json_header(value: str | bytes, header: str = "header") -> dict[str, 
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise ProtocolError(f"{header}: not valid base64") from None
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise ProtocolError(f"{header}: base64 decodes to something that is not JSON") from None
+    data = load_json(raw, header, f"{header}: base64 decodes to something that is not JSON")
     if not isinstance(data, dict):
         raise ProtocolError(f"{header}: JSON must be an object, got {type(data).__name__}")
     return data
@@ -82,18 +121,19 @@ def read_version(
     if isinstance(version, bool) or not isinstance(version, int):
         raise ProtocolError(
             f"{what}: wrong type at 'x402Version': expected an integer, "
-            f"got {type(version).__name__} {version!r}"
+            f"got {type(version).__name__} {short_repr(version)}"
         )
     if version not in allowed:
         expected = " or ".join(str(v) for v in allowed)
         raise ProtocolError(
-            f"{what}: unsupported x402Version {version} (expected {expected})",
+            f"{what}: unsupported x402Version {short_repr(version)} (expected {expected})",
             reason=reasons.INVALID_X402_VERSION,
         )
     return version
 
 
 def payload_from_dict(data: dict[str, Any], what: str = "payment payload") -> AnyPayload:
+    check_json_depth(data, what)
     if read_version(data, what) == 2:
         return validate_wire(PaymentPayload, data, what)
     return validate_wire(PaymentPayloadV1, data, what)
@@ -112,10 +152,9 @@ def decode_payment_required(value: str | bytes) -> PaymentRequired:
 
 def decode_payment_required_v1(body: bytes | dict[str, Any]) -> PaymentRequiredV1:
     if isinstance(body, (bytes, str)):
-        try:
-            body = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise ProtocolError("402 body: not JSON") from None
+        body = load_json(body, "402 body", "402 body: not JSON")
+    else:
+        check_json_depth(body, "402 body")
     if not isinstance(body, dict):
         raise ProtocolError(f"402 body: JSON must be an object, got {type(body).__name__}")
     read_version(body, "402 body", allowed=(1,), default=1)
@@ -128,10 +167,7 @@ def decode_settle_response(value: str | bytes, header: str = PAYMENT_RESPONSE) -
 
 def parse_facilitator_request(body: bytes) -> FacilitatorRequest | FacilitatorRequestV1:
     """Parse a /verify or /settle body; the version comes from `x402Version`."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise ProtocolError("request body is not valid JSON") from None
+    data = load_json(body, "request body", "request body is not valid JSON")
     if not isinstance(data, dict):
         raise ProtocolError(f"request body must be a JSON object, got {type(data).__name__}")
     version = data.get("x402Version")

@@ -17,7 +17,14 @@ import aiohttp
 import orjson
 from pydantic import ValidationError
 
-from sandbox.protocol import SettleResponse, SupportedResponse, VerifyResponse, WireModel
+from sandbox.protocol import (
+    ProtocolError,
+    SettleResponse,
+    SupportedResponse,
+    VerifyResponse,
+    WireModel,
+    check_json_depth,
+)
 from sandbox.protocol.errors import describe_validation_error
 from sandbox.server.errors import (
     FacilitatorBadAnswer,
@@ -136,7 +143,12 @@ class FacilitatorClient:
                 f"{_snippet(body)!r}"
             ) from None
         try:
+            # The paywall writes answers back out (receipt headers): pydantic and orjson refuse
+            # values nested ~250 deep.
+            check_json_depth(data, f"facilitator {what} answer")
             return model.model_validate(data)
+        except ProtocolError as exc:
+            raise FacilitatorBadAnswer(f"{exc.message} (HTTP {status})") from None
         except ValidationError as exc:
             detail = describe_validation_error(exc, f"facilitator {what} answer")
             raise FacilitatorBadAnswer(f"{detail} (HTTP {status})") from None

@@ -92,6 +92,22 @@ def test_amount_too_long_to_be_a_number_is_a_client_error(fac, funded, path):
     assert "amount" in (data.get("invalidMessage") or data.get("errorMessage"))
 
 
+@pytest.mark.parametrize("levels", [65, 300, 1_000, 1_100])
+@pytest.mark.parametrize("path", ["/verify", "/settle"])
+def test_unknown_field_nested_deep_is_an_invalid_payload(fac, funded, path, levels):
+    """Found by `make fuzz`: a field nested 300-1,000 deep passed validation (unknown fields are
+    kept), then failed where pydantic writes the payload out: a 500 `unexpected_verify_error`."""
+    payment = funded.payment(AMOUNT)
+    payment["paymentPayload"]["accepted"]["extra"]["unknownField"] = "__deep__"
+    raw = json.dumps(payment).replace('"__deep__"', "[" * levels + "1" + "]" * levels)
+    answer = fac.post(path, raw.encode(), headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert_shaped(path, answer)
+    data = answer.json()
+    assert (data.get("invalidReason") or data.get("errorReason")) == reasons.INVALID_PAYLOAD
+    assert "nested deeper than 64 levels" in (data.get("invalidMessage") or data["errorMessage"])
+
+
 def test_body_size_is_capped(fac):
     answer = fac.post("/verify", b"{" + b" " * (70 * 1024) + b"}")
     assert answer.status_code == 413

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 
 from aiohttp import web
 from solders.keypair import Keypair
@@ -22,7 +23,8 @@ NETWORK = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1"
 # garbage, hang, close, lie (success with a random signature), bad4xx (404 text),
 # reason4xx (400 with a reason), duplicate (settle: duplicate_settlement with this payment's
 # signature, as for a payment settled earlier), replay (duplicate_settlement, no signature,
-# as for a memo nonce another transaction spent).
+# as for a memo nonce another transaction spent), deep (a success carrying an extra field
+# nested 300 levels deep).
 
 
 class FakeFacilitator:
@@ -126,6 +128,8 @@ class FakeFacilitator:
                 },
                 status=400,
             )
+        if mode == "deep":
+            return _deep_answer({"isValid": True, "payer": "payer"})
         return web.json_response({"isValid": True, "payer": "payer"})
 
     async def _settle(self, request: web.Request) -> web.StreamResponse:
@@ -171,9 +175,20 @@ class FakeFacilitator:
                     "network": network,
                 }
             )
+        if mode == "deep":
+            return _deep_answer({"success": True, "transaction": signature, "network": network})
         if mode == "lie":
             signature = str(Signature.new_unique())
         self.settled.add(signature)
         return web.json_response(
             {"success": True, "transaction": signature, "network": network, "payer": "payer"}
         )
+
+
+def _deep_answer(answer: dict, levels: int = 300) -> web.Response:
+    """`answer` plus an unknown field nested `levels` deep (written by hand: orjson stops at
+    ~254 levels)."""
+    text = json.dumps({**answer, "extraField": 0}).replace(
+        '"extraField": 0', '"extraField": ' + "[" * levels + "1" + "]" * levels
+    )
+    return web.Response(status=200, text=text, content_type="application/json")

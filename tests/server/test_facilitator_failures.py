@@ -18,6 +18,8 @@ BROKEN = [
     ("bad4xx", 502, "facilitator_bad_answer", "HTTP 404"),
     ("close", 502, "facilitator", ""),
     ("hang", 504, "facilitator_timeout", "did not answer within 1s"),
+    # a well-formed answer that cannot be written back out (a receipt header): refused at once
+    ("deep", 502, "facilitator_bad_answer", "nested deeper than 64 levels"),
 ]
 
 
