@@ -4,6 +4,12 @@ Shapes follow the validator's: a subscribe answers the subscription id; notifica
 `{"jsonrpc": "2.0", "method": "<kind>Notification", "params": {"result", "subscription"}}`.
 A signature subscription fires once, when its transaction reaches the asked commitment, and
 then ends; if it is already there when subscribing, it fires at once.
+
+Bounded: at most MAX_SUBS_PER_CONNECTION subscriptions per socket and MAX_SUBS in all (past
+them a subscribe answers an error naming the cap), and a client that stops reading is dropped
+once MAX_QUEUED notifications wait for it. Notifications are found from indexes (by signature,
+by account, slot subscribers, and the few signatures and account subs still waiting for a block
+to reach their level), never by rescanning every subscription each slot.
 """
 
 from __future__ import annotations
@@ -27,7 +33,14 @@ from .ledger import TxRecord
 from .node import ChainNode
 from .params import commitment_of, config_at, int_at, pubkey_at, signature_from
 
-__all__ = ["NOTIFICATIONS", "SUBSCRIPTION_METHODS", "PubSub"]
+__all__ = [
+    "MAX_QUEUED",
+    "MAX_SUBS",
+    "MAX_SUBS_PER_CONNECTION",
+    "NOTIFICATIONS",
+    "SUBSCRIPTION_METHODS",
+    "PubSub",
+]
 
 log = logging.getLogger("sandbox.chain.pubsub")
 SUBSCRIPTION_METHODS = (
@@ -40,6 +53,9 @@ SUBSCRIPTION_METHODS = (
 )
 NOTIFICATIONS = ("signatureNotification", "slotNotification", "accountNotification")
 _LEVEL = {"processed": 0, "confirmed": 1, "finalized": 2}
+MAX_SUBS_PER_CONNECTION = 1_000
+MAX_SUBS = 10_000
+MAX_QUEUED = 50_000  # notifications waiting for one client before it is dropped
 
 
 @dataclass(eq=False)
@@ -60,9 +76,21 @@ class _Conn:
     ws: ServerConnection
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     subs: set[int] = field(default_factory=set)
+    dropped: bool = False
 
     def send(self, message: dict[str, Any]) -> None:
-        self.queue.put_nowait(orjson.dumps(message).decode())
+        self.send_text(orjson.dumps(message).decode())
+
+    def send_text(self, text: str) -> None:
+        if self.dropped:
+            return
+        if self.queue.qsize() >= MAX_QUEUED:  # it stopped reading: let it go
+            self.dropped = True
+            asyncio.get_running_loop().create_task(
+                self.ws.close(1008, f"over {MAX_QUEUED} unread notifications")
+            )
+            return
+        self.queue.put_nowait(text)
 
 
 class PubSub:
@@ -72,7 +100,11 @@ class PubSub:
         self.subs: dict[int, _Sub] = {}
         self.by_signature: dict[Signature, list[_Sub]] = {}
         self.by_account: dict[Pubkey, list[_Sub]] = {}
-        self.slot_subs: list[_Sub] = []
+        self.slot_subs: dict[_Sub, None] = {}  # insertion-ordered set
+        # Landed signatures whose subs wait for a higher level; account subs with changes
+        # waiting for their block to reach the sub's level: all a closing slot has to look at.
+        self._sig_waiting: dict[Signature, None] = {}
+        self._account_waiting: dict[_Sub, None] = {}
         self._timers: set[Signature] = set()  # late-confirm rechecks already scheduled
         self._account_wake: tuple[float, asyncio.TimerHandle] | None = None  # the same, accounts
         node.ledger.tx_listeners.append(self._on_transaction)
@@ -146,7 +178,7 @@ class PubSub:
             return sub.id, lambda: self._check_signature(signature)
         if method == "slotSubscribe":
             sub = self._add(conn, "slot", "processed", None)
-            self.slot_subs.append(sub)
+            self.slot_subs[sub] = None
             return sub.id, None
         if method == "accountSubscribe":
             pubkey = pubkey_at(params, 0, "pubkey")
@@ -165,6 +197,16 @@ class PubSub:
         raise RpcError.method_not_found(method)
 
     def _add(self, conn: _Conn, kind: str, commitment: str, key: Any) -> _Sub:
+        if len(conn.subs) >= MAX_SUBS_PER_CONNECTION:
+            raise RpcError(
+                -32000,
+                f"subscription cap reached: at most {MAX_SUBS_PER_CONNECTION} subscriptions "
+                "per connection (MAX_SUBS_PER_CONNECTION); unsubscribe or open another",
+            )
+        if len(self.subs) >= MAX_SUBS:
+            raise RpcError(
+                -32000, f"subscription cap reached: at most {MAX_SUBS} subscriptions in all"
+            )
         sub = _Sub(next(self._ids), kind, conn, commitment, key)
         self.subs[sub.id] = sub
         conn.subs.add(sub.id)
@@ -181,14 +223,16 @@ class PubSub:
                 group.remove(sub)
             if not group:
                 self.by_signature.pop(sub.key, None)
+                self._sig_waiting.pop(sub.key, None)
         elif sub.kind == "account":
             group = self.by_account.get(sub.key, [])
             if sub in group:
                 group.remove(sub)
             if not group:
                 self.by_account.pop(sub.key, None)
-        elif sub in self.slot_subs:
-            self.slot_subs.remove(sub)
+            self._account_waiting.pop(sub, None)
+        else:
+            self.slot_subs.pop(sub, None)
 
     # ---- notifications -----------------------------------------------------------------------
     def _notify(self, sub: _Sub, result: Any) -> None:
@@ -215,6 +259,8 @@ class PubSub:
             if level >= _LEVEL[sub.commitment]:
                 self._notify(sub, {"context": {"slot": record.slot}, "value": {"err": record.err}})
                 self._remove(sub.id)
+        if signature in self.by_signature:
+            self._sig_waiting[signature] = None  # landed: look again as blocks close
         visible_at = self.node.ledger.visible_at(record.slot)
         if visible_at and signature in self.by_signature and signature not in self._timers:
             delay = visible_at - time.monotonic()
@@ -251,16 +297,19 @@ class PubSub:
                         self._account_changed(sub, record.slot)
                     elif not sub.pending_slots or sub.pending_slots[-1] != record.slot:
                         sub.pending_slots.append(record.slot)
+                        self._account_waiting[sub] = None
 
     def _on_slot(self, closed: int) -> None:
         ledger = self.node.ledger
         if self.slot_subs:
             root = ledger.slot_for("finalized")
+            result = orjson.dumps({"parent": closed, "root": root, "slot": closed + 1}).decode()
+            head = '{"jsonrpc":"2.0","method":"slotNotification","params":{"result":' + result
             for sub in self.slot_subs:
-                self._notify(sub, {"parent": closed, "root": root, "slot": closed + 1})
-        for signature in list(self.by_signature):
+                sub.conn.send_text(f'{head},"subscription":{sub.id}}}}}')
+        for signature in list(self._sig_waiting):
             self._check_signature(signature)
-        if self.by_account:
+        if self._account_waiting:
             self._check_accounts()
 
     def _check_accounts(self) -> None:
@@ -268,21 +317,20 @@ class PubSub:
         account as read at that level, so a notification never carries a state reads hide."""
         ledger, now = self.node.ledger, time.monotonic()
         wake = None
-        for group in self.by_account.values():
-            for sub in group:
-                slots = sub.pending_slots
-                if not slots:
-                    continue
-                reached = 0
-                while reached < len(slots) and ledger.reached(slots[reached], sub.commitment, now):
-                    reached += 1
-                if reached:
-                    self._account_changed(sub, slots[reached - 1])
-                    del slots[:reached]
-                if slots:
-                    held = ledger.visible_at(slots[0])
-                    if held > now and (wake is None or held < wake):
-                        wake = held
+        for sub in list(self._account_waiting):
+            slots = sub.pending_slots
+            reached = 0
+            while reached < len(slots) and ledger.reached(slots[reached], sub.commitment, now):
+                reached += 1
+            if reached:
+                self._account_changed(sub, slots[reached - 1])
+                del slots[:reached]
+            if not slots:
+                del self._account_waiting[sub]
+                continue
+            held = ledger.visible_at(slots[0])
+            if held > now and (wake is None or held < wake):
+                wake = held
         if wake is not None:  # late-confirm fault: no block may close by then (--slot-ms 0)
             self._wake_accounts_at(wake)
 
@@ -297,5 +345,5 @@ class PubSub:
 
     def _wake_accounts(self) -> None:
         self._account_wake = None
-        if self.by_account:
+        if self._account_waiting:
             self._check_accounts()
