@@ -28,7 +28,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from .accounts import encode_account
-from .errors import RpcError
+from .errors import RpcError, shown
 from .ledger import TxRecord
 from .node import ChainNode
 from .params import commitment_of, config_at, int_at, pubkey_at, signature_from
@@ -183,8 +183,13 @@ class PubSub:
         if method == "accountSubscribe":
             pubkey = pubkey_at(params, 0, "pubkey")
             config = config_at(params, 1)
+            encoding = config.get("encoding", "base64")
+            if encoding not in ("base64", "base58", "jsonParsed"):
+                raise RpcError.invalid_params(
+                    f"`encoding` {shown(encoding)}: use base64, base58 or jsonParsed"
+                )
             sub = self._add(conn, "account", commitment_of(config), pubkey)
-            sub.encoding = config.get("encoding", "base64")
+            sub.encoding = encoding
             self.by_account.setdefault(pubkey, []).append(sub)
             return sub.id, None
         if method in ("signatureUnsubscribe", "slotUnsubscribe", "accountUnsubscribe"):
@@ -284,7 +289,10 @@ class PubSub:
                 "space": 0,
             }
         else:
-            value = encode_account(account, sub.encoding, self.node.decimals_of)
+            try:
+                value = encode_account(account, sub.encoding, self.node.decimals_of)
+            except RpcError:  # base58 of an account over 128 bytes: never fail the writer
+                value = encode_account(account, "base64", self.node.decimals_of)
         self._notify(sub, {"context": {"slot": slot}, "value": value})
 
     def _on_transaction(self, signature: Signature, record: TxRecord, written: list) -> None:

@@ -123,3 +123,20 @@ def test_ten_thousand_subscriptions_leave_get_slot_fast():
         )
         assert loaded < 3 * baseline + 0.002, (baseline, loaded)
         assert idle < idle_baseline + 0.1, (idle_baseline, idle)
+
+
+async def test_a_hostile_account_encoding_never_breaks_the_writer(chain):
+    owner = Keypair().pubkey()
+    token_account = chain.rpc("sandbox_mintTo", str(owner), 1)["tokenAccount"]
+    async with websockets.connect(chain.ws_url) as ws:
+        bad = {"jsonrpc": "2.0", "id": 1, "method": "accountSubscribe"}
+        await ws.send(orjson.dumps({**bad, "params": [token_account, {"encoding": {"a": 1}}]}))
+        refused = (await _answers(ws, 1))[0]
+        assert refused["error"]["code"] == -32602 and "`encoding`" in refused["error"]["message"]
+        # base58 of a 165-byte account cannot be sent; the write still succeeds
+        config = {"encoding": "base58", "commitment": "processed"}
+        await ws.send(orjson.dumps({**bad, "id": 2, "params": [token_account, config]}))
+        assert "result" in (await _answers(ws, 1))[0]
+        assert chain.rpc("sandbox_mintTo", str(owner), 1)["amount"] == "2"
+        note = orjson.loads(await asyncio.wait_for(ws.recv(), 30))
+        assert note["method"] == "accountNotification"
