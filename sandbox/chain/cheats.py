@@ -54,9 +54,14 @@ def set_account(node: ChainNode, params: list) -> dict[str, Any]:
     executable = fields.get("executable", current.executable if current else False)
     if not isinstance(executable, bool):
         raise RpcError.invalid_params("`account.executable` must be a boolean")
-    node.ledger.set_account(
-        pubkey, Account(lamports=lamports, data=data, owner=owner, executable=executable)
-    )
+    try:
+        node.ledger.set_account(
+            pubkey, Account(lamports=lamports, data=data, owner=owner, executable=executable)
+        )
+    except Exception as exc:  # LiteSVMError (not importable): e.g. no loadable program data
+        if type(exc).__name__ != "LiteSVMError":
+            raise
+        raise RpcError.invalid_params(f"`account`: the runtime refused it: {exc}") from None
     node.forget_caches()
     return {"pubkey": str(pubkey), "lamports": lamports, "space": len(data)}
 

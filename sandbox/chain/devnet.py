@@ -81,7 +81,9 @@ class DevnetTwin:
         text = f"x402-sandbox {self._salt} {next(self._nonce)}".encode()
         return Instruction(MEMO_PROGRAM_ID, text, [])
 
-    def _run(self, instructions: list[Instruction], what: str) -> SendOutcome:
+    def _run(self, instructions: list[Instruction], what: str, param: str) -> SendOutcome:
+        """Run a funding transaction; its failure comes of the client's params (an account that
+        cannot take lamports, a balance or supply past u64): -32602 naming `param`."""
         payer = self.authority
         message = MessageV0.try_compile(
             payer.pubkey(), [*instructions, self._memo()], [], self.ledger.blockhash
@@ -93,8 +95,8 @@ class DevnetTwin:
         )
         if outcome.err is not None:
             logs = outcome.meta.logs() if outcome.meta is not None else []
-            raise RpcError.internal_error(
-                f"{what} failed: {err_message(outcome.err)}; logs: {logs}"
+            raise RpcError.invalid_params(
+                f"`{param}`: {what} failed: {err_message(outcome.err)}; logs: {logs[-3:]}"
             )
         return outcome
 
@@ -102,10 +104,19 @@ class DevnetTwin:
         if lamports > MAX_AIRDROP_LAMPORTS:
             raise RpcError.invalid_params(f"`lamports` at most {MAX_AIRDROP_LAMPORTS} per airdrop")
         self.install()  # tops the faucet up when a load test drained it
+        current = self.ledger.get_account(to)
+        held = current.lamports if current is not None else 0
+        rent = self.ledger.svm.minimum_balance_for_rent_exemption(0)
+        if held + lamports < rent:
+            raise RpcError.invalid_params(
+                f"`lamports`: {lamports} leaves {to} under the rent-exempt minimum of {rent}"
+            )
+        if held + lamports >= 2**64:
+            raise RpcError.invalid_params("`lamports`: the balance would pass a u64")
         ix = transfer(
             TransferParams(from_pubkey=self.authority.pubkey(), to_pubkey=to, lamports=lamports)
         )
-        return self._run([ix], "airdrop")
+        return self._run([ix], "airdrop", "pubkey")
 
     def token_program_of(self, mint: Pubkey) -> Pubkey:
         account = self.ledger.get_account(mint)
@@ -147,6 +158,8 @@ class DevnetTwin:
                     ],
                 )
             )
-        self._run(instructions, "mintTo")
+        if mint_state.supply + amount >= 2**64:
+            raise RpcError.invalid_params("`amount`: the mint's supply would pass a u64")
+        self._run(instructions, "mintTo", "owner")
         balance = int.from_bytes(bytes(self.ledger.get_account(ata).data)[64:72], "little")
         return ata, balance

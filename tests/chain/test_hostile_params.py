@@ -13,6 +13,7 @@ from solders.transaction import Transaction
 
 KEY = "11111111111111111111111111111112"
 SIG = "1" * 64
+LOADER = "BPFLoaderUpgradeab1e11111111111111111111111"
 
 
 def _post(url, body):
@@ -109,3 +110,32 @@ def test_nested_params_inside_a_batch(fast_chain):
 def test_long_unknown_method_name_is_not_echoed_whole(fast_chain):
     answer = _call(fast_chain.rpc_url, "x" * 100_000)
     assert answer["error"]["code"] == -32601 and len(answer["error"]["message"]) < 300
+
+
+@pytest.mark.parametrize(
+    "account",
+    [
+        {"lamports": 5, "data": "AAAA"},  # over the token program: not a loadable program
+        {
+            "executable": True,
+            "data": "AAAA",
+            "owner": "BPFLoaderUpgradeab1e11111111111111111111111",
+        },
+    ],
+)
+def test_set_account_the_runtime_refuses_is_invalid_params(fast_chain, account):
+    target = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" if "owner" not in account else KEY
+    answer = _call(fast_chain.rpc_url, "sandbox_setAccount", target, account)
+    assert answer["error"]["code"] == -32602 and "`account`" in answer["error"]["message"]
+
+
+def test_funding_the_runtime_refuses_names_the_parameter(fast_chain):
+    fresh = str(Keypair().pubkey())
+    small = _call(fast_chain.rpc_url, "requestAirdrop", fresh, 5)  # under rent exemption
+    assert small["error"]["code"] == -32602 and "`lamports`" in small["error"]["message"]
+    program = _call(fast_chain.rpc_url, "requestAirdrop", LOADER, 10**9)  # a program account
+    assert program["error"]["code"] == -32602 and "`pubkey`" in program["error"]["message"]
+    owner = str(Keypair().pubkey())
+    answers = [_call(fast_chain.rpc_url, "sandbox_mintTo", owner, 2**63) for _ in range(2)]
+    overflow = answers[-1]  # the second passes u64, whatever the supply was
+    assert overflow["error"]["code"] == -32602 and "`amount`" in overflow["error"]["message"]
