@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SANDBOX := $(BIN)/x402-sandbox
 
-.PHONY: up down status logs pay scenarios loadtest loadtest-ui bench test interop test-compose \
-        compose-up compose-down compose-loadtest lint format clean venv
+.PHONY: up down status logs pay scenarios loadtest loadtest-ui bench test fuzz interop \
+        test-compose compose-up compose-down compose-loadtest lint format clean venv
 
 venv: $(STAMP)
 
@@ -47,6 +47,11 @@ bench: $(STAMP)
 
 test: $(STAMP)
 	@$(BIN)/python -m pytest -q $(ARGS)
+
+# The fuzzers (hypothesis, derandomized, about two minutes): never part of `make test`, since
+# tests/fuzz/conftest.py collects them only when tests/fuzz is asked for.
+fuzz: $(STAMP)
+	@$(BIN)/python -m pytest -q tests/fuzz $(ARGS)
 
 interop: $(STAMP)
 	@bash interop/run.sh
