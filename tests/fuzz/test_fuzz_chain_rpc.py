@@ -37,8 +37,8 @@ from sandbox.chain.settings import ChainSettings
 from sandbox.chain.testing import start_chain
 from sandbox.protocol.networks import USDC_DEVNET_MINT
 
-IN_PROCESS_EXAMPLES = 12_000
-HTTP_EXAMPLES = 3_000
+IN_PROCESS_EXAMPLES = 20_000
+HTTP_EXAMPLES = 4_000
 MIN_REQUESTS = 10_000
 FUZZ = settings(
     deadline=None,
