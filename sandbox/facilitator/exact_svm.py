@@ -25,7 +25,7 @@ from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
 from sandbox.facilitator import _instructions as ixs
-from sandbox.protocol import reasons
+from sandbox.protocol import reasons, short_repr
 from sandbox.protocol.models import FacilitatorRequest, FacilitatorRequestV1
 from sandbox.protocol.networks import same_network
 from sandbox.protocol.programs import associated_token_address
@@ -120,7 +120,7 @@ def _first_difference(a: dict, b: dict, prefix: str = "") -> str:
         if left != right:
             if isinstance(left, dict) and isinstance(right, dict):
                 return _first_difference(left, right, f"{prefix}{key}.")
-            return f"{prefix}{key}: accepted {left!r}, required {right!r}"
+            return f"{prefix}{key}: accepted {short_repr(left)}, required {short_repr(right)}"
     return "(none)"
 
 
@@ -140,21 +140,21 @@ def _check_envelope(
         if scheme != "exact":
             return Rejection(
                 reasons.UNSUPPORTED_SCHEME,
-                f"{what} scheme {scheme!r} is not supported (this facilitator settles 'exact')",
+                f"{what} scheme {short_repr(scheme)} is not supported (only 'exact' is)",
             )
     if "skip-network-check" in policy.bugs:
         pass
     elif not same_network(req.network, policy.network):
         return Rejection(
             reasons.NETWORK_MISMATCH,
-            f"paymentRequirements network {req.network!r} is not this facilitator's "
+            f"paymentRequirements network {short_repr(req.network)} is not this facilitator's "
             f"network {policy.network!r}",
         )
     elif not same_network(pay_network, req.network):
         return Rejection(
             reasons.NETWORK_MISMATCH,
-            f"paymentPayload network {pay_network!r} differs from paymentRequirements "
-            f"network {req.network!r}",
+            f"paymentPayload network {short_repr(pay_network)} differs from paymentRequirements "
+            f"network {short_repr(req.network)}",
         )
     if isinstance(request, FacilitatorRequest):
         accepted = _terms(payload.accepted.to_wire())
@@ -215,13 +215,13 @@ def check_payment(
     if asset is None:
         return Rejection(
             reasons.INVALID_PAYMENT_REQUIREMENTS,
-            f"paymentRequirements.asset {req.asset!r} is not a Solana address",
+            f"paymentRequirements.asset {short_repr(req.asset)} is not a Solana address",
         )
     pay_to = _pubkey(req.pay_to)
     if pay_to is None:
         return Rejection(
             reasons.INVALID_PAYMENT_REQUIREMENTS,
-            f"paymentRequirements.payTo {req.pay_to!r} is not a Solana address",
+            f"paymentRequirements.payTo {short_repr(req.pay_to)} is not a Solana address",
         )
     required_amount = req.atomic_amount
     named_fee_payer = (req.extra or {}).get("feePayer")
@@ -233,8 +233,8 @@ def check_payment(
     if fee_payer is None or fee_payer not in policy.fee_payers:
         return Rejection(
             reasons.FEE_PAYER_NOT_MANAGED,
-            f"extra.feePayer {named_fee_payer!r} is not one of this facilitator's fee payers "
-            "(see GET /supported)",
+            f"extra.feePayer {short_repr(named_fee_payer)} is not one of this facilitator's fee "
+            "payers (see GET /supported)",
         )
 
     tx = _decode(request.payment_payload.payload.get("transaction"))

@@ -5,7 +5,7 @@ import from here.
 """
 
 from sandbox.protocol import reasons
-from sandbox.protocol.errors import ProtocolError
+from sandbox.protocol.errors import ProtocolError, short_repr
 from sandbox.protocol.headers import (
     MAX_JSON_DEPTH,
     PAYMENT_REQUIRED,
@@ -125,6 +125,7 @@ __all__ = [
     "read_version",
     "reasons",
     "same_network",
+    "short_repr",
     "to_caip2",
     "to_v1",
 ]

@@ -31,7 +31,7 @@ import os
 import secrets
 from urllib.parse import urlsplit
 
-from sandbox.protocol import PaymentPayload, PaymentPayloadV1, reasons, to_caip2
+from sandbox.protocol import PaymentPayload, PaymentPayloadV1, reasons, short_repr, to_caip2
 
 __all__ = ["BindingError", "MemoBinder", "check_v1_payload", "check_v2_accepted"]
 
@@ -94,12 +94,12 @@ def check_v2_accepted(payload: PaymentPayload, offered: dict, path: str) -> None
     if accepted.scheme != offered["scheme"]:
         raise BindingError(
             reasons.UNSUPPORTED_SCHEME,
-            f"scheme {accepted.scheme!r} is not offered here; this route takes 'exact'",
+            f"scheme {short_repr(accepted.scheme)} is not offered here; this route takes 'exact'",
         )
     if accepted.network != offered["network"]:
         raise BindingError(
             reasons.NETWORK_MISMATCH,
-            f"network {accepted.network!r} is not this route's {offered['network']!r}",
+            f"network {short_repr(accepted.network)} is not this route's {offered['network']!r}",
         )
     fields = (
         ("amount", accepted.amount, offered["amount"]),
@@ -116,14 +116,14 @@ def check_v2_accepted(payload: PaymentPayload, offered: dict, path: str) -> None
                 else reasons.INVALID_PAYMENT_REQUIREMENTS
             )
             raise BindingError(
-                reason, f"accepted.{name} is {got!r} but this route asks for {wanted!r}"
+                reason, f"accepted.{name} is {short_repr(got)} but this route asks for {wanted!r}"
             )
     if payload.resource is not None and payload.resource.url:
         paid_path = urlsplit(payload.resource.url).path or "/"
         if paid_path != path:
             raise BindingError(
                 reasons.INVALID_PAYMENT_REQUIREMENTS,
-                f"payment was made for resource {paid_path!r}, not {path!r}",
+                f"payment was made for resource {short_repr(paid_path)}, not {path!r}",
             )
 
 
@@ -131,10 +131,10 @@ def check_v1_payload(payload: PaymentPayloadV1, scheme: str, network_v1: str) ->
     if payload.scheme != scheme:
         raise BindingError(
             reasons.UNSUPPORTED_SCHEME,
-            f"scheme {payload.scheme!r} is not offered here; this route takes {scheme!r}",
+            f"scheme {short_repr(payload.scheme)} is not offered here; this route takes {scheme!r}",
         )
     if payload.network != network_v1:
         raise BindingError(
             reasons.NETWORK_MISMATCH,
-            f"network {payload.network!r} is not this route's {network_v1!r}",
+            f"network {short_repr(payload.network)} is not this route's {network_v1!r}",
         )

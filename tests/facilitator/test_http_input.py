@@ -108,6 +108,17 @@ def test_unknown_field_nested_deep_is_an_invalid_payload(fac, funded, path, leve
     assert "nested deeper than 64 levels" in (data.get("invalidMessage") or data["errorMessage"])
 
 
+@pytest.mark.parametrize("field", ["payTo", "asset"])
+def test_a_long_field_is_not_echoed_whole(fac, funded, field):
+    payment = funded.payment(AMOUNT)
+    for requirements in (payment["paymentRequirements"], payment["paymentPayload"]["accepted"]):
+        requirements[field] = "x" * 5_000
+    answer = fac.post("/verify", payment)
+    assert_shaped("/verify", answer)
+    message = answer.json()["invalidMessage"]
+    assert f"{field} 'xxx" in message and len(message) < 300
+
+
 def test_body_size_is_capped(fac):
     answer = fac.post("/verify", b"{" + b" " * (70 * 1024) + b"}")
     assert answer.status_code == 413

@@ -68,3 +68,14 @@ async def test_huge_version_value_is_named_briefly(stack, payer):
     assert response.status_code == 400
     assert "x402Version" in response.json()["message"]
     assert len(response.json()["message"]) < 300  # the value is not echoed whole
+
+
+async def test_a_long_field_is_not_echoed_whole(stack, payer):
+    client, _, _ = stack
+    ((name, value),) = pay_v2(await client.get("/a"), payer).items()
+    payload = orjson.loads(base64.b64decode(value))
+    payload["accepted"]["payTo"] = "x" * 5_000
+    response = await client.get("/a", headers={name: base64.b64encode(orjson.dumps(payload))})
+    assert response.status_code == 402
+    assert "accepted.payTo is 'xxx" in response.json()["message"]
+    assert len(response.json()["message"]) < 300
