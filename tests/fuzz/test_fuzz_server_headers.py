@@ -5,12 +5,14 @@ for the server's own 402s are mutated (fields replaced, deleted, added, unknown 
 250-1,100 deep, transaction bytes changed), and random JSON of every shape, broken base64 and
 raw bytes are sent as well (fuzz_json.py).
 
-Whatever arrives, the answer is a 4xx (or a 200 when the mutation kept a valid payment), never
-a 5xx or a broken connection: 11,000 inputs in all, counted in the "fuzz inputs" summary.
+Whatever arrives, the answer is a 4xx naming its error (or a 200 with its receipt when the
+mutation kept a valid payment), never a 5xx or a broken connection: 11,000 inputs in all,
+counted in the "fuzz inputs" summary.
 """
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from fuzz_http import Sender, fuzz
 from fuzz_json import MAX_HEADER_TEXT, RANDOMS, Hostile, b64, dumps
@@ -35,7 +37,22 @@ def server(fuzz_target):
 
 def send(server: Sender, route: str, headers: list[tuple[str, bytes]]) -> None:
     headers = within_header_limit(headers)
-    server.send("GET", route, f"{route} {headers}", headers=headers)
+    server.send("GET", route, f"{route} {headers}", answer_shape, headers=headers)
+
+
+def answer_shape(answer: httpx.Response) -> str | None:
+    """None for an answer a client can act on: content with its receipt, a 402 with its
+    challenge, or a JSON refusal naming its error."""
+    if answer.status_code == 200:
+        receipts = ("PAYMENT-RESPONSE", "X-PAYMENT-RESPONSE")
+        return None if any(h in answer.headers for h in receipts) else "content without a receipt"
+    if answer.status_code == 402 and "PAYMENT-REQUIRED" not in answer.headers:
+        return "a 402 without its PAYMENT-REQUIRED challenge"
+    try:
+        error = answer.json().get("error")
+    except (ValueError, AttributeError):
+        return "a refusal that is not a JSON object"
+    return None if isinstance(error, str) and error else "a refusal without an error"
 
 
 def within_header_limit(headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
