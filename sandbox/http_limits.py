@@ -8,6 +8,7 @@ same constants.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import resource
@@ -18,6 +19,7 @@ __all__ = [
     "HEADER_TIMEOUT",
     "MAX_HEADER_BYTES",
     "LimitedHttpToolsProtocol",
+    "add_header_timeout_flag",
     "header_timeout_default",
     "limited_protocol",
     "plain_response",
@@ -34,6 +36,28 @@ def header_timeout_default() -> float:
         return float(os.environ.get("X402_SANDBOX_HEADER_TIMEOUT", HEADER_TIMEOUT))
     except ValueError:
         return HEADER_TIMEOUT
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0 seconds")
+    return value
+
+
+def add_header_timeout_flag(parser: argparse.ArgumentParser) -> None:
+    """`--header-timeout SECONDS`, the same on every server of ours."""
+    parser.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=header_timeout_default(),
+        metavar="SECONDS",
+        help="close a connection whose request headers are not complete in time "
+        "(default %(default)s; X402_SANDBOX_HEADER_TIMEOUT)",
+    )
 
 
 def raise_open_file_limit() -> int:

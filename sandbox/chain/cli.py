@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox.http_limits import header_timeout_default
+from sandbox.http_limits import add_header_timeout_flag
 
 from .settings import USDC_MINT_CHOICES, ChainSettings, FaultSettings, resolve_usdc_mint
 
@@ -27,13 +27,6 @@ def _non_negative(text: str) -> float:
     value = float(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} must be >= 0")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be > 0")
     return value
 
 
@@ -97,14 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="a web origin (http://host:port) whose pages may call cheat codes; repeatable",
     )
-    p.add_argument(
-        "--header-timeout",
-        type=_positive,
-        default=header_timeout_default(),
-        metavar="SECONDS",
-        help="close a connection whose request headers are not complete in time "
-        "(idle keep-alive connections too)",
-    )
+    add_header_timeout_flag(p)
     p.add_argument("--no-sigverify", action="store_true", help=argparse.SUPPRESS)
     p.add_argument(
         "--validator",

@@ -20,7 +20,7 @@ from sandbox.facilitator.exact_svm import (
 )
 from sandbox.facilitator.faults import KINDS, FaultError, parse_fault_flag
 from sandbox.facilitator.settings import DEFAULT_LEDGER, KeypairFileError, Settings, load_keypair
-from sandbox.http_limits import header_timeout_default, limited_protocol, raise_open_file_limit
+from sandbox.http_limits import add_header_timeout_flag, limited_protocol, raise_open_file_limit
 
 __all__ = ["build_parser", "main", "settings_from_args"]
 
@@ -92,12 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="a web page origin (besides this service's own) that may call /_sandbox/*",
     )
-    p.add_argument(
-        "--header-timeout",
-        type=float,
-        default=header_timeout_default(),
-        help="seconds a client has to send its request headers (default %(default)s)",
-    )
+    add_header_timeout_flag(p)
     p.add_argument(
         "--low-balance-sol", type=float, default=0.05, help="/health warns below this balance"
     )
@@ -136,8 +131,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise ValueError("--max-body-bytes must be at least 1024")
     if args.require_admin_token and not args.admin_token:
         raise ValueError("--require-admin-token needs --admin-token TOKEN")
-    if args.header_timeout <= 0:
-        raise ValueError("--header-timeout must be > 0 seconds")
     return Settings(
         rpc_url=args.rpc_url,
         ws_url=args.ws_url,

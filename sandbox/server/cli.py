@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from sandbox.http_limits import HEADER_TIMEOUT, header_timeout_default
+from sandbox.http_limits import HEADER_TIMEOUT, add_header_timeout_flag
 from sandbox.server.bugs import BUGS, parse_bugs
 
 __all__ = ["main"]
@@ -63,12 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="FOR TESTING TESTS: switch off one defence on purpose (repeatable; also "
         "X402_SERVER_BUGS); one of: " + ", ".join(BUGS),
     )
-    parser.add_argument(
-        "--header-timeout",
-        type=float,
-        default=header_timeout_default(),
-        help="seconds a client has to send its request headers (default %(default)s)",
-    )
+    add_header_timeout_flag(parser)
     parser.add_argument("--log-level", default=_env("SERVER_LOG_LEVEL", "warning"))
     return parser
 
@@ -78,9 +73,6 @@ def main(argv: list[str] | None = None) -> int:
     from sandbox.protocol import USDC_DEVNET_MINT
     from sandbox.server.settings import ServerSettings
 
-    if args.header_timeout <= 0:
-        print("x402-sandbox server: --header-timeout must be > 0 seconds", file=sys.stderr)
-        return 2
     if not args.pay_to:
         print("x402-sandbox server: --pay-to WALLET is required", file=sys.stderr)
         return 2
