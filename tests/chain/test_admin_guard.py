@@ -9,6 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from sandbox.chain import cheats
 from sandbox.chain.testing import start_chain
 
 KEY = "11111111111111111111111111111112"
@@ -107,3 +108,17 @@ def test_the_environment_requires_the_token(monkeypatch):
     with start_chain(slot_ms=0, admin_token="s3cret") as chain:
         refused = _post(chain.rpc_url, MINT, **{"content-type": "application/json"})
         assert "admin token" in refused["error"]["message"]
+
+
+@pytest.mark.parametrize("method", sorted(cheats.METHODS))
+def test_every_cheat_code_refuses_a_cross_site_post(fast_chain, method):
+    # The body is what a hostile page sends with fetch(url, {method: "POST", body, mode:
+    # "no-cors"}): text/plain, its own Origin, no preflight. Each cheat refuses before it runs.
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": []}
+    for headers in (
+        {"content-type": "text/plain;charset=UTF-8", "origin": "http://evil.example"},
+        {"content-type": "text/plain;charset=UTF-8"},
+    ):
+        answer = _post(fast_chain.rpc_url, body, **headers)
+        assert answer["error"]["code"] == -32000, (method, answer)
+        assert "refused" in answer["error"]["message"]
