@@ -8,8 +8,8 @@ from a previous run keep their balances (the chain keeps its state in its own vo
 
 A chain without cheat codes (solana-test-validator under the `agave` profile; sandbox_getInfo
 answers -32601) cannot fund anything: the wallets must have been preloaded at genesis
-(`python -m sandbox.chain.agave`, the `agave-genesis` service). Setup then only reads the
-balances back and writes stack.json / stack.env.
+(`python -m sandbox.orchestration.agave`, the `agave-genesis` service). Setup then only reads
+the balances back and writes stack.json / stack.env.
 
 Exit status 0 when every payer holds USDC and the merchant has its USDC account; 1 with a
 one-line reason otherwise (stack.json / stack.env are written either way).
@@ -110,7 +110,7 @@ def setup(args: argparse.Namespace) -> tuple[StackInfo, bool]:
                 raise ValueError(
                     f"the USDC mint {usdc_mint} does not exist on the chain at {args.rpc_url}, "
                     f"which has no cheat codes to create it: preload it at genesis "
-                    f"(python -m sandbox.chain.agave, the agave-genesis service)"
+                    f"(python -m sandbox.orchestration.agave, the agave-genesis service)"
                 )
             mint = Pubkey.from_string(usdc_mint)
             wallets = read_wallets(
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             "after funding"
             if funded
             else "on a chain without cheat codes (preload them at genesis: "
-            "python -m sandbox.chain.agave, the agave-genesis service)"
+            "python -m sandbox.orchestration.agave, the agave-genesis service)"
         )
         print(f"setup: wallets without USDC {how}: {', '.join(missing)}", file=sys.stderr)
         return 1

@@ -16,7 +16,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("sandbox.orchestration.cli", "Show each component, balances, settlements."),
     "logs": ("sandbox.orchestration.cli", "Show a component's log."),
     "fund": ("sandbox.orchestration.cli", "Give SOL and USDC to a wallet of yours."),
-    "chain": ("sandbox.chain.cli", "Run the embedded Solana devnet (JSON-RPC + PubSub)."),
+    "chain": (
+        "sandbox.orchestration.chain_command",
+        "Run the embedded Solana devnet (JSON-RPC + PubSub).",
+    ),
     "facilitator": ("sandbox.facilitator.cli", "Run the x402 facilitator."),
     "server": ("sandbox.server.cli", "Run the sample paid FastAPI server."),
     "pay": ("sandbox.payer.cli", "Pay one request and show each step."),

@@ -1,4 +1,7 @@
-"""`x402-sandbox chain` / `python -m sandbox.chain`: flags -> ChainSettings -> run."""
+"""`python -m sandbox.chain`: flags -> ChainSettings -> run the LiteSVM chain.
+
+`x402-sandbox chain` is these flags plus `--validator` (sandbox/orchestration/chain_command.py).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from sandbox.http_limits import add_header_timeout_flag
 
 from .settings import USDC_MINT_CHOICES, ChainSettings, FaultSettings, resolve_usdc_mint
 
-__all__ = ["build_parser", "main", "settings_from_args"]
+__all__ = ["build_parser", "configure", "main", "settings_from_args"]
 
 
 def _rate(text: str) -> float:
@@ -92,12 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_header_timeout_flag(p)
     p.add_argument("--no-sigverify", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument(
-        "--validator",
-        choices=("litesvm", "agave"),
-        default="litesvm",
-        help="agave: run solana-test-validator instead (must be on PATH)",
-    )
     p.add_argument("--fault-latency-ms", type=_non_negative, default=0.0)
     p.add_argument("--fault-drop-rate", type=_rate, default=0.0)
     p.add_argument("--fault-late-confirm-ms", type=_non_negative, default=0.0)
@@ -151,20 +148,23 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
             parser.error(str(exc))
 
 
-def main(argv: list[str] | None = None) -> int:
-    started = time.perf_counter()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def configure(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ChainSettings:
+    """Check the parsed flags (exits with argparse's message on a bad one), set up logging and
+    return the settings. `x402-sandbox chain` (sandbox/orchestration/chain_command.py) calls this
+    with this parser plus its `--validator` flag."""
     _validate(parser, args)
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    settings = settings_from_args(args)
-    if args.validator == "agave":
-        from .agave import run_agave
+    return settings_from_args(args)
 
-        return run_agave(settings)
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sandbox.chain`: the LiteSVM chain (what `up` starts)."""
+    started = time.perf_counter()
+    parser = build_parser()
+    settings = configure(parser, parser.parse_args(argv))
     from .app import run_chain
 
     return run_chain(settings, started)

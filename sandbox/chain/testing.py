@@ -91,15 +91,18 @@ def start_chain(
     host: str = "127.0.0.1",
     log_dir: Path | None = None,
     startup_timeout: float = 30.0,
+    module: str = "sandbox.chain",
     **flags: Any,
 ) -> Iterator[RunningChain]:
-    """A chain subprocess on free ports, healthy on entry, stopped (state saved) on exit."""
+    """A chain subprocess on free ports, healthy on entry, stopped (state saved) on exit.
+    `module` is the `python -m` module that takes the chain's flags (another launcher, such as
+    `x402-sandbox chain`'s, may add its own)."""
     port = flags.pop("port", None) or free_port_pair(host)
     ws_port = flags.pop("ws_port", None) or port + 1
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="x402-chain-"))
     process = ManagedProcess(
         name="chain",
-        module="sandbox.chain",
+        module=module,
         args=["--host", host, "--port", str(port), "--ws-port", str(ws_port), *chain_args(**flags)],
         health_url=f"http://{host}:{port}/health",
         log_path=log_dir / f"chain-{port}.log",

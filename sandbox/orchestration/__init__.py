@@ -1,14 +1,24 @@
-"""Orchestration: `up`, `down`, `status`, `logs`, `fund`, and the stack the pytest plugin starts."""
+"""Orchestration: `up`, `down`, `status`, `logs`, `fund`, and the stack the pytest plugin starts.
 
-from sandbox.orchestration.stack import (
-    StackConfig,
-    StackError,
-    StackInfo,
-    StackPaths,
-    read_stack,
-    start_stack,
-    stop_stack,
-)
+The names load on first use (PEP 562), so `x402-sandbox chain`, which goes through
+`sandbox.orchestration.chain_command`, starts the chain without importing the stack and payer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.orchestration.stack import (
+        StackConfig,
+        StackError,
+        StackInfo,
+        StackPaths,
+        read_stack,
+        start_stack,
+        stop_stack,
+    )
 
 __all__ = [
     "StackConfig",
@@ -19,3 +29,9 @@ __all__ = [
     "start_stack",
     "stop_stack",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module("sandbox.orchestration.stack"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,6 @@
-"""`--validator agave`: run the real solana-test-validator instead of the LiteSVM chain.
+"""`x402-sandbox chain --validator agave`: run the real solana-test-validator instead of the
+LiteSVM chain. It lives in orchestration, not in sandbox/chain, because it preloads the wallets
+`up` creates (StackConfig, the keys under HOME): the chain package knows nothing of the stack.
 
 solana-test-validator has no `sandbox_*` cheat codes, so everything `x402-sandbox up` funds is
 preloaded at genesis instead, from account files in the `solana account --output json` format:
@@ -9,7 +11,8 @@ preloaded at genesis instead, from account files in the `solana account --output
   payers their USDC associated token account holding the configured USDC.
 
 The files go to HOME/agave/accounts/; the command passes each with `--account`, and the compose
-`agave` profile loads the folder with `--account-dir` (`python -m sandbox.chain.agave` writes it).
+`agave` profile loads the folder with `--account-dir` (`python -m sandbox.orchestration.agave`
+writes it).
 UNTESTED against a real validator here: solana-test-validator cannot be installed on this machine.
 """
 
@@ -29,18 +32,13 @@ from pathlib import Path
 from solders.pubkey import Pubkey
 from solders.token.state import Mint, TokenAccount, TokenAccountState
 
-from sandbox.orchestration.stack import (
-    StackConfig,
-    StackPaths,
-    add_wallet_flags,
-    wallet_config,
-)
-from sandbox.orchestration.wallets import LAMPORTS_PER_SOL, USDC_UNIT, load_or_create
+from sandbox.chain.settings import ChainSettings
 from sandbox.protocol import associated_token_address
 from sandbox.protocol.networks import USDC_DECIMALS, USDC_DEVNET_MINT
 from sandbox.protocol.programs import TOKEN_PROGRAM_ID
 
-from .settings import ChainSettings
+from .stack import StackConfig, StackPaths, add_wallet_flags, wallet_config
+from .wallets import LAMPORTS_PER_SOL, USDC_UNIT, load_or_create
 
 __all__ = [
     "VALIDATOR_BINARY",
@@ -220,10 +218,10 @@ def run_agave(settings: ChainSettings, config: StackConfig | None = None) -> int
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m sandbox.chain.agave`: write the genesis account files only (compose's
+    """`python -m sandbox.orchestration.agave`: write the genesis account files only (compose's
     `agave-genesis` service), with the same wallet flags and defaults as `x402-sandbox up`."""
     parser = argparse.ArgumentParser(
-        prog="python -m sandbox.chain.agave",
+        prog="python -m sandbox.orchestration.agave",
         description="Write the wallets and USDC accounts to preload into solana-test-validator.",
     )
     parser.add_argument(

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from solders.keypair import Keypair
 
-from sandbox.chain.agave import write_genesis
 from sandbox.chain.testing import start_chain
+from sandbox.orchestration.agave import write_genesis
 from sandbox.orchestration.stack import StackConfig
 from sandbox.protocol.networks import DEVNET_GENESIS_HASH, USDC_DEVNET_MINT, caip2_from_genesis_hash
 

@@ -17,9 +17,9 @@ from solders.pubkey import Pubkey
 from solders.token.associated import get_associated_token_address
 from solders.token.state import Mint, TokenAccount, TokenAccountState
 
-from sandbox.chain import agave
-from sandbox.chain.agave import agave_command, mint_account_json, write_genesis
 from sandbox.chain.settings import ChainSettings
+from sandbox.orchestration import agave
+from sandbox.orchestration.agave import agave_command, mint_account_json, write_genesis
 from sandbox.orchestration.stack import StackConfig
 from sandbox.orchestration.wallets import read_keypair
 from sandbox.protocol.networks import USDC_DEVNET_MINT
@@ -200,7 +200,11 @@ def test_agave_validator_serves_the_usdc_mint_and_the_wallets(tmp_path: Path):
 
     home = tmp_path / "home"
     with start_chain(
-        validator="agave", state=home / "chain" / "state.json", fresh=True, startup_timeout=120
+        module="sandbox.orchestration.chain_command",
+        validator="agave",
+        state=home / "chain" / "state.json",
+        fresh=True,
+        startup_timeout=120,
     ) as chain:
         info = chain.rpc("getAccountInfo", USDC_DEVNET_MINT, {"encoding": "jsonParsed"})
         assert info["value"]["data"]["parsed"]["info"]["decimals"] == 6
@@ -209,3 +213,19 @@ def test_agave_validator_serves_the_usdc_mint_and_the_wallets(tmp_path: Path):
         assert chain.rpc("getBalance", str(payer))["value"] == 1_000_000_000
         balance = chain.rpc("getTokenAccountBalance", ata)["value"]
         assert balance["amount"] == "100000000"
+
+
+def test_x402_sandbox_chain_routes_validator_agave_through_orchestration(monkeypatch):
+    """`x402-sandbox chain --validator agave` reaches run_agave with the chain's own settings;
+    `python -m sandbox.chain` (the LiteSVM chain `up` starts) has no such flag."""
+    from sandbox import cli
+    from sandbox.chain import cli as chain_cli
+    from sandbox.orchestration import chain_command
+
+    seen = []
+    monkeypatch.setattr(agave, "run_agave", lambda settings: seen.append(settings) or 0)
+    assert cli.main(["chain", "--validator", "agave", "--port", "18899", "--fresh"]) == 0
+    assert [(s.port, s.fresh) for s in seen] == [(18899, True)]
+    assert cli.COMMANDS["chain"][0] == chain_command.__name__
+    with pytest.raises(SystemExit):
+        chain_cli.build_parser().parse_args(["--validator", "agave"])
