@@ -68,6 +68,7 @@ from sandbox.protocol.programs import (
     TOKEN_PROGRAM_ID,
     associated_token_address,
 )
+from sandbox.protocol.reasons import Reason
 
 __all__ = [
     "ASSOCIATED_TOKEN_PROGRAM_ID",
@@ -101,6 +102,7 @@ __all__ = [
     "PaymentRequirements",
     "PaymentRequirementsV1",
     "ProtocolError",
+    "Reason",
     "ResourceInfo",
     "SettleResponse",
     "SupportedKind",
