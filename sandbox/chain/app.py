@@ -30,7 +30,7 @@ def build_node(settings: ChainSettings) -> ChainNode:
     path = settings.state_file
     if path is not None and path.exists() and not settings.fresh:
         count = load_state(node, path)
-        log.info("loaded %d accounts from %s (slot %d)", count, path, node.ledger.slot)
+        log.info("loaded %d accounts from %s (slot %d)", count, path, node.producer.slot)
     return node
 
 
@@ -62,7 +62,7 @@ async def serve(settings: ChainSettings, started: float | None = None) -> None:
         dispatcher, settings.host, settings.port, guard, settings.header_timeout
     )
     http_server.ready = True
-    clock = asyncio.create_task(SlotClock(node.ledger, settings.slot_ms).run())
+    clock = asyncio.create_task(SlotClock(node.producer, settings.slot_ms).run())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -38,7 +38,7 @@ def set_account(node: ChainNode, params: list) -> dict[str, Any]:
     fields = require(params, 1, "account")
     if not isinstance(fields, dict):
         raise RpcError.invalid_params("`account` must be an object")
-    current = node.ledger.svm.get_account(pubkey)
+    current = node.producer.svm.get_account(pubkey)
     lamports = fields.get("lamports", current.lamports if current else 0)
     if isinstance(lamports, bool) or not isinstance(lamports, int) or not 0 <= lamports < 2**64:
         raise RpcError.invalid_params("`account.lamports` must be a u64 integer")
@@ -55,7 +55,7 @@ def set_account(node: ChainNode, params: list) -> dict[str, Any]:
     if not isinstance(executable, bool):
         raise RpcError.invalid_params("`account.executable` must be a boolean")
     try:
-        node.ledger.set_account(
+        node.producer.set_account(
             pubkey, Account(lamports=lamports, data=data, owner=owner, executable=executable)
         )
     except Exception as exc:  # LiteSVMError (not importable): e.g. no loadable program data
@@ -70,18 +70,18 @@ def advance_slots(node: ChainNode, params: list) -> dict[str, int]:
     n = int_at(params, 0, "n", minimum=1) if params else 1
     if n > MAX_ADVANCE:
         raise RpcError.invalid_params(f"`n` at most {MAX_ADVANCE}")
-    return {"slot": node.ledger.advance_slots(n)}
+    return {"slot": node.producer.advance_slots(n)}
 
 
 def expire_blockhashes(node: ChainNode, params: list) -> dict[str, int]:
-    return {"slot": node.ledger.expire_blockhashes()}
+    return {"slot": node.producer.expire_blockhashes()}
 
 
 def reset(node: ChainNode, params: list) -> dict[str, int]:
-    node.ledger.reset()
+    node.producer.reset()
     node.forget_caches()
     node.twin.install()
-    return {"slot": node.ledger.slot}
+    return {"slot": node.producer.slot}
 
 
 def save(node: ChainNode, params: list) -> dict[str, Any]:
@@ -109,7 +109,7 @@ def load(node: ChainNode, params: list) -> dict[str, Any]:
         count = load_state(node, path)
     except StateError as exc:
         raise RpcError.invalid_params(f"`name`: {exc}") from None
-    return {"name": name, "path": str(path), "accounts": count, "slot": node.ledger.slot}
+    return {"name": name, "path": str(path), "accounts": count, "slot": node.producer.slot}
 
 
 def set_faults(node: ChainNode, params: list) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The clock: it only ticks. The ledger decides what a tick does.
+"""The clock: it only ticks. The block producer decides what a tick does.
 
 Two cadences: blocks close every `slot_ms` (none when 0: then each transaction closes its own
 block), and the blockhash clock issues a new blockhash every 400 ms in every mode, so blockhash
@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 
-from .ledger import Ledger
+from .producer import BlockProducer
 from .settings import BLOCKHASH_MS
 
 __all__ = ["SlotClock"]
@@ -20,8 +20,8 @@ log = logging.getLogger("sandbox.chain.clock")
 
 
 class SlotClock:
-    def __init__(self, ledger: Ledger, slot_ms: int) -> None:
-        self.ledger = ledger
+    def __init__(self, producer: BlockProducer, slot_ms: int) -> None:
+        self.producer = producer
         self.slot_s = slot_ms / 1000.0
         self.hash_s = BLOCKHASH_MS / 1000.0
 
@@ -34,14 +34,14 @@ class SlotClock:
             now = time.monotonic()
             try:
                 if now >= next_block:
-                    self.ledger.close_block()
+                    self.producer.close_block()
                     next_block += self.slot_s
                     if next_block < now:  # the loop was blocked: don't replay missed blocks
                         next_block = now + self.slot_s
                 if now >= next_hash:
                     # Catch up on missed ticks: blockhash lifetime is wall time.
                     missed = int((now - next_hash) / self.hash_s) + 1
-                    self.ledger.advance_height(missed)
+                    self.producer.advance_height(missed)
                     next_hash += missed * self.hash_s
             except Exception:  # a listener bug must not stop time
                 log.exception("clock tick failed")

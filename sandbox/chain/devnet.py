@@ -32,7 +32,7 @@ from sandbox.protocol.programs import (
 )
 
 from .errors import RpcError
-from .ledger import Ledger, SendOutcome
+from .producer import BlockProducer, SendOutcome
 from .tx_errors import err_message
 
 __all__ = ["TEST_TOKEN_2022_DECIMALS", "TEST_TOKEN_2022_MINT", "DevnetTwin"]
@@ -45,8 +45,10 @@ MAX_AIRDROP_LAMPORTS = 10**15
 
 
 class DevnetTwin:
-    def __init__(self, ledger: Ledger, usdc_mint: Pubkey, authority: Keypair | None = None):
-        self.ledger = ledger
+    def __init__(
+        self, producer: BlockProducer, usdc_mint: Pubkey, authority: Keypair | None = None
+    ):
+        self.producer = producer
         self.usdc_mint = usdc_mint
         self.token2022_mint = TEST_TOKEN_2022_MINT
         self.authority = authority or Keypair()
@@ -60,21 +62,21 @@ class DevnetTwin:
 
     def install(self) -> None:
         """Create (or top up) the faucet and create the test mints where they are missing."""
-        ledger = self.ledger
-        faucet = ledger.get_account(self.authority.pubkey())
+        producer = self.producer
+        faucet = producer.get_account(self.authority.pubkey())
         if faucet is None or faucet.lamports < FAUCET_LAMPORTS // 2:
-            ledger.set_account(
+            producer.set_account(
                 self.authority.pubkey(),
                 Account(lamports=FAUCET_LAMPORTS, data=b"", owner=SYSTEM_PROGRAM_ID),
             )
-        rent = ledger.svm.minimum_balance_for_rent_exemption(82)
+        rent = producer.svm.minimum_balance_for_rent_exemption(82)
         for mint, program in self.mints.items():
-            if ledger.get_account(mint) is None:
+            if producer.get_account(mint) is None:
                 decimals = (
                     USDC_DECIMALS if program == TOKEN_PROGRAM_ID else TEST_TOKEN_2022_DECIMALS
                 )
                 data = bytes(Mint(self.authority.pubkey(), 0, decimals, True, None))
-                ledger.set_account(mint, Account(lamports=rent, data=data, owner=program))
+                producer.set_account(mint, Account(lamports=rent, data=data, owner=program))
 
     def _memo(self) -> Instruction:
         # Makes every chain-made transaction unique, so equal requests get distinct signatures.
@@ -86,11 +88,11 @@ class DevnetTwin:
         cannot take lamports, a balance or supply past u64): -32602 naming `param`."""
         payer = self.authority
         message = MessageV0.try_compile(
-            payer.pubkey(), [*instructions, self._memo()], [], self.ledger.blockhash
+            payer.pubkey(), [*instructions, self._memo()], [], self.producer.blockhash
         )
         # Funding is a cheat: tools that fund a wallet and read it back must not wait for
         # finalization, so its writes show at every commitment at once.
-        outcome = self.ledger.execute(
+        outcome = self.producer.execute(
             VersionedTransaction(message, [payer]), preflight=True, cheat=True
         )
         if outcome.err is not None:
@@ -104,9 +106,9 @@ class DevnetTwin:
         if lamports > MAX_AIRDROP_LAMPORTS:
             raise RpcError.invalid_params(f"`lamports` at most {MAX_AIRDROP_LAMPORTS} per airdrop")
         self.install()  # tops the faucet up when a load test drained it
-        current = self.ledger.get_account(to)
+        current = self.producer.get_account(to)
         held = current.lamports if current is not None else 0
-        rent = self.ledger.svm.minimum_balance_for_rent_exemption(0)
+        rent = self.producer.svm.minimum_balance_for_rent_exemption(0)
         if held + lamports < rent:
             raise RpcError.invalid_params(
                 f"`lamports`: {lamports} leaves {to} under the rent-exempt minimum of {rent}"
@@ -119,7 +121,7 @@ class DevnetTwin:
         return self._run([ix], "airdrop", "pubkey")
 
     def token_program_of(self, mint: Pubkey) -> Pubkey:
-        account = self.ledger.get_account(mint)
+        account = self.producer.get_account(mint)
         if account is None or account.owner not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
             raise RpcError.invalid_params(f"`mint` {mint} is not a token mint on this chain")
         return account.owner
@@ -127,7 +129,7 @@ class DevnetTwin:
     def mint_to(self, owner: Pubkey, amount: int, mint: Pubkey) -> tuple[Pubkey, int]:
         """Create owner's associated token account if missing and mint `amount` into it."""
         program = self.token_program_of(mint)
-        data = bytes(self.ledger.get_account(mint).data)
+        data = bytes(self.producer.get_account(mint).data)
         mint_state = Mint.from_bytes(data[:82])
         if mint_state.mint_authority != self.authority.pubkey():
             raise RpcError.invalid_params(f"`mint` {mint}: the sandbox does not hold its authority")
@@ -161,5 +163,5 @@ class DevnetTwin:
         if mint_state.supply + amount >= 2**64:
             raise RpcError.invalid_params("`amount`: the mint's supply would pass a u64")
         self._run(instructions, "mintTo", "owner")
-        balance = int.from_bytes(bytes(self.ledger.get_account(ata).data)[64:72], "little")
+        balance = int.from_bytes(bytes(self.producer.get_account(ata).data)[64:72], "little")
         return ata, balance

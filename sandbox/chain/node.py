@@ -1,4 +1,4 @@
-"""The chain node: ledger, devnet twin, faults and counters, as the RPC handlers see them."""
+"""The chain node: block producer, devnet twin, faults and counters, as RPC handlers see them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sandbox.protocol.programs import TOKEN_PROGRAMS
 
 from .devnet import DevnetTwin
 from .faults import Faults
-from .ledger import Ledger
+from .producer import BlockProducer
 from .settings import ChainSettings, resolve_usdc_mint
 
 __all__ = ["API_VERSION", "ChainNode"]
@@ -24,25 +24,25 @@ FEATURE_SET = 3294202862
 class ChainNode:
     def __init__(self, settings: ChainSettings) -> None:
         self.settings = settings
-        self.ledger = Ledger(settings)
+        self.producer = BlockProducer(settings)
         usdc_mint = Pubkey.from_string(resolve_usdc_mint(settings.usdc_mint))
-        self.twin = DevnetTwin(self.ledger, usdc_mint)
+        self.twin = DevnetTwin(self.producer, usdc_mint)
         self.faults = Faults(settings.faults)
-        self.ledger.late_confirm_s = self.faults.late_confirm_ms / 1000.0
+        self.producer.late_confirm_s = self.faults.late_confirm_ms / 1000.0
         self.rpc_requests = 0
         self.state_file = settings.state_file
         self._decimals: dict[Pubkey, int] = {}
         self.twin.install()
 
     def context(self, commitment: str = "finalized") -> dict[str, Any]:
-        return {"slot": self.ledger.slot_for(commitment), "apiVersion": API_VERSION}
+        return {"slot": self.producer.slot_for(commitment), "apiVersion": API_VERSION}
 
     def decimals_of(self, mint: Pubkey) -> int | None:
         """A mint's decimals (cached: decimals never change once a mint is initialized)."""
         cached = self._decimals.get(mint)
         if cached is not None:
             return cached
-        account = self.ledger.get_account(mint)
+        account = self.producer.get_account(mint)
         if account is None or account.owner not in TOKEN_PROGRAMS or len(account.data) < 82:
             return None
         decimals = Mint.from_bytes(bytes(account.data[:82])).decimals
@@ -50,13 +50,13 @@ class ChainNode:
         return decimals
 
     def set_late_confirm(self) -> None:
-        self.ledger.late_confirm_s = self.faults.late_confirm_ms / 1000.0
+        self.producer.late_confirm_s = self.faults.late_confirm_ms / 1000.0
 
     def forget_caches(self) -> None:
         self._decimals.clear()
 
     def info(self) -> dict[str, Any]:
-        ledger = self.ledger
+        producer = self.producer
         return {
             "usdcMint": str(self.twin.usdc_mint),
             "token2022Mint": str(self.twin.token2022_mint),
@@ -65,11 +65,11 @@ class ChainNode:
             "genesisHash": self.settings.genesis_hash,
             "slotMs": self.settings.slot_ms,
             "finalizeSlots": self.settings.finalize_slots,
-            "slot": ledger.slot,
-            "blockHeight": ledger.block_height,
+            "slot": producer.slot,
+            "blockHeight": producer.block_height,
             "faults": self.faults.to_json(),
             "stats": {
-                **ledger.stats,
+                **producer.stats,
                 "rpcRequests": self.rpc_requests,
                 "droppedByFault": self.faults.dropped,
                 "errorsByFault": self.faults.errors,

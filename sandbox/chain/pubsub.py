@@ -29,9 +29,9 @@ from websockets.exceptions import ConnectionClosed
 
 from .accounts import encode_account
 from .errors import RpcError, shown
-from .ledger import TxRecord
 from .node import ChainNode
 from .params import commitment_of, config_at, int_at, pubkey_at, signature_from
+from .records import TxRecord
 
 __all__ = [
     "MAX_QUEUED",
@@ -107,8 +107,8 @@ class PubSub:
         self._account_waiting: dict[_Sub, None] = {}
         self._timers: set[Signature] = set()  # late-confirm rechecks already scheduled
         self._account_wake: tuple[float, asyncio.TimerHandle] | None = None  # the same, accounts
-        node.ledger.tx_listeners.append(self._on_transaction)
-        node.ledger.slot_listeners.append(self._on_slot)
+        node.producer.tx_listeners.append(self._on_transaction)
+        node.producer.slot_listeners.append(self._on_slot)
 
     async def serve(self, host: str, port: int):
         return await serve(self._connection, host, port, max_size=2**22, compression=None)
@@ -172,7 +172,7 @@ class PubSub:
             sub = self._add(conn, "signature", commitment_of(config), signature)
             self.by_signature.setdefault(signature, []).append(sub)
             if config.get("enableReceivedNotification"):
-                record = self.node.ledger.statuses.get(signature)
+                record = self.node.producer.statuses.get(signature)
                 if record is not None:
                     return sub.id, lambda: self._received(sub)
             return sub.id, lambda: self._check_signature(signature)
@@ -250,23 +250,23 @@ class PubSub:
         )
 
     def _received(self, sub: _Sub) -> None:
-        context = {"slot": self.node.ledger.slot}
+        context = {"slot": self.node.producer.slot}
         self._notify(sub, {"context": context, "value": "receivedSignature"})
         self._check_signature(sub.key)
 
     def _check_signature(self, signature: Signature) -> None:
         subs = self.by_signature.get(signature)
-        record = self.node.ledger.statuses.get(signature)
+        record = self.node.producer.statuses.get(signature)
         if not subs or record is None:
             return
-        level = _LEVEL[self.node.ledger.commitment_of(record)]
+        level = _LEVEL[self.node.producer.commitment_of(record)]
         for sub in list(subs):
             if level >= _LEVEL[sub.commitment]:
                 self._notify(sub, {"context": {"slot": record.slot}, "value": {"err": record.err}})
                 self._remove(sub.id)
         if signature in self.by_signature:
             self._sig_waiting[signature] = None  # landed: look again as blocks close
-        visible_at = self.node.ledger.visible_at(record.slot)
+        visible_at = self.node.producer.visible_at(record.slot)
         if visible_at and signature in self.by_signature and signature not in self._timers:
             delay = visible_at - time.monotonic()
             if delay > 0:  # late-confirm fault: look again when confirmation shows
@@ -278,7 +278,7 @@ class PubSub:
         self._check_signature(signature)
 
     def _account_changed(self, sub: _Sub, slot: int) -> None:
-        account = self.node.ledger.get_account(sub.key, sub.commitment)
+        account = self.node.producer.get_account(sub.key, sub.commitment)
         if account is None:
             value = {
                 "data": ["", "base64"],
@@ -308,9 +308,9 @@ class PubSub:
                         self._account_waiting[sub] = None
 
     def _on_slot(self, closed: int) -> None:
-        ledger = self.node.ledger
+        producer = self.node.producer
         if self.slot_subs:
-            root = ledger.slot_for("finalized")
+            root = producer.slot_for("finalized")
             result = orjson.dumps({"parent": closed, "root": root, "slot": closed + 1}).decode()
             head = '{"jsonrpc":"2.0","method":"slotNotification","params":{"result":' + result
             for sub in self.slot_subs:
@@ -323,12 +323,12 @@ class PubSub:
     def _check_accounts(self) -> None:
         """Notify account subs whose changed blocks reached their level: once, with the
         account as read at that level, so a notification never carries a state reads hide."""
-        ledger, now = self.node.ledger, time.monotonic()
+        producer, now = self.node.producer, time.monotonic()
         wake = None
         for sub in list(self._account_waiting):
             slots = sub.pending_slots
             reached = 0
-            while reached < len(slots) and ledger.reached(slots[reached], sub.commitment, now):
+            while reached < len(slots) and producer.reached(slots[reached], sub.commitment, now):
                 reached += 1
             if reached:
                 self._account_changed(sub, slots[reached - 1])
@@ -336,7 +336,7 @@ class PubSub:
             if not slots:
                 del self._account_waiting[sub]
                 continue
-            held = ledger.visible_at(slots[0])
+            held = producer.visible_at(slots[0])
             if held > now and (wake is None or held < wake):
                 wake = held
         if wake is not None:  # late-confirm fault: no block may close by then (--slot-ms 0)

@@ -28,7 +28,7 @@ def _encoding(config: dict, default: str = "base64") -> str:
 def _ui_account(
     node: ChainNode, pubkey: Pubkey, config: dict, commitment: str
 ) -> dict[str, Any] | None:
-    account = node.ledger.get_account(pubkey, commitment)
+    account = node.producer.get_account(pubkey, commitment)
     if account is None:
         return None
     # The validator's default encoding for account reads is base58, but the clients that
@@ -68,14 +68,14 @@ def get_multiple_accounts(node: ChainNode, params: list) -> dict[str, Any]:
 def get_balance(node: ChainNode, params: list) -> dict[str, Any]:
     pubkey = pubkey_at(params, 0, "pubkey")
     commitment = commitment_of(config_at(params, 1))
-    account = node.ledger.get_account(pubkey, commitment)
+    account = node.producer.get_account(pubkey, commitment)
     return {"context": node.context(commitment), "value": account.lamports if account else 0}
 
 
 def get_token_account_balance(node: ChainNode, params: list) -> dict[str, Any]:
     pubkey = pubkey_at(params, 0, "pubkey")
     commitment = commitment_of(config_at(params, 1))
-    account = node.ledger.get_account(pubkey, commitment)
+    account = node.producer.get_account(pubkey, commitment)
     if account is None:
         raise RpcError.invalid_params("Invalid param: could not find account")
     parsed = None
@@ -90,7 +90,7 @@ def get_token_supply(node: ChainNode, params: list) -> dict[str, Any]:
     mint = pubkey_at(params, 0, "mint")
     commitment = commitment_of(config_at(params, 1))
     decimals = node.decimals_of(mint)
-    account = node.ledger.get_account(mint, commitment)
+    account = node.producer.get_account(mint, commitment)
     if decimals is None or account is None:
         raise RpcError.invalid_params("Invalid param: not a Token mint")
     supply = int.from_bytes(bytes(account.data[36:44]), "little")
@@ -110,7 +110,7 @@ def get_token_accounts_by_owner(node: ChainNode, params: list) -> dict[str, Any]
     commitment = commitment_of(config)
     mint = pubkey_from(selector["mint"], "filter.mint") if "mint" in selector else None
     if mint is not None:
-        program = node.ledger.get_account(mint, commitment)
+        program = node.producer.get_account(mint, commitment)
         if program is None or program.owner not in TOKEN_PROGRAMS:
             raise RpcError.invalid_params("Invalid param: could not find mint")
         programs = [program.owner]
@@ -125,9 +125,9 @@ def get_token_accounts_by_owner(node: ChainNode, params: list) -> dict[str, Any]
     found = []
     # At confirmed/finalized, accounts written since answer with their state at that level
     # (None: created since), and accounts closed since still count.
-    overlay = node.ledger.overlay(commitment)
+    overlay = node.producer.overlay(commitment)
     for program_id in programs:
-        accounts = node.ledger.svm.get_program_accounts(program_id)
+        accounts = node.producer.svm.get_program_accounts(program_id)
         if overlay:
             current = dict(accounts)
             for pubkey, image in overlay.items():

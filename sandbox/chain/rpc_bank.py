@@ -25,13 +25,13 @@ MAX_UNITS = 1_400_000
 
 def get_latest_blockhash(node: ChainNode, params: list) -> dict[str, Any]:
     commitment = commitment_of(config_at(params, 0))
-    ledger = node.ledger
-    blockhash = ledger.blockhash_for(commitment)  # the newest of a block at that level
+    producer = node.producer
+    blockhash = producer.blockhash_for(commitment)  # the newest of a block at that level
     return {
         "context": node.context(commitment),
         "value": {
             "blockhash": str(blockhash),
-            "lastValidBlockHeight": ledger.last_valid_block_height(blockhash),
+            "lastValidBlockHeight": producer.last_valid_block_height(blockhash),
         },
     }
 
@@ -51,7 +51,7 @@ def _hash_at(params: list, index: int, name: str) -> Hash:
 def is_blockhash_valid(node: ChainNode, params: list) -> dict[str, Any]:
     blockhash = _hash_at(params, 0, "blockhash")
     commitment = commitment_of(config_at(params, 1))
-    return {"context": node.context(commitment), "value": node.ledger.is_live(blockhash)}
+    return {"context": node.context(commitment), "value": node.producer.is_live(blockhash)}
 
 
 def fee_for_message(message) -> int:
@@ -84,7 +84,7 @@ def get_fee_for_message(node: ChainNode, params: list) -> dict[str, Any]:
         raise RpcError.invalid_params(
             f"`message` is not a base64 serialized message: {exc}"
         ) from None
-    value = fee_for_message(message) if node.ledger.is_live(message.recent_blockhash) else None
+    value = fee_for_message(message) if node.producer.is_live(message.recent_blockhash) else None
     return {"context": node.context(commitment), "value": value}
 
 
@@ -93,7 +93,7 @@ def get_minimum_balance_for_rent_exemption(node: ChainNode, params: list) -> int
     if size > 10 * 1024 * 1024:
         raise RpcError.invalid_params("`dataLength` at most 10 MiB")
     config_at(params, 1)
-    return node.ledger.svm.minimum_balance_for_rent_exemption(size)
+    return node.producer.svm.minimum_balance_for_rent_exemption(size)
 
 
 def get_recent_prioritization_fees(node: ChainNode, params: list) -> list[dict[str, int]]:
@@ -102,7 +102,7 @@ def get_recent_prioritization_fees(node: ChainNode, params: list) -> list[dict[s
         if not isinstance(addresses, list) or len(addresses) > 128:
             raise RpcError.invalid_params("`addresses` must be an array of at most 128 keys")
     # A quiet local chain: nobody outbids anybody, so every recent slot's minimum fee is 0.
-    top = node.ledger.closed_slot
+    top = node.producer.closed_slot
     return [{"slot": slot, "prioritizationFee": 0} for slot in range(max(top - 149, 0), top + 1)]
 
 

@@ -29,28 +29,28 @@ def get_genesis_hash(node: ChainNode, params: list) -> str:
 
 
 def get_slot(node: ChainNode, params: list) -> int:
-    return node.ledger.slot_for(commitment_of(config_at(params, 0)))
+    return node.producer.slot_for(commitment_of(config_at(params, 0)))
 
 
 def get_block_height(node: ChainNode, params: list) -> int:
-    return node.ledger.height_for(commitment_of(config_at(params, 0)))
+    return node.producer.height_for(commitment_of(config_at(params, 0)))
 
 
 def get_transaction_count(node: ChainNode, params: list) -> int:
-    return node.ledger.transaction_count_for(commitment_of(config_at(params, 0)))
+    return node.producer.transaction_count_for(commitment_of(config_at(params, 0)))
 
 
 def get_epoch_info(node: ChainNode, params: list) -> dict[str, Any]:
     commitment = commitment_of(config_at(params, 0))
-    ledger = node.ledger
-    slot = ledger.slot_for(commitment)
+    producer = node.producer
+    slot = producer.slot_for(commitment)
     return {
         "absoluteSlot": slot,
-        "blockHeight": ledger.height_for(commitment),
+        "blockHeight": producer.height_for(commitment),
         "epoch": slot // SLOTS_PER_EPOCH,
         "slotIndex": slot % SLOTS_PER_EPOCH,
         "slotsInEpoch": SLOTS_PER_EPOCH,
-        "transactionCount": ledger.transaction_count_for(commitment),
+        "transactionCount": producer.transaction_count_for(commitment),
     }
 
 

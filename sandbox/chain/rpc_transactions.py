@@ -48,8 +48,8 @@ MAX_ENCODED = {"base58": 1683, "base64": 1644}
 
 def _check_min_context_slot(node: ChainNode, config: dict) -> None:
     wanted = min_context_slot(config)
-    if wanted is not None and wanted > node.ledger.slot:
-        raise RpcError.min_context_slot_not_reached(node.ledger.slot)
+    if wanted is not None and wanted > node.producer.slot:
+        raise RpcError.min_context_slot_not_reached(node.producer.slot)
 
 
 def _decode_transaction(params: list, config: dict) -> VersionedTransaction:
@@ -107,13 +107,13 @@ def send_transaction(node: ChainNode, params: list) -> str:
     config = config_at(params, 1)
     tx = _decode_transaction(params, config)
     _check_min_context_slot(node, config)
-    ledger = node.ledger
-    ledger.stats["sendTransactions"] += 1
+    producer = node.producer
+    producer.stats["sendTransactions"] += 1
     signature = tx.signatures[0]
     if node.faults.drop_rate and node.faults.should_drop():
         return str(signature)  # answered, never lands: what an overloaded leader does
     skip_preflight = config.get("skipPreflight", False)
-    outcome = ledger.execute(tx, preflight=not skip_preflight)
+    outcome = producer.execute(tx, preflight=not skip_preflight)
     if outcome.landed or skip_preflight:
         # Without preflight the validator answers the signature even for a transaction it then
         # drops (bad signature, dead blockhash, duplicate): callers learn it from the status.
@@ -158,7 +158,7 @@ def _simulated_accounts(node: ChainNode, wanted: Any, post_accounts) -> list | N
     result = []
     for i, text in enumerate(wanted["addresses"]):
         pubkey = pubkey_from(text, f"accounts.addresses[{i}]")
-        account = after.get(pubkey) or node.ledger.get_account(pubkey)
+        account = after.get(pubkey) or node.producer.get_account(pubkey)
         result.append(
             None if account is None else encode_account(account, encoding, node.decimals_of)
         )
@@ -174,24 +174,24 @@ def simulate_transaction(node: ChainNode, params: list) -> dict[str, Any]:
     replace = bool(config.get("replaceRecentBlockhash", False))
     if sig_verify and replace:
         raise RpcError.invalid_params("`sigVerify` may not be used with `replaceRecentBlockhash`")
-    ledger = node.ledger
+    producer = node.producer
     context = node.context(commitment)
     replacement = None
     if replace:
-        blockhash = ledger.blockhash
+        blockhash = producer.blockhash
         tx = _with_blockhash(tx, blockhash)
         replacement = {
             "blockhash": str(blockhash),
-            "lastValidBlockHeight": ledger.last_valid_block_height(blockhash),
+            "lastValidBlockHeight": producer.last_valid_block_height(blockhash),
         }
-    elif not ledger.is_live(tx.message.recent_blockhash):
-        ledger.stats["simulations"] += 1
+    elif not producer.is_live(tx.message.recent_blockhash):
+        producer.stats["simulations"] += 1
         return {"context": context, "value": simulation_value(node, "BlockhashNotFound", None)}
     signature = tx.signatures[0]
-    if signature != _ZERO_SIGNATURE and signature in ledger.statuses:
-        ledger.stats["simulations"] += 1
+    if signature != _ZERO_SIGNATURE and signature in producer.statuses:
+        producer.stats["simulations"] += 1
         return {"context": context, "value": simulation_value(node, "AlreadyProcessed", None)}
-    result = ledger.simulate(tx, sig_verify=sig_verify)
+    result = producer.simulate(tx, sig_verify=sig_verify)
     inner = bool(config.get("innerInstructions", False))
     if isinstance(result, FailedTransactionMetadata):
         from .tx_errors import err_to_json
@@ -210,14 +210,16 @@ def simulate_transaction(node: ChainNode, params: list) -> dict[str, Any]:
 
 
 def _status(node: ChainNode, signature: Signature) -> dict[str, Any] | None:
-    ledger = node.ledger
-    record = ledger.statuses.get(signature)
+    producer = node.producer
+    record = producer.statuses.get(signature)
     if record is None:
         return None
-    level = ledger.commitment_of(record)
+    level = producer.commitment_of(record)
     return {
         "confirmationStatus": level,
-        "confirmations": None if level == "finalized" else max(ledger.closed_slot - record.slot, 0),
+        "confirmations": None
+        if level == "finalized"
+        else max(producer.closed_slot - record.slot, 0),
         "err": record.err,
         "slot": record.slot,
         "status": status_json(record.err),
@@ -250,9 +252,9 @@ def get_transaction(node: ChainNode, params: list) -> dict[str, Any] | None:
         raise RpcError.invalid_params(
             f"`encoding` {shown(encoding)}: use json, jsonParsed, base64 or base58"
         )
-    ledger = node.ledger
-    record = ledger.statuses.get(signature)
-    if record is None or _LEVEL[ledger.commitment_of(record)] < _LEVEL[commitment]:
+    producer = node.producer
+    record = producer.statuses.get(signature)
+    if record is None or _LEVEL[producer.commitment_of(record)] < _LEVEL[commitment]:
         return None
     if record.tx is None:
         raise RpcError.transaction_history_not_available()
@@ -289,19 +291,19 @@ def get_signatures_for_address(node: ChainNode, params: list) -> list[dict[str, 
         raise RpcError.invalid_params("`limit` must be an integer between 1 and 1000")
     before = signature_from(config["before"], "before") if config.get("before") else None
     until = signature_from(config["until"], "until") if config.get("until") else None
-    ledger = node.ledger
+    producer = node.producer
     found = []
     started = before is None
-    for signature in reversed(ledger.by_address.get(address, ())):
+    for signature in reversed(producer.by_address.get(address, ())):
         if not started:
             started = signature == before
             continue
         if signature == until:
             break
-        record = ledger.statuses.get(signature)
+        record = producer.statuses.get(signature)
         if record is None:
             continue
-        level = ledger.commitment_of(record)
+        level = producer.commitment_of(record)
         if _LEVEL[level] < _LEVEL[commitment]:
             continue
         found.append(

@@ -39,11 +39,11 @@ class StateError(ValueError):
 
 
 def _snapshot(node: ChainNode) -> dict[str, Any]:
-    ledger = node.ledger
+    producer = node.producer
     accounts: dict[str, Any] = {}
-    keys = set(ledger.touched) | {node.twin.authority.pubkey(), *node.twin.mints}
+    keys = set(producer.touched) | {node.twin.authority.pubkey(), *node.twin.mints}
     for pubkey in keys:
-        account = ledger.svm.get_account(pubkey)
+        account = producer.svm.get_account(pubkey)
         if account is None or account.executable or account.owner == _SYSVAR_OWNER:
             continue
         if account.lamports == 0 and not account.data:
@@ -56,8 +56,8 @@ def _snapshot(node: ChainNode) -> dict[str, Any]:
         }
     return {
         "version": FORMAT_VERSION,
-        "slot": ledger.slot,
-        "blockHeight": ledger.block_height,
+        "slot": producer.slot,
+        "blockHeight": producer.block_height,
         "genesisHash": node.settings.genesis_hash,
         "usdcMint": str(node.twin.usdc_mint),
         "authority": list(bytes(node.twin.authority)),
@@ -108,11 +108,11 @@ def load_state(node: ChainNode, path: Path) -> int:
         raise StateError(f"{path}: cannot read state file: {exc}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StateError(f"{path}: not a valid chain state file ({exc})") from None
-    node.ledger.reset(slot=slot, height=height)
+    node.producer.reset(slot=slot, height=height)
     node.forget_caches()
     node.twin.authority = authority
     for pubkey, account in accounts:
-        node.ledger.set_account(pubkey, account)
+        node.producer.set_account(pubkey, account)
     node.twin.install()
     return len(accounts)
 

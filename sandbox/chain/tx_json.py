@@ -14,7 +14,7 @@ from solders.transaction_metadata import TransactionMetadata
 from sandbox.protocol.programs import MEMO_PROGRAM_ID, MEMO_V1_PROGRAM_ID
 
 from .accounts import token_amount
-from .ledger import TxRecord
+from .records import TxRecord
 
 __all__ = [
     "inner_instructions_json",

@@ -255,14 +255,14 @@ def test_blocks_per_transaction_keep_no_pre_images():
     fee_payer, owner, merchant = Keypair(), Keypair(), Keypair()
     node.twin.airdrop(fee_payer.pubkey(), 10**9)
     node.twin.mint_to(owner.pubkey(), 10**6, USDC)
-    ledger = node.ledger
-    tx = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 5, ledger.blockhash)
+    producer = node.producer
+    tx = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 5, producer.blockhash)
     node.twin.mint_to(merchant.pubkey(), 0, USDC)
-    assert ledger.execute(tx, preflight=True).err is None
-    assert not ledger.pending
+    assert producer.execute(tx, preflight=True).err is None
+    assert not producer.pending
     ata = associated_token_address(merchant.pubkey(), USDC)
     for level in LEVELS:
-        assert bytes(ledger.get_account(ata, level).data)[64:72] == (5).to_bytes(8, "little")
+        assert bytes(producer.get_account(ata, level).data)[64:72] == (5).to_bytes(8, "little")
 
 
 def test_late_confirm_fault_holds_reads_back_too():
@@ -273,21 +273,21 @@ def test_late_confirm_fault_holds_reads_back_too():
     node.twin.airdrop(fee_payer.pubkey(), 10**9)
     node.twin.mint_to(owner.pubkey(), 10**6, USDC)
     node.twin.mint_to(merchant.pubkey(), 0, USDC)
-    ledger = node.ledger
-    tx = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 5, ledger.blockhash)
-    assert ledger.execute(tx, preflight=True).err is None
-    assert ledger.commitment_of(ledger.statuses[tx.signatures[0]]) == "processed"
+    producer = node.producer
+    tx = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 5, producer.blockhash)
+    assert producer.execute(tx, preflight=True).err is None
+    assert producer.commitment_of(producer.statuses[tx.signatures[0]]) == "processed"
     ata = associated_token_address(merchant.pubkey(), USDC)
-    assert ledger.get_account(fee_payer.pubkey(), "confirmed").lamports == 10**9
+    assert producer.get_account(fee_payer.pubkey(), "confirmed").lamports == 10**9
     amount = {
-        level: int.from_bytes(bytes(ledger.get_account(ata, level).data)[64:72], "little")
+        level: int.from_bytes(bytes(producer.get_account(ata, level).data)[64:72], "little")
         for level in LEVELS
     }
     assert amount == {"processed": 5, "confirmed": 0, "finalized": 0}
     # A cheat write to the account shows at every level at once, the held-back transfer not.
     node.twin.mint_to(merchant.pubkey(), 1, USDC)
     amount = {
-        level: int.from_bytes(bytes(ledger.get_account(ata, level).data)[64:72], "little")
+        level: int.from_bytes(bytes(producer.get_account(ata, level).data)[64:72], "little")
         for level in LEVELS
     }
     assert amount == {"processed": 6, "confirmed": 1, "finalized": 1}

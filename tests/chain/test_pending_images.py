@@ -17,7 +17,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
-from sandbox.chain import ledger as ledger_module
+from sandbox.chain import producer as producer_module
 from sandbox.chain import rpc_minimal
 from sandbox.chain.node import ChainNode
 from sandbox.chain.settings import MAX_BLOCKHASH_AGE, ChainSettings
@@ -37,15 +37,15 @@ def _node() -> tuple[ChainNode, Keypair, Keypair, Keypair]:
     node.twin.mint_to(owner.pubkey(), 10**6, USDC)
     node.twin.mint_to(merchant.pubkey(), 0, USDC)
     for _ in range(3):  # the funding's own block reaches finalized
-        node.ledger.close_block()
-    assert not node.ledger.pending
+        node.producer.close_block()
+    assert not node.producer.pending
     return node, fee_payer, owner, merchant
 
 
 def _amount(node: ChainNode, key: Pubkey, offset: int = 64) -> dict[str, int | None]:
     found = {}
     for level in LEVELS:
-        account = node.ledger.get_account(key, level)
+        account = node.producer.get_account(key, level)
         found[level] = (
             None if account is None else int.from_bytes(account.data[offset : offset + 8], "little")
         )
@@ -55,21 +55,23 @@ def _amount(node: ChainNode, key: Pubkey, offset: int = 64) -> dict[str, int | N
 def _lamports(node: ChainNode, key: Pubkey) -> dict[str, int | None]:
     found = {}
     for level in LEVELS:
-        account = node.ledger.get_account(key, level)
+        account = node.producer.get_account(key, level)
         found[level] = None if account is None else account.lamports
     return found
 
 
 def _pay(node, fee_payer, owner, merchant, amount: int) -> None:
-    tx = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), amount, node.ledger.blockhash)
-    assert node.ledger.execute(tx, preflight=True).err is None
+    tx = transfer_checked(
+        owner, fee_payer, USDC, merchant.pubkey(), amount, node.producer.blockhash
+    )
+    assert node.producer.execute(tx, preflight=True).err is None
 
 
 def _send_lamports(node, payer: Keypair, to: Pubkey, lamports: int) -> int:
     """A system transfer; returns the fee it cost."""
     ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=lamports))
-    message = MessageV0.try_compile(payer.pubkey(), [ix], [], node.ledger.blockhash)
-    outcome = node.ledger.execute(VersionedTransaction(message, [payer]), preflight=True)
+    message = MessageV0.try_compile(payer.pubkey(), [ix], [], node.producer.blockhash)
+    outcome = node.producer.execute(VersionedTransaction(message, [payer]), preflight=True)
     assert outcome.err is None
     return outcome.meta.fee()
 
@@ -81,12 +83,12 @@ def test_funding_adds_to_every_level_without_revealing_pending_transfers():
     assert _amount(node, ata) == {"processed": 5, "confirmed": 0, "finalized": 0}
     node.twin.mint_to(merchant.pubkey(), 1, USDC)
     assert _amount(node, ata) == {"processed": 6, "confirmed": 1, "finalized": 1}
-    node.ledger.close_block()
+    node.producer.close_block()
     assert _amount(node, ata) == {"processed": 6, "confirmed": 6, "finalized": 1}
-    node.ledger.close_block()
-    node.ledger.close_block()
+    node.producer.close_block()
+    node.producer.close_block()
     assert _amount(node, ata) == {"processed": 6, "confirmed": 6, "finalized": 6}
-    assert not node.ledger.pending
+    assert not node.producer.pending
 
 
 def test_airdrop_carries_its_lamports_into_pending_pre_images():
@@ -118,9 +120,9 @@ def test_mint_carries_the_supply_change_past_a_pending_burn():
             AccountMeta(owner.pubkey(), True, False),
         ],
     )
-    message = MessageV0.try_compile(fee_payer.pubkey(), [burn], [], node.ledger.blockhash)
+    message = MessageV0.try_compile(fee_payer.pubkey(), [burn], [], node.producer.blockhash)
     tx = VersionedTransaction(message, [fee_payer, owner])
-    assert node.ledger.execute(tx, preflight=True).err is None
+    assert node.producer.execute(tx, preflight=True).err is None
     node.twin.mint_to(Keypair().pubkey(), 10, USDC)
     assert _amount(node, USDC, 36) == {
         "processed": supply - 7 + 10,
@@ -133,8 +135,8 @@ def test_set_account_carries_its_lamports_change_too():
     node, fee_payer, owner, merchant = _node()
     ata = associated_token_address(merchant.pubkey(), USDC)
     _pay(node, fee_payer, owner, merchant, 5)
-    current = node.ledger.get_account(ata)
-    node.ledger.set_account(
+    current = node.producer.get_account(ata)
+    node.producer.set_account(
         ata,
         Account(
             lamports=current.lamports + 1_000,
@@ -159,7 +161,7 @@ def test_funding_an_account_a_pending_transaction_created_waits_for_that_block()
         "confirmed": None,
         "finalized": None,
     }
-    node.ledger.close_block()
+    node.producer.close_block()
     assert _lamports(node, fresh)["confirmed"] == 10**6 + 500
 
 
@@ -178,52 +180,52 @@ def test_late_confirm_statuses_and_reads_share_the_block_time(monkeypatch):
     moment (the block's newest transaction's time + the delay), never one without the other."""
     clock = [1000.0]
     monkeypatch.setattr(
-        ledger_module, "time", SimpleNamespace(monotonic=lambda: clock[0], time=time.time)
+        producer_module, "time", SimpleNamespace(monotonic=lambda: clock[0], time=time.time)
     )
     node, fee_payer, owner, merchant = _node()
-    ledger = node.ledger
-    ledger.late_confirm_s = 1.0
+    producer = node.producer
+    producer.late_confirm_s = 1.0
     ata = associated_token_address(merchant.pubkey(), USDC)
-    first = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 5, ledger.blockhash)
-    assert ledger.execute(first, preflight=True).err is None
+    first = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 5, producer.blockhash)
+    assert producer.execute(first, preflight=True).err is None
     clock[0] += 0.3
-    second = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 2, ledger.blockhash)
-    assert ledger.execute(second, preflight=True).err is None
-    ledger.close_block()
-    records = [ledger.statuses[tx.signatures[0]] for tx in (first, second)]
+    second = transfer_checked(owner, fee_payer, USDC, merchant.pubkey(), 2, producer.blockhash)
+    assert producer.execute(second, preflight=True).err is None
+    producer.close_block()
+    records = [producer.statuses[tx.signatures[0]] for tx in (first, second)]
     clock[0] += 0.8  # past the first transaction's own delay, not the block's
-    assert [ledger.commitment_of(record) for record in records] == ["processed", "processed"]
+    assert [producer.commitment_of(record) for record in records] == ["processed", "processed"]
     assert _amount(node, ata)["confirmed"] == 0
-    assert not ledger.reached(records[0].slot, "confirmed")
+    assert not producer.reached(records[0].slot, "confirmed")
     clock[0] += 0.25
-    assert [ledger.commitment_of(record) for record in records] == ["confirmed", "confirmed"]
+    assert [producer.commitment_of(record) for record in records] == ["confirmed", "confirmed"]
     assert _amount(node, ata) == {"processed": 7, "confirmed": 7, "finalized": 0}
-    assert ledger.reached(records[0].slot, "confirmed")
-    assert not ledger.reached(records[0].slot, "finalized")
+    assert producer.reached(records[0].slot, "confirmed")
+    assert not producer.reached(records[0].slot, "finalized")
 
 
 def test_advancing_slots_moves_every_level_past_the_jump():
     node, *_ = _node()
-    ledger = node.ledger
-    before = ledger.block_height
-    slot = ledger.slot
-    ledger.expire_blockhashes()
-    assert ledger.slot == slot + MAX_BLOCKHASH_AGE + 1
-    assert ledger.block_height == before + MAX_BLOCKHASH_AGE + 1
+    producer = node.producer
+    before = producer.block_height
+    slot = producer.slot
+    producer.expire_blockhashes()
+    assert producer.slot == slot + MAX_BLOCKHASH_AGE + 1
+    assert producer.block_height == before + MAX_BLOCKHASH_AGE + 1
     epoch = {level: rpc_minimal.get_epoch_info(node, [{"commitment": level}]) for level in LEVELS}
     heights = {
         level: rpc_minimal.get_block_height(node, [{"commitment": level}]) for level in LEVELS
     }
     assert heights == {
-        "processed": ledger.block_height,
-        "confirmed": ledger.block_height,
-        "finalized": ledger.block_height - 2,  # finalize_slots behind, one height per block
+        "processed": producer.block_height,
+        "confirmed": producer.block_height,
+        "finalized": producer.block_height - 2,  # finalize_slots behind, one height per block
     }
     for level in LEVELS:
         assert epoch[level]["blockHeight"] == heights[level]
-        assert epoch[level]["absoluteSlot"] == ledger.slot_for(level)
+        assert epoch[level]["absoluteSlot"] == producer.slot_for(level)
         # The level's blockhash was issued at the level's height, and is live.
-        blockhash = ledger.blockhash_for(level)
-        assert ledger.last_valid_block_height(blockhash) == heights[level] + MAX_BLOCKHASH_AGE
-    ledger.advance_slots(1)
+        blockhash = producer.blockhash_for(level)
+        assert producer.last_valid_block_height(blockhash) == heights[level] + MAX_BLOCKHASH_AGE
+    producer.advance_slots(1)
     assert rpc_minimal.get_block_height(node, [{"commitment": "finalized"}]) == before + 150

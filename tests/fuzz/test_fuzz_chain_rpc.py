@@ -246,7 +246,7 @@ def in_process(tmp_path_factory):
     signature = node.twin.airdrop(wallet, 10**9).signature
     node.twin.mint_to(wallet, 5_000_000, Pubkey.from_string(USDC_DEVNET_MINT))
     seed = {
-        "blockhash": node.ledger.blockhash,
+        "blockhash": node.producer.blockhash,
         "wallets": [str(wallet)],
         "signatures": [str(signature)],
     }

@@ -13,7 +13,11 @@ decides instead, the way a validator does:
   answers for that level (dropped once the block reaches finalized). At `--slot-ms 0` every block
   is final at once, so nothing is kept (unless the late-confirm fault holds blocks back);
 - cheat writes (funding, setAccount) show at every level at once: their change is carried into
-  those pre-images instead of replacing them (see `_carry_cheat`).
+  those pre-images instead of replacing them (pre_images.py).
+
+Beside it: records.py (what it answers and remembers per transaction), balances.py (the pre and
+post balances a status reports), pre_images.py (reads at confirmed/finalized), clock.py (the
+ticks that drive it).
 
 Everything runs on the event loop thread: LiteSVM holds the GIL, so threads would gain nothing.
 """
@@ -25,7 +29,6 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from solders.account import Account
 from solders.hash import Hash
@@ -33,15 +36,15 @@ from solders.litesvm import LiteSVM
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
-from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
+from solders.transaction_metadata import FailedTransactionMetadata
 
+from .balances import post_balances, pre_balances, writable_indexes
+from .pre_images import ABSENT, PendingBlock, carry_cheat, existing
+from .records import SendOutcome, TxRecord
 from .settings import MAX_BLOCKHASH_AGE, ChainSettings
 from .tx_errors import NOT_LANDED, err_to_json
 
-__all__ = ["Ledger", "SendOutcome", "TxRecord"]
-
-_ABSENT = object()  # "no pre-image": distinct from None, which is "the account did not exist"
-_U64 = 2**64
+__all__ = ["BlockProducer", "SendOutcome", "TxRecord"]
 
 # Keep at least this many statuses (for getSignatureStatuses) even after their blockhash died,
 # and full details (for getTransaction) of this many recent transactions.
@@ -49,53 +52,6 @@ STATUS_KEEP = 50_000
 DETAIL_KEEP = 20_000
 ADDRESS_HISTORY = 1_000
 FIRST_SLOT = 1
-
-
-class TxRecord:
-    """What the chain remembers of one transaction. Heavy fields are dropped past DETAIL_KEEP."""
-
-    __slots__ = (
-        "block_time",
-        "err",
-        "height",
-        "meta",
-        "post_balances",
-        "post_tokens",
-        "pre_balances",
-        "pre_tokens",
-        "slot",
-        "tx",
-    )
-
-    def __init__(self, slot: int, height: int, err) -> None:
-        self.slot = slot
-        self.height = height  # block height its blockhash was issued at (dedup lifetime)
-        self.err = err  # None or the JSON form of the TransactionError
-        self.block_time = int(time.time())
-        self.tx: VersionedTransaction | None = None
-        self.meta: TransactionMetadata | None = None
-        self.pre_balances: list[int] = []
-        self.post_balances: list[int] = []
-        self.pre_tokens: list = []
-        self.post_tokens: list = []
-
-
-class _PendingBlock:
-    """A block not yet finalized: the state its transactions overwrote, per account."""
-
-    __slots__ = ("images", "slot")
-
-    def __init__(self, slot: int) -> None:
-        self.slot = slot
-        self.images: dict[Pubkey, Account | None] = {}  # first pre-image in this block
-
-
-@dataclass(slots=True)
-class SendOutcome:
-    signature: Signature
-    err: object = None  # JSON error value when it failed
-    landed: bool = True  # False: rejected before execution (nothing recorded, no fee)
-    meta: TransactionMetadata | None = None
 
 
 def _new_svm(sigverify: bool) -> LiteSVM:
@@ -108,8 +64,8 @@ def _new_svm(sigverify: bool) -> LiteSVM:
     )
 
 
-class Ledger:
-    """LiteSVM plus everything a validator keeps around it."""
+class BlockProducer:
+    """LiteSVM plus everything a validator keeps around it; decides what each tick does."""
 
     def __init__(self, settings: ChainSettings) -> None:
         self.settings = settings
@@ -137,7 +93,7 @@ class Ledger:
         self._detail_order: deque[Signature] = deque()
         self.by_address: dict[Pubkey, deque[Signature]] = {}
         self.touched: set[Pubkey] = set()
-        self.pending: deque[_PendingBlock] = deque()  # oldest first
+        self.pending: deque[PendingBlock] = deque()  # oldest first
         # Late-confirm fault: slot -> when its block may show as confirmed (its newest
         # transaction's time + the delay). One time per block, for statuses and reads alike;
         # in slot order, an entry is dropped once its time has passed.
@@ -279,7 +235,7 @@ class Ledger:
                 break
             del late[slot]
 
-    def _reached(self, block: _PendingBlock, commitment: str, now: float) -> bool:
+    def _reached(self, block: PendingBlock, commitment: str, now: float) -> bool:
         return self.reached(block.slot, commitment, now)
 
     def _prune_pending(self) -> None:
@@ -288,31 +244,13 @@ class Ledger:
         while pending and self._reached(pending[0], "finalized", now):
             pending.popleft()
 
-    def _pending_block(self) -> _PendingBlock:
+    def _pending_block(self) -> PendingBlock:
         pending = self.pending
         if pending and pending[-1].slot == self.slot:
             return pending[-1]
-        block = _PendingBlock(self.slot)
+        block = PendingBlock(self.slot)
         pending.append(block)
         return block
-
-    def _carry_cheat(self, changes: list[tuple[Pubkey, Account | None, Account | None]]) -> None:
-        """Cheat writes (funding, setAccount) show at every level at once, while the changes of
-        transactions not yet at a level stay hidden there. `changes`: (key, before, after).
-
-        An account with no pending pre-image simply shows its new state everywhere. A pending
-        pre-image gets the cheat's change carried into it: the lamports delta, and for a token
-        account or mint the amount or supply delta; its other fields stay as that level saw
-        them. Where there is no delta to carry (the account did not exist at that level, or the
-        cheat created or deleted it) the pre-image stays as it is: a level never shows state of
-        a transaction it has not reached, so the cheat shows there once the block reaches it.
-        """
-        for block in self.pending:
-            images = block.images
-            for key, before, after in changes:
-                image = images.get(key)
-                if image is not None and before is not None and after is not None:
-                    images[key] = _carried(image, before, after)
 
     def overlay(self, commitment: str) -> dict[Pubkey, Account | None]:
         """Accounts whose state at `commitment` differs from now: pubkey -> that state."""
@@ -370,52 +308,6 @@ class Ledger:
             return "AlreadyProcessed"
         return None
 
-    def _balances(self, keys: list[Pubkey], accounts: list) -> tuple[list[int], list]:
-        """Lamports of every key and the token accounts among them (index, program, head);
-        the accounts themselves go to `accounts` (the pre-images)."""
-        get = self.svm._inner.get_account  # the wrapper costs as much as the call
-        lamports: list[int] = []
-        tokens: list = []
-        for index, key in enumerate(keys):
-            account = get(key)
-            accounts.append(account)
-            if account is None:
-                lamports.append(0)
-                continue
-            lamports.append(account.lamports)
-            if account.owner in _TOKEN_OWNERS and len(account.data) >= 165:
-                tokens.append((index, account.owner, bytes(account.data[:72])))
-        return lamports, tokens
-
-    @staticmethod
-    def _writable(tx: VersionedTransaction, count: int) -> list[int]:
-        header = tx.message.header
-        signed = header.num_required_signatures
-        return [
-            *range(signed - header.num_readonly_signed_accounts),
-            *range(signed, count - header.num_readonly_unsigned_accounts),
-        ]
-
-    def _post_balances(
-        self, writable: list[int], keys: list[Pubkey], pre: list[int], pre_tokens: list
-    ) -> tuple[list[int], list]:
-        """Only writable accounts can change: read those again, copy the rest."""
-        post = list(pre)
-        changed_tokens: dict[int, tuple] = {}
-        get = self.svm._inner.get_account
-        for index in writable:
-            account = get(keys[index])
-            if account is None:
-                post[index] = 0
-                continue
-            post[index] = account.lamports
-            if account.owner in _TOKEN_OWNERS and len(account.data) >= 165:
-                changed_tokens[index] = (index, account.owner, bytes(account.data[:72]))
-        tokens = [entry for entry in pre_tokens if entry[0] not in writable]
-        tokens.extend(changed_tokens.values())
-        tokens.sort(key=lambda entry: entry[0])
-        return post, tokens
-
     def execute(
         self, tx: VersionedTransaction, *, preflight: bool, cheat: bool = False
     ) -> SendOutcome:
@@ -428,7 +320,8 @@ class Ledger:
         keys = list(tx.message.account_keys)
         fee_payer_before = self.svm.get_account(keys[0]) if preflight else None
         pre_accounts: list[Account | None] = []
-        pre_balances, pre_tokens = self._balances(keys, pre_accounts)
+        get = self.svm._inner.get_account  # the wrapper costs as much as the call
+        pre, pre_tokens = pre_balances(get, keys, pre_accounts)
         result = self.svm.send_transaction(tx)
         if isinstance(result, FailedTransactionMetadata):
             err = err_to_json(result.err())
@@ -447,18 +340,18 @@ class Ledger:
         record = TxRecord(self.slot, self.live[tx.message.recent_blockhash], err)
         record.tx = tx
         record.meta = meta
-        record.pre_balances, record.pre_tokens = pre_balances, pre_tokens
-        writable = self._writable(tx, len(keys))
-        record.post_balances, record.post_tokens = self._post_balances(
-            writable, keys, pre_balances, pre_tokens
+        record.pre_balances, record.pre_tokens = pre, pre_tokens
+        writable = writable_indexes(tx, len(keys))
+        record.post_balances, record.post_tokens = post_balances(
+            get, writable, keys, pre, pre_tokens
         )
         if cheat:
             if self.pending:
-                get = self.svm.get_account
+                read = self.svm.get_account
                 changes = [
-                    (keys[i], _existing(pre_accounts[i]), _existing(get(keys[i]))) for i in writable
+                    (keys[i], existing(pre_accounts[i]), existing(read(keys[i]))) for i in writable
                 ]
-                self._carry_cheat(changes)
+                carry_cheat(self.pending, changes)
         elif self._tracks_pending():
             block = self._pending_block()
             images = block.images
@@ -494,16 +387,16 @@ class Ledger:
     # ---- accounts --------------------------------------------------------------------------
     def get_account(self, pubkey: Pubkey, commitment: str = "processed") -> Account | None:
         """The account as of the newest block at `commitment` (None: no such account)."""
-        account = _ABSENT
+        account = ABSENT
         if commitment != "processed" and self.pending:
             self._prune_pending()
             now = time.monotonic()
             for block in self.pending:
                 if not self._reached(block, commitment, now):
-                    account = block.images.get(pubkey, _ABSENT)
-                    if account is not _ABSENT:
+                    account = block.images.get(pubkey, ABSENT)
+                    if account is not ABSENT:
                         break
-        if account is _ABSENT:
+        if account is ABSENT:
             account = self.svm.get_account(pubkey)
         if account is None or (account.lamports == 0 and not account.data):
             return None
@@ -514,59 +407,4 @@ class Ledger:
         self.svm.set_account(pubkey, account)
         self.touched.add(pubkey)
         if self.pending:
-            self._carry_cheat([(pubkey, _existing(before), _existing(account))])
-
-
-def _existing(account: Account | None) -> Account | None:
-    """None for an account that does not exist (no lamports, no data), as reads answer."""
-    if account is None or (account.lamports == 0 and not account.data):
-        return None
-    return account
-
-
-def _counter_at(account: Account) -> int | None:
-    """Offset of the u64 a funding changes in token data: a token account's amount (64) or a
-    mint's supply (36); None for anything else. Token-2022 marks extended data at byte 165."""
-    if account.owner not in _TOKEN_OWNERS:
-        return None
-    size = len(account.data)
-    if size == 82:
-        return 36
-    if size == 165:
-        return 64
-    if size > 165:
-        kind = account.data[165]
-        return 36 if kind == 1 else 64 if kind == 2 else None
-    return None
-
-
-def _carried(image: Account, before: Account, after: Account) -> Account:
-    """`image` (a level's view of the account) with the change before -> after applied."""
-    lamports = min(max(image.lamports + after.lamports - before.lamports, 0), _U64 - 1)
-    data = image.data
-    at = _counter_at(after)
-    if at is not None and _counter_at(before) == at and _counter_at(image) == at:
-        end = at + 8
-        delta = int.from_bytes(after.data[at:end], "little") - int.from_bytes(
-            before.data[at:end], "little"
-        )
-        if delta:
-            value = min(max(int.from_bytes(data[at:end], "little") + delta, 0), _U64 - 1)
-            data = bytearray(data)
-            data[at:end] = value.to_bytes(8, "little")
-            data = bytes(data)
-    return Account(
-        lamports=lamports,
-        data=data,
-        owner=image.owner,
-        executable=image.executable,
-        rent_epoch=image.rent_epoch,
-    )
-
-
-_TOKEN_OWNERS = frozenset(
-    {
-        Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"),
-        Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"),
-    }
-)
+            carry_cheat(self.pending, [(pubkey, existing(before), existing(account))])
