@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sandbox.facilitator.bugs import BUGS, parse_bugs
-from sandbox.facilitator.exact_svm import (
-    DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
-    DEFAULT_MAX_COMPUTE_UNIT_PRICE,
-)
 from sandbox.facilitator.faults import KINDS, FaultError, parse_fault_flag
 from sandbox.facilitator.settings import DEFAULT_LEDGER, KeypairFileError, Settings, load_keypair
 from sandbox.http_limits import add_header_timeout_flag, limited_protocol, raise_open_file_limit
+from sandbox.protocol.exact_svm.facilitator import (
+    DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
+    DEFAULT_MAX_COMPUTE_UNIT_PRICE,
+)
 
 __all__ = ["build_parser", "main", "settings_from_args"]
 

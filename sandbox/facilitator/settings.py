@@ -8,12 +8,12 @@ from pathlib import Path
 
 from solders.keypair import Keypair
 
-from sandbox.facilitator.exact_svm import (
+from sandbox.facilitator.faults import Fault
+from sandbox.protocol.exact_svm.facilitator import (
     DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
     DEFAULT_MAX_COMPUTE_UNIT_PRICE,
     AmountPolicy,
 )
-from sandbox.facilitator.faults import Fault
 
 __all__ = ["DEFAULT_LEDGER", "KeypairFileError", "Settings", "load_keypair"]
 

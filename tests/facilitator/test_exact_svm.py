@@ -30,8 +30,13 @@ from solders.system_program import TransferParams
 from solders.system_program import transfer as sol_transfer
 from solders.transaction import VersionedTransaction
 
-from sandbox.facilitator.exact_svm import CheckedPayment, Rejection, VerifyPolicy, check_payment
 from sandbox.protocol import parse_facilitator_request, reasons
+from sandbox.protocol.exact_svm.facilitator import (
+    CheckedPayment,
+    Rejection,
+    VerifyPolicy,
+    check_payment,
+)
 from sandbox.protocol.networks import SOLANA_DEVNET, SOLANA_MAINNET
 from sandbox.protocol.programs import (
     LIGHTHOUSE_PROGRAM_ID,

@@ -11,8 +11,8 @@ import orjson
 import pytest
 from solders.pubkey import Pubkey
 
-from sandbox.facilitator.exact_svm import CheckedPayment, VerifyPolicy, check_payment
 from sandbox.protocol import parse_facilitator_request
+from sandbox.protocol.exact_svm.facilitator import CheckedPayment, VerifyPolicy, check_payment
 from sandbox.protocol.networks import SOLANA_DEVNET
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sdk"
