@@ -23,9 +23,9 @@ from sandbox.facilitator.metrics import FacilitatorMetrics
 from sandbox.facilitator.rpc import ChainClient, ChainError, ChainUnavailable, RpcError
 from sandbox.facilitator.settings import Settings
 from sandbox.protocol import reasons
+from sandbox.protocol.exact_svm.transaction import transfer_authority
 from sandbox.protocol.models import FacilitatorRequest, FacilitatorRequestV1
 from sandbox.protocol.networks import CAIP2_TO_V1, caip2_from_genesis_hash
-from sandbox.protocol.programs import TOKEN_PROGRAMS
 
 __all__ = ["Facilitator", "NotReady", "Outcome"]
 
@@ -342,17 +342,4 @@ def payer_hint(request: Request | None) -> str | None:
     """Best-effort payer of a rejected payment, for the records (never trusted)."""
     if request is None:
         return None
-    transaction = request.payment_payload.payload.get("transaction")
-    if not isinstance(transaction, str) or len(transaction) > 2000:
-        return None
-    try:
-        from solders.transaction import VersionedTransaction
-
-        tx = VersionedTransaction.from_bytes(base64.b64decode(transaction))
-        keys = tx.message.account_keys
-        for ix in tx.message.instructions:
-            if keys[ix.program_id_index] in TOKEN_PROGRAMS and len(ix.accounts) >= 4:
-                return str(keys[ix.accounts[3]])
-    except Exception:  # the payment is already rejected; this is only a label
-        return None
-    return None
+    return transfer_authority(request.payment_payload.payload.get("transaction"))
