@@ -71,7 +71,7 @@ async def serve(settings: ChainSettings, started: float | None = None) -> None:
     print(
         f"chain: JSON-RPC http://{settings.host}:{settings.port}  "
         f"PubSub ws://{settings.host}:{settings.pubsub_port}  "
-        f"USDC {node.twin.usdc_mint}  slot-ms {settings.slot_ms}{took}",
+        f"USDC {node.twin.usdc_mint}  slot-ms {settings.slot_label}{took}",
         flush=True,
     )
     try:

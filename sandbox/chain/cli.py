@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sandbox.http_limits import add_header_timeout_flag
 
-from .settings import USDC_MINT_CHOICES, ChainSettings, FaultSettings, resolve_usdc_mint
+from .settings import MANUAL, USDC_MINT_CHOICES, ChainSettings, FaultSettings, resolve_usdc_mint
 
 __all__ = ["build_parser", "configure", "main", "settings_from_args"]
 
@@ -23,6 +23,21 @@ def _rate(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
+    return value
+
+
+def _slot_ms(text: str) -> int | None:
+    """`--slot-ms`: milliseconds (0: a block per transaction), or `manual` (None)."""
+    if text.strip().lower() == MANUAL:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a number of milliseconds nor {MANUAL}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("--slot-ms must be >= 0")
     return value
 
 
@@ -47,9 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ws-port", type=int, default=None, help="PubSub port (default: port + 1)")
     p.add_argument(
         "--slot-ms",
-        type=int,
-        default=int(_env("SLOT_MS", "400")),
-        help="block time; 0 closes a block after every transaction",
+        type=_slot_ms,
+        default=_env("SLOT_MS", "400"),  # a string default goes through _slot_ms too
+        help="block time; 0 closes a block after every transaction, manual closes blocks only "
+        "on sandbox_advanceSlots",
     )
     p.add_argument(
         "--finalize-slots",
@@ -135,8 +151,6 @@ def settings_from_args(args: argparse.Namespace) -> ChainSettings:
 
 
 def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if args.slot_ms < 0:
-        parser.error("--slot-ms must be >= 0")
     if args.finalize_slots < 0:
         parser.error("--finalize-slots must be >= 0")
     if not 0 < args.port < 65536:

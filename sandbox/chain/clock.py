@@ -1,8 +1,9 @@
 """The clock: it only ticks. The block producer decides what a tick does.
 
 Two cadences: blocks close every `slot_ms` (none when 0: then each transaction closes its own
-block), and the blockhash clock issues a new blockhash every 400 ms in every mode, so blockhash
-lifetime stays ~60 s of wall time however fast blocks are.
+block; none at `--slot-ms manual`: then only sandbox_advanceSlots closes blocks), and the
+blockhash clock issues a new blockhash every 400 ms in every mode, so blockhash lifetime stays
+~60 s of wall time however fast blocks are.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ log = logging.getLogger("sandbox.chain.clock")
 
 
 class SlotClock:
-    def __init__(self, producer: BlockProducer, slot_ms: int) -> None:
+    def __init__(self, producer: BlockProducer, slot_ms: int | None) -> None:
         self.producer = producer
-        self.slot_s = slot_ms / 1000.0
+        self.slot_s = (slot_ms or 0) / 1000.0  # 0: no timed blocks
         self.hash_s = BLOCKHASH_MS / 1000.0
 
     async def run(self) -> None:

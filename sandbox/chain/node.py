@@ -63,7 +63,7 @@ class ChainNode:
             "mintAuthority": str(self.twin.authority.pubkey()),
             "network": f"solana:{self.settings.genesis_hash[:32]}",
             "genesisHash": self.settings.genesis_hash,
-            "slotMs": self.settings.slot_ms,
+            "slotMs": self.settings.slot_label,
             "finalizeSlots": self.settings.finalize_slots,
             "slot": producer.slot,
             "blockHeight": producer.block_height,

@@ -13,6 +13,7 @@ from sandbox.protocol.networks import DEVNET_GENESIS_HASH, USDC_DEVNET_MINT, USD
 
 __all__ = [
     "BLOCKHASH_MS",
+    "MANUAL",
     "MAX_BLOCKHASH_AGE",
     "USDC_MINT_CHOICES",
     "ChainSettings",
@@ -24,6 +25,8 @@ __all__ = [
 # pre-signed payments and blockhash hints keep working under load.
 MAX_BLOCKHASH_AGE = 150
 BLOCKHASH_MS = 400
+# `--slot-ms manual` (ChainSettings.slot_ms None): blocks close only on sandbox_advanceSlots.
+MANUAL = "manual"
 
 
 USDC_MINT_CHOICES = "devnet, mainnet, new (a fresh random address) or a base58 address"
@@ -61,7 +64,9 @@ class ChainSettings:
     host: str = "127.0.0.1"
     port: int = 8899
     ws_port: int | None = None  # default port + 1
-    slot_ms: int = 400
+    # Block time: 0 closes a block after every transaction; None (`--slot-ms manual`) closes
+    # blocks only on sandbox_advanceSlots (the 400 ms blockhash clock ticks in every mode).
+    slot_ms: int | None = 400
     finalize_slots: int = 1
     usdc_mint: str = USDC_DEVNET_MINT
     genesis_hash: str = DEVNET_GENESIS_HASH
@@ -81,6 +86,15 @@ class ChainSettings:
         """Where sandbox_saveState NAME writes: --state-dir, else the state file's folder."""
         base = self.state_dir or (self.state_file.parent if self.state_file else None)
         return base / "snapshots" if base is not None else None
+
+    @property
+    def manual_blocks(self) -> bool:
+        return self.slot_ms is None
+
+    @property
+    def slot_label(self) -> int | str:
+        """`--slot-ms` as given: milliseconds, or "manual"."""
+        return MANUAL if self.slot_ms is None else self.slot_ms
 
     @property
     def pubsub_port(self) -> int:

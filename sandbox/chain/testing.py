@@ -7,7 +7,9 @@
         chain.rpc("sandbox_mintTo", wallet, 1_000_000)   # blocking helper for setup
 
 Keyword flags map to CLI flags (`slot_ms=0` -> `--slot-ms 0`, `fresh=True` -> `--fresh`,
-`state=path` -> `--state path`). A `chain` pytest fixture is importable from here:
+`state=path` -> `--state path`; `slot_ms="manual"`: blocks close only on sandbox_advanceSlots,
+for tests that need no block to close between two asserts). A `chain` pytest fixture is
+importable from here:
 
     from sandbox.chain.testing import chain  # noqa: F401  (in a conftest.py or test module)
 """

@@ -39,7 +39,7 @@ def slow_chain():
 @pytest.fixture(scope="module")
 def held_chain():
     # Blocks close only when sandbox_advanceSlots says so: no block closes between asserts.
-    with start_chain(slot_ms=3_600_000, finalize_slots=2) as running:
+    with start_chain(slot_ms="manual", finalize_slots=2) as running:
         yield running
 
 
