@@ -10,33 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 import orjson
 
+from sandbox.facilitator.provider import Landed, SignatureStatus, reached
 from sandbox.facilitator.rpc import ChainClient, ChainError
 
-__all__ = ["COMMITMENTS", "Landed", "SignatureWatcher", "reached"]
+__all__ = ["SignatureWatcher"]
 
 log = logging.getLogger("sandbox.facilitator")
-
-COMMITMENTS = ("processed", "confirmed", "finalized")
-
-
-def reached(status: str | None, wanted: str) -> bool:
-    if status not in COMMITMENTS:
-        return False
-    return COMMITMENTS.index(status) >= COMMITMENTS.index(wanted)
-
-
-@dataclass(frozen=True, slots=True)
-class Landed:
-    """The transaction reached the commitment; `err` is the chain's error value, None on success."""
-
-    err: Any
-    slot: int | None = None
 
 
 class SignatureWatcher:
@@ -85,7 +68,7 @@ class SignatureWatcher:
         if self._session is not None:
             await self._session.close()
 
-    async def status(self, signature: str) -> tuple[str | None, Any, int | None] | None:
+    async def status(self, signature: str) -> SignatureStatus | None:
         """(confirmationStatus, err, slot) from getSignatureStatuses, or None when unknown."""
         answer = await self._client.call(
             "getSignatureStatuses", [[signature], {"searchTransactionHistory": True}]
@@ -97,7 +80,7 @@ class SignatureWatcher:
         err = entry.get("err")
         if err is None and isinstance(entry.get("status"), dict):
             err = entry["status"].get("Err")
-        return entry.get("confirmationStatus"), err, entry.get("slot")
+        return SignatureStatus(entry.get("confirmationStatus"), err, entry.get("slot"))
 
     async def wait(self, signature: str, timeout: float) -> Landed | None:
         """The landing at `commitment`, or None if it did not come within `timeout` seconds."""

@@ -1,0 +1,113 @@
+"""The one place that turns results of verify and settle into answers.
+
+`Verifier.verify` and `Settler.settle` return a `VerifyResult` / `SettleResult` (results.py);
+`Answers` renders each exactly once: the wire body, the metrics (latency histogram, outcome
+counter) and the history read by /_sandbox/settlements and /_sandbox/rejections. Every
+rejection record has one shape, whether the body did not parse or the chain refused it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from sandbox.facilitator.metrics import FacilitatorMetrics
+from sandbox.facilitator.results import FAILURE, SUCCESS, SettleResult, VerifyResult
+from sandbox.facilitator.service import payer_hint
+from sandbox.protocol.models import FacilitatorRequest, FacilitatorRequestV1
+
+__all__ = ["Answers", "settle_failed", "verify_invalid"]
+
+Request = FacilitatorRequest | FacilitatorRequestV1
+
+
+def verify_invalid(reason: str, message: str) -> dict:
+    return {"isValid": False, "invalidReason": reason, "invalidMessage": message}
+
+
+def settle_failed(reason: str, message: str) -> dict:
+    return {"success": False, "errorReason": reason, "errorMessage": message, "transaction": ""}
+
+
+class Answers:
+    """Wire bodies, metrics and history from results; one call per answered request."""
+
+    def __init__(self, metrics: FacilitatorMetrics, history: int = 1000) -> None:
+        self.metrics = metrics
+        self.settlements: deque[dict] = deque(maxlen=history)
+        self.rejections: deque[dict] = deque(maxlen=history)
+
+    def verify(self, request: Request, result: VerifyResult) -> dict:
+        self.metrics.verify_seconds.observe(result.seconds)
+        if result.reason is None:
+            self.metrics.outcome("verify", "valid")
+            body = {"isValid": True}
+            if result.payer:
+                body["payer"] = result.payer
+            return body
+        self.metrics.outcome("verify", result.reason)
+        payer = result.payer or payer_hint(request)
+        self.reject("verify", result.reason, result.message, request, payer, result.seconds)
+        body = verify_invalid(result.reason, result.message)
+        if payer:
+            body["payer"] = payer
+        return body
+
+    def settle(self, request: Request, result: SettleResult) -> dict:
+        self.metrics.settle_seconds.observe(result.seconds)
+        self.metrics.outcome("settle", result.reason or "success")
+        req = request.payment_requirements
+        payer = result.payer or payer_hint(request)
+        success = result.outcome == SUCCESS
+        body = {"success": success, "transaction": result.transaction, "network": req.network}
+        if payer:
+            body["payer"] = payer
+        if success:
+            body["amount"] = str(result.amount)
+        else:
+            body["errorReason"] = result.reason
+            body["errorMessage"] = result.message
+        amount = result.amount
+        self.settlements.append(
+            {
+                "time": time.time(),
+                "success": success,
+                "reason": result.reason,
+                "message": result.message,
+                "payer": payer,
+                "payTo": req.pay_to,
+                "amount": str(amount) if amount is not None else req.amount,
+                "network": req.network,
+                "x402Version": request.x402_version,
+                "transaction": result.transaction,
+                "latencyMs": round(result.seconds * 1000, 3),
+            }
+        )
+        if result.outcome == FAILURE:
+            self.reject("settle", result.reason, result.message, request, payer, result.seconds)
+        return body
+
+    def reject(
+        self,
+        operation: str,
+        reason: str,
+        message: str,
+        request: Request | None = None,
+        payer: str | None = None,
+        seconds: float = 0.0,
+    ) -> None:
+        """One rejection record (a body that did not parse has no request)."""
+        req = request.payment_requirements if request is not None else None
+        self.rejections.append(
+            {
+                "time": time.time(),
+                "operation": operation,
+                "reason": reason,
+                "message": message,
+                "payer": payer,
+                "amount": req.amount if req is not None else None,
+                "payTo": req.pay_to if req is not None else None,
+                "x402Version": request.x402_version if request is not None else None,
+                "latencyMs": round(seconds * 1000, 3),
+            }
+        )

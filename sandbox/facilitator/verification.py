@@ -1,0 +1,118 @@
+"""Verification: the exact-SVM checks, the ledger's duplicates, then a simulation on the chain.
+
+`Verifier` is shared by /verify and by settlement (which verifies again before it claims). It
+reads the ledger and never writes it. Its policy comes when the facilitator has learned the
+network; until then `NotReady`.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+
+from sandbox.facilitator.ledger import FAILED, Ledger
+from sandbox.facilitator.provider import ChainProvider, RpcError, Simulation
+from sandbox.facilitator.results import VerifyResult
+from sandbox.protocol import reasons
+from sandbox.protocol.exact_svm.facilitator import (
+    CheckedPayment,
+    Rejection,
+    VerifyPolicy,
+    check_payment,
+)
+from sandbox.protocol.models import FacilitatorRequest, FacilitatorRequestV1
+
+__all__ = ["NotReady", "Request", "Verifier"]
+
+Request = FacilitatorRequest | FacilitatorRequestV1
+# Token program error 1 is InsufficientFunds (same number in Token-2022).
+_TOKEN_INSUFFICIENT_FUNDS = 1
+
+
+class NotReady(Exception):
+    """The chain has not told us its network yet."""
+
+
+def simulation_rejection(simulation: Simulation) -> Rejection:
+    err = simulation.err
+    hint = next(
+        (
+            line
+            for line in reversed(simulation.logs)
+            if "rror" in line or "failed" in line or "nsufficient" in line
+        ),
+        None,
+    )
+    message = f"simulation failed: {err}" + (f" ({hint})" if hint else "")
+    reason = reasons.TRANSACTION_SIMULATION_FAILED
+    # {"InstructionError": [2, {"Custom": 1}]}: the transfer (instruction 2) lacked funds.
+    detail = err.get("InstructionError") if isinstance(err, dict) else err
+    if isinstance(detail, list) and len(detail) == 2 and detail[0] == 2:
+        code = detail[1].get("Custom") if isinstance(detail[1], dict) else detail[1]
+        if code == _TOKEN_INSUFFICIENT_FUNDS:
+            reason = reasons.INSUFFICIENT_FUNDS
+            message = "the payer's token account holds less than the amount (" + message + ")"
+    return Rejection(reason, message)
+
+
+class Verifier:
+    def __init__(self, chain: ChainProvider, ledger: Ledger, bugs: frozenset[str]) -> None:
+        self.chain = chain
+        self.ledger = ledger
+        self.bugs = bugs
+        self.policy: VerifyPolicy | None = None  # set once the network is known
+
+    def check(self, request: Request) -> CheckedPayment | Rejection:
+        """The exact-SVM checks alone (no ledger, no chain)."""
+        if self.policy is None:
+            raise NotReady
+        return check_payment(request, self.policy)
+
+    def ledger_rejection(self, checked: CheckedPayment) -> Rejection | None:
+        """A payment already settled (same message) or a replayed client nonce."""
+        row = self.ledger.by_hash(checked.message_hash)
+        if row is not None and row.state != FAILED:
+            return Rejection(
+                reasons.DUPLICATE_SETTLEMENT,
+                f"this payment was already submitted for settlement (transaction {row.signature}, "
+                f"{row.state})",
+            )
+        row = self.ledger.by_nonce(checked.nonce_key)
+        if row is not None and row.message_hash != checked.message_hash:
+            return Rejection(
+                reasons.DUPLICATE_SETTLEMENT,
+                f"replay: the memo nonce of this payment was already used by transaction "
+                f"{row.signature} ({row.state})",
+            )
+        return None
+
+    async def simulate(self, checked: CheckedPayment) -> Rejection | None:
+        """Simulate as sent (fee-payer slot empty, sigVerify off); None when it would succeed."""
+        if "skip-simulation" in self.bugs:
+            return None
+        wire = base64.b64encode(bytes(checked.transaction)).decode()
+        try:
+            simulation = await self.chain.simulate(wire)
+        except RpcError as exc:  # the chain refused the transaction itself: the client's fault
+            return Rejection(
+                reasons.TRANSACTION_SIMULATION_FAILED,
+                f"the chain refused to simulate the transaction: {exc.message}",
+            )
+        if simulation.err is not None:
+            return simulation_rejection(simulation)
+        return None
+
+    async def verify(self, request: Request) -> VerifyResult:
+        started = time.perf_counter()
+        checked = self.check(request)
+        if isinstance(checked, Rejection):
+            rejection, payer = checked, None
+        else:
+            payer = str(checked.payer)
+            rejection = None if "skip-dedup" in self.bugs else self.ledger_rejection(checked)
+            if rejection is None:
+                rejection = await self.simulate(checked)
+        seconds = time.perf_counter() - started
+        if rejection is None:
+            return VerifyResult(payer, seconds=seconds)
+        return VerifyResult(payer, rejection.reason, rejection.message, seconds)
