@@ -1,4 +1,5 @@
-"""HTTP client for a facilitator's /verify, /settle and /supported.
+"""HTTP client for a facilitator's /verify, /settle and /supported, and what the paywall needs
+of any facilitator client (FacilitatorApi: pass your own to Paywall(facilitator=...)).
 
 aiohttp with one pooled connector per server: it stays fast at 64+ concurrent requests where
 httpx's pool collapses (shared/reference/performance-notes.md). Every way the facilitator can fail
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 import orjson
@@ -33,12 +34,28 @@ from sandbox.server.errors import (
     FacilitatorUnreachable,
 )
 
-__all__ = ["FacilitatorClient"]
+__all__ = ["FacilitatorApi", "FacilitatorClient"]
 
 M = TypeVar("M", bound=WireModel)
 
 # Called with (call name, seconds, outcome) after every request: the paywall's metrics hook.
 Observer = Callable[[str, float, str], None]
+
+
+class FacilitatorApi(Protocol):
+    """A facilitator as the paywall uses it. A well-formed rejection (`isValid: false`,
+    `success: false`) is returned as a value; a facilitator that cannot give a usable answer
+    raises the FacilitatorError family (errors.py), which the paywall answers with 502 or 504."""
+
+    base_url: str  # named in the paywall's answers and logs
+
+    async def supported(self) -> SupportedResponse: ...
+
+    async def verify(self, request: dict[str, Any]) -> VerifyResponse: ...
+
+    async def settle(self, request: dict[str, Any]) -> SettleResponse: ...
+
+    async def close(self) -> None: ...
 
 
 def _snippet(body: bytes, limit: int = 120) -> str:

@@ -12,8 +12,11 @@
     facilitator down/5xx/junk  -> 502, slower than the timeout -> 504; content never served
     fee payer not learned yet  -> 503
 
-A settlement receipt is believed only if its signature is the fee payer's signature of this very
-transaction (and, with an RPC URL, only once the chain shows it confirmed without error).
+This module is the flow and the lifecycle (learning the fee payer). The offer and every answer
+that is not content live in offer.py; settling, the pending record and what a receipt must prove
+in settlement.py. A settlement receipt is believed only if its signature is the fee payer's
+signature of this very transaction (and, with an RPC URL, only once the chain shows it confirmed
+without error).
 
 Where this differs from the official Python SDK's middleware (x402 2.x), on purpose:
 - an exception while verifying becomes a 402 carrying the exception text there; here a
@@ -23,6 +26,8 @@ Where this differs from the official Python SDK's middleware (x402 2.x), on purp
 - it keeps no record of settlements it started but could not finish (pending, timed out); here
   the same payment sent again is recognised, resolved and served once;
 - binding of a payment to its route: see binding.py.
+As there, the facilitator client can be injected (`facilitator=`, any FacilitatorApi); the
+default is the HTTP FacilitatorClient for `facilitator_url`, reporting to the metrics.
 """
 
 from __future__ import annotations
@@ -30,70 +35,55 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
-
-from starlette.requests import Request
 
 from sandbox.protocol import (
     PAYMENT_RESPONSE,
-    PAYMENT_SIGNATURE,
     USDC_DEVNET_MINT,
-    X_PAYMENT,
     X_PAYMENT_RESPONSE,
-    PaymentPayload,
     ProtocolError,
-    SettleResponse,
-    SupportedResponse,
-    decode_payment_payload,
-    encode_json_header,
     reasons,
-    to_caip2,
-    to_v1,
 )
-from sandbox.server._asgi import capture, send_captured, send_json, with_headers
-from sandbox.server._transaction import PaymentTransaction, read_transaction
-from sandbox.server.binding import BindingError, MemoBinder, check_v1_payload, check_v2_accepted
-from sandbox.server.errors import FacilitatorError, SettlementNotProven
-from sandbox.server.facilitator_client import FacilitatorClient
+from sandbox.protocol.exact_svm.server import SCHEME, fee_payer_of
+from sandbox.server._asgi import capture, send_captured, with_headers
+from sandbox.server._payment import payment_header, read_payment
+from sandbox.server.binding import BindingError, MemoBinder
+from sandbox.server.errors import FacilitatorError
+from sandbox.server.facilitator_client import FacilitatorApi, FacilitatorClient
 from sandbox.server.metrics import PaywallMetrics
+from sandbox.server.offer import (
+    Offer,
+    Offers,
+    bad_request,
+    facilitator_failed,
+    malformed,
+    not_ready,
+    receipt_headers,
+)
 from sandbox.server.onchain import ChainReceiptCheck
-from sandbox.server.pending import PendingPayment, PendingSettlements
+from sandbox.server.pending import PendingSettlements
 from sandbox.server.pricing import PricedRoute, PriceError
+from sandbox.server.settlement import Refusal, Settlement
 
 __all__ = ["Paywall"]
 
 log = logging.getLogger("sandbox.server")
 
-SCHEME = "exact"
-_PAYMENT_SIGNATURE = PAYMENT_SIGNATURE.lower().encode()
-_X_PAYMENT = X_PAYMENT.lower().encode()
-_NO_STORE = (b"cache-control", b"no-store")
-_EXPOSE = (
-    b"access-control-expose-headers",
-    b"PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE",
+_RECEIPT_HEADER = {2: PAYMENT_RESPONSE.lower().encode(), 1: X_PAYMENT_RESPONSE.lower().encode()}
+_PAY_ME = (
+    "send a payment for one of `accepts` in the PAYMENT-SIGNATURE header (v2, requirements in "
+    "the PAYMENT-REQUIRED header) or X-PAYMENT (v1, this body)"
 )
 
 
-@dataclass(frozen=True)
-class _Offer:
-    """One request to a priced route, priced."""
-
-    route: PricedRoute
-    method: str
-    path: str
-    url: str
-    amount: int
-    pay_to: str
-
-
 class Paywall:
-    """Shared state of the x402 middleware: facilitator client, fee payer, memos, pending record."""
+    """The x402 middleware's state: its facilitator, its offers, its settlements."""
 
     def __init__(
         self,
         *,
-        facilitator_url: str,
         pay_to: str,
+        facilitator_url: str | None = None,
+        facilitator: FacilitatorApi | None = None,
         network: str = "solana-devnet",
         asset: str = USDC_DEVNET_MINT,
         facilitator_timeout: float = 10.0,
@@ -103,30 +93,47 @@ class Paywall:
         max_connections: int = 256,
         bugs: frozenset[str] = frozenset(),
     ) -> None:
+        if facilitator is None and facilitator_url is None:
+            raise ValueError("Paywall needs a facilitator_url or a facilitator client")
         self.bugs = bugs  # deliberate bugs (bugs.py): empty unless a test asks for them
-        self.network = to_caip2(network)
-        self.network_v1 = to_v1(network)
-        self.asset = asset
-        self.pay_to = pay_to
         self.metrics = metrics or PaywallMetrics()
-        self.facilitator = FacilitatorClient(
-            facilitator_url,
-            timeout=facilitator_timeout,
-            max_connections=max_connections,
-            observer=self.metrics.observe_facilitator,
+        if facilitator is None:
+            facilitator = FacilitatorClient(
+                facilitator_url,
+                timeout=facilitator_timeout,
+                max_connections=max_connections,
+                observer=self.metrics.observe_facilitator,
+            )
+        self.facilitator = facilitator
+        self.offers = Offers(
+            pay_to=pay_to, network=network, asset=asset, binder=MemoBinder(memo_secret), bugs=bugs
         )
-        self.binder = MemoBinder(memo_secret)
-        self.pending = PendingSettlements()
-        self.chain_check = ChainReceiptCheck(rpc_url) if rpc_url else None
-        self.fee_payer: str | None = None
+        self.settlement = Settlement(
+            facilitator,
+            network=self.offers.network,
+            chain_check=ChainReceiptCheck(rpc_url) if rpc_url else None,
+            bugs=bugs,
+        )
         self.not_ready_reason = "the facilitator has not been asked yet"
         self._learning: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     @property
+    def fee_payer(self) -> str | None:
+        return self.offers.fee_payer
+
+    @fee_payer.setter
+    def fee_payer(self, value: str | None) -> None:
+        self.offers.fee_payer = value
+
+    @property
+    def pending(self) -> PendingSettlements:
+        return self.settlement.pending
+
+    @property
     def ready(self) -> bool:
-        return self.fee_payer is not None
+        return self.offers.fee_payer is not None
 
     async def start(self) -> None:
         """Start learning the fee payer from GET /supported (retried until it answers)."""
@@ -141,38 +148,35 @@ class Paywall:
         return self.ready
 
     async def close(self) -> None:
+        """Stop learning; close the facilitator client (injected or not) and the chain check."""
         if self._learning is not None:
             self._learning.cancel()
             await asyncio.gather(self._learning, return_exceptions=True)
             self._learning = None
         await self.facilitator.close()
-        if self.chain_check is not None:
-            await self.chain_check.close()
+        await self.settlement.close()
 
     async def _learn_fee_payer(self) -> None:
         delay = 0.05
+        offers = self.offers
         while True:
             try:
-                self.fee_payer = self._fee_payer_from(await self.facilitator.supported())
-                log.info("fee payer %s learned from %s", self.fee_payer, self.facilitator.base_url)
+                supported = await self.facilitator.supported()
+                fee_payer = fee_payer_of(supported, (offers.network, offers.network_v1))
+                if fee_payer is None:
+                    listed = ", ".join(f"{k.scheme}@{k.network}" for k in supported.kinds)
+                    raise ValueError(
+                        f"facilitator {self.facilitator.base_url} offers no '{SCHEME}' payments "
+                        f"with a feePayer on {offers.network} (it lists: {listed or 'nothing'})"
+                    )
+                self.fee_payer = fee_payer
+                log.info("fee payer %s learned from %s", fee_payer, self.facilitator.base_url)
                 return
             except (FacilitatorError, ValueError) as exc:
                 self.not_ready_reason = str(exc)
                 log.warning("facilitator not usable yet (retrying): %s", exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
-
-    def _fee_payer_from(self, supported: SupportedResponse) -> str:
-        for kind in supported.kinds:
-            if kind.scheme == SCHEME and kind.network in (self.network, self.network_v1):
-                fee_payer = (kind.extra or {}).get("feePayer")
-                if isinstance(fee_payer, str) and fee_payer:
-                    return fee_payer
-        listed = ", ".join(f"{k.scheme}@{k.network}" for k in supported.kinds) or "nothing"
-        raise ValueError(
-            f"facilitator {self.facilitator.base_url} offers no '{SCHEME}' payments with a "
-            f"feePayer on {self.network} (it lists: {listed})"
-        )
 
     # ------------------------------------------------------------------ one request
 
@@ -185,50 +189,32 @@ class Paywall:
             self.metrics.observe_request(route.path, outcome, time.perf_counter() - started)
 
     async def _handle(self, app, scope, receive, send, route: PricedRoute) -> str:
+        offers = self.offers
         if not self.ready:
             await self.start()
-            await send_json(
-                send,
-                503,
-                {
-                    "error": "paywall_not_ready",
-                    "message": "this route is paid and the server cannot sell it yet: it has "
-                    "not learned the facilitator's fee payer from GET "
-                    f"{self.facilitator.base_url}/supported ({self.not_ready_reason}); retry "
-                    "shortly",
-                },
-                [_NO_STORE, (b"retry-after", b"1")],
-            )
+            await not_ready(send, self.facilitator.base_url, self.not_ready_reason)
             return "not_ready"
         try:
-            offer = self._offer(scope, receive, route)
+            offer = offers.price(scope, receive, route)
         except PriceError as exc:
-            await send_json(send, 400, {"error": "invalid_request", "message": str(exc)})
+            await bad_request(send, str(exc))
             return "bad_request"
 
-        header, value = _payment_header(scope)
+        header, value = payment_header(scope)
         if value is None:
-            await self._challenge(
-                send,
-                offer,
-                "Payment required",
-                "send a payment for one of `accepts` in the PAYMENT-SIGNATURE header (v2, "
-                "requirements in the PAYMENT-REQUIRED header) or X-PAYMENT (v1, this body)",
-            )
+            await offers.challenge(send, offer, "Payment required", _PAY_ME)
             return "challenge"
         try:
-            payload = decode_payment_payload(value, header)
-            _check_header_version(header, payload.x402_version)
-            tx = read_transaction(payload.payload.get("transaction"), header)
+            payload, tx = read_payment(header, value)
         except ProtocolError as exc:
             if "crash-on-malformed" in self.bugs:
                 raise
-            await send_json(send, 400, {"error": exc.reason, "message": exc.message}, [_NO_STORE])
+            await malformed(send, exc)
             return "malformed"
         try:
-            requirements = self._bound_requirements(offer, payload, tx)
+            requirements = offers.bound_requirements(offer, payload, tx)
         except BindingError as exc:
-            await self._challenge(send, offer, exc.reason, exc.message)
+            await offers.challenge(send, offer, exc.reason, exc.message)
             return "wrong_payment"
 
         request = {
@@ -236,13 +222,16 @@ class Paywall:
             "paymentPayload": payload.to_wire(),
             "paymentRequirements": requirements,
         }
-        receipt_header = PAYMENT_RESPONSE if payload.x402_version == 2 else X_PAYMENT_RESPONSE
-        receipt_header_raw = receipt_header.lower().encode()
+        receipt_header = _RECEIPT_HEADER[payload.x402_version]
+        settlement = self.settlement
 
-        if (unfinished := self.pending.take(tx.key)) is not None:
-            return await self._resume(
-                app, scope, receive, send, offer, request, tx, unfinished, receipt_header_raw
-            )
+        if (unfinished := settlement.unfinished(tx.key)) is not None:
+            result = await settlement.resume(request, tx, unfinished)
+            if isinstance(result, Refusal):
+                return await self._refuse(send, offer, result, receipt_header)
+            headers = receipt_headers(receipt_header, result.settled)
+            await app(scope, receive, with_headers(send, headers))
+            return result.outcome
 
         try:
             verdict = await self.facilitator.verify(request)
@@ -250,10 +239,10 @@ class Paywall:
             if "fail-open" in self.bugs:
                 await app(scope, receive, send)
                 return "paid"
-            await self._facilitator_failed(send, exc, "verify")
+            await facilitator_failed(send, exc, "verify")
             return exc.code
         if not verdict.is_valid:
-            await self._challenge(
+            await offers.challenge(
                 send,
                 offer,
                 verdict.invalid_reason or reasons.INVALID_PAYLOAD,
@@ -265,13 +254,12 @@ class Paywall:
             await app(scope, receive, send)
             return "paid"
         if route.mode == "upfront":
-            receipt = await self._settle_or_answer(send, offer, request, tx, receipt_header_raw)
-            if receipt is None:
-                return "not_settled"
-            await app(
-                scope, receive, with_headers(send, _receipt_headers(receipt_header_raw, receipt))
-            )
-            return "paid"
+            result = await settlement.settle(request, tx)
+            if isinstance(result, Refusal):
+                return await self._refuse(send, offer, result, receipt_header)
+            headers = receipt_headers(receipt_header, result.settled)
+            await app(scope, receive, with_headers(send, headers))
+            return result.outcome
 
         # An exception from the app propagates: the error middleware outside answers 500, and
         # nothing was settled.
@@ -279,295 +267,19 @@ class Paywall:
         if answer.status >= 400 and "settle-failed-handler" not in self.bugs:
             await send_captured(send, answer)
             return "handler_error"
-        receipt = await self._settle_or_answer(send, offer, request, tx, receipt_header_raw)
-        if receipt is None:
-            return "not_settled"
-        await send_captured(send, answer, _receipt_headers(receipt_header_raw, receipt))
-        return "paid"
+        result = await settlement.settle(request, tx)
+        if isinstance(result, Refusal):
+            return await self._refuse(send, offer, result, receipt_header)
+        await send_captured(send, answer, receipt_headers(receipt_header, result.settled))
+        return result.outcome
 
-    # ------------------------------------------------------------------ pricing and binding
-
-    def _offer(self, scope, receive, route: PricedRoute) -> _Offer:
-        request = Request(scope, receive)
-        amount = route.amount(request) if route.dynamic else route.amount()
-        return _Offer(
-            route=route,
-            method=scope["method"],
-            path=scope["path"],
-            url=str(request.url),
-            amount=amount,
-            pay_to=route.pay_to or self.pay_to,
-        )
-
-    def _requirements_v2(self, offer: _Offer, memo: str) -> dict:
-        return {
-            "scheme": SCHEME,
-            "network": self.network,
-            "amount": str(offer.amount),
-            "asset": self.asset,
-            "payTo": offer.pay_to,
-            "maxTimeoutSeconds": offer.route.max_timeout_seconds,
-            "extra": {"feePayer": self.fee_payer, "memo": memo},
-        }
-
-    def _requirements_v1(self, offer: _Offer, memo: str) -> dict:
-        return {
-            "scheme": SCHEME,
-            "network": self.network_v1,
-            "maxAmountRequired": str(offer.amount),
-            "resource": offer.url,
-            "description": offer.route.description,
-            "mimeType": offer.route.mime_type,
-            "payTo": offer.pay_to,
-            "maxTimeoutSeconds": offer.route.max_timeout_seconds,
-            "asset": self.asset,
-            "extra": {"feePayer": self.fee_payer, "memo": memo},
-        }
-
-    def _memo_is_ours(self, memo: str, offer: _Offer) -> bool:
-        return self.binder.valid(
-            memo, offer.method, offer.path, offer.amount, self.network, self.asset, offer.pay_to
-        )
-
-    def _bound_requirements(self, offer: _Offer, payload, tx: PaymentTransaction) -> dict:
-        """The requirements this payment must meet here, or BindingError if made for elsewhere."""
-        where = f"{offer.method} {offer.path} at {offer.amount} atomic units"
-        if "skip-route-binding" in self.bugs:
-            if isinstance(payload, PaymentPayload):
-                return payload.accepted.to_wire()
-            return self._requirements_v1(offer, tx.memos[0] if tx.memos else "")
-        if isinstance(payload, PaymentPayload):
-            memo = payload.accepted.memo
-            if memo is None or not self._memo_is_ours(memo, offer):
-                raise BindingError(
-                    reasons.SVM_MEMO_MISMATCH,
-                    f"accepted.extra.memo was not issued by this server for {where}: pay the "
-                    "requirements of this route's own 402",
-                )
-            if memo not in tx.memos:
-                raise BindingError(
-                    reasons.SVM_MEMO_MISMATCH,
-                    "the transaction's memo is not the accepted.extra.memo it claims to pay",
-                )
-            offered = self._requirements_v2(offer, memo)
-            check_v2_accepted(payload, offered, offer.path)
-            return offered
-        check_v1_payload(payload, SCHEME, self.network_v1)
-        for memo in tx.memos:
-            if self._memo_is_ours(memo, offer):
-                return self._requirements_v1(offer, memo)
-        raise BindingError(
-            reasons.SVM_MEMO_MISMATCH,
-            f"the transaction carries no memo issued by this server for {where}: pay the "
-            "extra.memo of this route's own 402",
-        )
-
-    # ------------------------------------------------------------------ settlement
-
-    async def _settle(self, request: dict, tx: PaymentTransaction) -> SettleResponse:
-        """Settle; `settlement_pending` is retried once. A success must prove itself."""
-        receipt = await self.facilitator.settle(request)
-        if not receipt.success and receipt.error_reason == reasons.SETTLEMENT_PENDING:
-            receipt = await self.facilitator.settle(request)
-        if receipt.success:
-            await self._believe(receipt, tx)
-        return receipt
-
-    async def _believe(self, receipt: SettleResponse, tx: PaymentTransaction) -> None:
-        if "trust-receipts" in self.bugs:
-            return
-        if not tx.signed_by_fee_payer(receipt.transaction):
-            raise SettlementNotProven(
-                f"the facilitator reported success with transaction {receipt.transaction!r}, "
-                "which is not the fee payer's signature of this payment"
-            )
-        if self.chain_check is not None:
-            problem = await self.chain_check.problem(receipt.transaction)
-            if problem is not None:
-                raise SettlementNotProven(f"the facilitator reported success but {problem}")
-
-    async def _settle_or_answer(
-        self, send, offer: _Offer, request: dict, tx: PaymentTransaction, receipt_header: bytes
-    ) -> SettleResponse | None:
-        """The settled receipt, or None after answering the client why not."""
-        try:
-            receipt = await self._settle(request, tx)
-        except FacilitatorError as exc:
-            if "fail-open" in self.bugs:
-                return SettleResponse(success=False, error_reason=exc.code, network=self.network)
-            if not isinstance(exc, SettlementNotProven):
-                # The money may have moved: a resend of this payment resolves rather than replays.
-                self.pending.put(tx.key, PendingPayment(receipt=None))
-            await self._facilitator_failed(send, exc, "settle")
-            return None
-        if receipt.success or "serve-unsettled" in self.bugs:
-            self.pending.mark_served(tx.key)
-            return receipt
-        await self._settle_failed(send, offer, tx, receipt, receipt_header)
-        return None
-
-    async def _settle_failed(
-        self, send, offer: _Offer, tx, receipt: SettleResponse, receipt_header: bytes
-    ) -> None:
-        if receipt.error_reason == reasons.SETTLEMENT_PENDING:
-            self.pending.put(tx.key, PendingPayment(receipt=receipt))
-            message = (
-                f"settlement of transaction {receipt.transaction or '(unknown)'} is still pending "
-                "on chain: send the same payment again shortly to get the content once it has "
-                "settled (it will not be charged twice)"
-            )
+    async def _refuse(self, send, offer: Offer, refusal: Refusal, receipt_header: bytes) -> str:
+        """Answer a settlement that is not served: 502/504 or a 402; the metrics outcome."""
+        if refusal.failure is not None:
+            await facilitator_failed(send, refusal.failure, "settle")
         else:
-            message = receipt.error_message or "the facilitator could not settle the payment"
-        await self._challenge(
-            send,
-            offer,
-            receipt.error_reason or reasons.UNEXPECTED_SETTLE_ERROR,
-            message,
-            _receipt_headers(receipt_header, receipt),
-        )
-
-    async def _resume(
-        self, app, scope, receive, send, offer, request, tx, unfinished, receipt_header
-    ) -> str:
-        """A resend of a payment whose settlement we started: settle again, serve it once."""
-        if self.pending.was_served(tx.key):  # a twin request of it was served already
-            return await self._already_served(send, offer)
-        try:
-            receipt = await self.facilitator.settle(request)
-            if not receipt.success and receipt.error_reason == reasons.DUPLICATE_SETTLEMENT:
-                receipt = await self._settled_earlier(receipt, unfinished, tx)
-            elif receipt.success:
-                await self._believe(receipt, tx)
-        except FacilitatorError as exc:
-            self.pending.put(tx.key, unfinished)
-            await self._facilitator_failed(send, exc, "settle")
-            return exc.code
-        if not receipt.success:
-            if receipt.error_reason == reasons.SETTLEMENT_PENDING:
-                unfinished.receipt = receipt
-                self.pending.put(tx.key, unfinished)
-            elif receipt.error_reason == reasons.DUPLICATE_SETTLEMENT:
-                # Unproven (still in flight elsewhere, or a replayed nonce): a later resend may
-                # find it settled with its signature.
-                self.pending.put(tx.key, unfinished)
-            await self._settle_failed(send, offer, tx, receipt, receipt_header)
-            return (
-                "pending" if receipt.error_reason == reasons.SETTLEMENT_PENDING else "not_settled"
+            extra = (
+                () if refusal.receipt is None else receipt_headers(receipt_header, refusal.receipt)
             )
-        if self.pending.was_served(tx.key):  # its twin was served while we were settling
-            return await self._already_served(send, offer)
-        self.pending.mark_served(tx.key)
-        await app(scope, receive, with_headers(send, _receipt_headers(receipt_header, receipt)))
-        return "paid_after_pending"
-
-    async def _already_served(self, send, offer: _Offer) -> str:
-        await self._challenge(
-            send,
-            offer,
-            reasons.DUPLICATE_SETTLEMENT,
-            "this payment was already settled and served by this server",
-        )
-        return "not_settled"
-
-    async def _settled_earlier(
-        self, duplicate: SettleResponse, unfinished: PendingPayment, tx: PaymentTransaction
-    ) -> SettleResponse:
-        """`duplicate_settlement` on a resend: a success only if proven to be this payment.
-
-        A facilitator says it both for a payment it settled (an earlier call of ours that never
-        got to serve it) and for a replayed memo nonce (another transaction, which may have paid
-        someone else one unit); only the fee payer's signature of this very transaction tells
-        them apart. A signature remembered from an earlier settlement_pending answer proves only
-        that it was sent, so it counts only when the chain check confirms it landed.
-        """
-        earlier = unfinished.receipt
-        signature = duplicate.transaction
-        if not (signature and tx.signed_by_fee_payer(signature)):
-            signature = earlier.transaction if earlier and self.chain_check is not None else ""
-            if not (signature and tx.signed_by_fee_payer(signature)):
-                return duplicate  # nothing proves this paid: not served (yet)
-        receipt = SettleResponse(
-            success=True,
-            transaction=signature,
-            network=duplicate.network,
-            payer=duplicate.payer or (earlier.payer if earlier else None),
-            amount=duplicate.amount,
-        )
-        await self._believe(receipt, tx)
-        return receipt
-
-    # ------------------------------------------------------------------ answers
-
-    async def _challenge(self, send, offer: _Offer, error: str, message: str, headers=()) -> None:
-        memo = self.binder.issue(
-            offer.method, offer.path, offer.amount, self.network, self.asset, offer.pay_to
-        )
-        route = offer.route
-        required = {
-            "x402Version": 2,
-            "error": error,
-            "resource": {
-                "url": offer.url,
-                "description": route.description,
-                "mimeType": route.mime_type,
-            },
-            "accepts": [self._requirements_v2(offer, memo)],
-        }
-        body = {
-            "x402Version": 1,
-            "error": error,
-            "message": message,
-            "accepts": [self._requirements_v1(offer, memo)],
-        }
-        await send_json(
-            send,
-            402,
-            body,
-            [
-                (b"payment-required", encode_json_header(required).encode()),
-                _NO_STORE,
-                _EXPOSE,
-                *headers,
-            ],
-        )
-
-    async def _facilitator_failed(self, send, exc: FacilitatorError, call: str) -> None:
-        log.warning("facilitator %s failed: %s", call, exc.message)
-        await send_json(
-            send,
-            exc.status,
-            {
-                "error": exc.code,
-                "message": f"payment not {'verified' if call == 'verify' else 'settled'}, "
-                f"content not served: {exc.message}",
-            },
-            [_NO_STORE],
-        )
-
-
-def _payment_header(scope) -> tuple[str, bytes | None]:
-    x_payment = None
-    for name, value in scope["headers"]:
-        if name == _PAYMENT_SIGNATURE:
-            return PAYMENT_SIGNATURE, value
-        if name == _X_PAYMENT:
-            x_payment = value
-    return X_PAYMENT, x_payment
-
-
-def _check_header_version(header: str, version: int) -> None:
-    if header == PAYMENT_SIGNATURE and version != 2:
-        raise ProtocolError(
-            f"{header}: carries an x402Version {version} payload; v1 payments go in X-PAYMENT",
-            reason=reasons.INVALID_X402_VERSION,
-        )
-    if header == X_PAYMENT and version != 1:
-        raise ProtocolError(
-            f"{header}: carries an x402Version {version} payload; v2 payments go in "
-            "PAYMENT-SIGNATURE",
-            reason=reasons.INVALID_X402_VERSION,
-        )
-
-
-def _receipt_headers(name: bytes, receipt: SettleResponse) -> list[tuple[bytes, bytes]]:
-    return [(name, encode_json_header(receipt).encode()), _EXPOSE, _NO_STORE]
+            await self.offers.challenge(send, offer, refusal.reason, refusal.message, extra)
+        return refusal.outcome

@@ -1,0 +1,249 @@
+"""The offer and its answers: what one request to a priced route costs, what a payment for it
+must meet, and every answer the paywall gives that is not the content.
+
+    Offers.price(...)               the request, priced (an Offer); PriceError -> 400
+    Offers.bound_requirements(...)  the requirements a payment must meet here; BindingError when
+                                    it was made for another request (see binding.py)
+    Offers.challenge(...)           402: v1 JSON body + v2 PAYMENT-REQUIRED header, fresh memo
+    not_ready / bad_request / malformed / facilitator_failed
+                                    503 / 400 / 400 / 502 or 504, each a JSON {error, message}
+
+The requirements and 402 bodies themselves are built by the scheme's server role
+(sandbox/protocol/exact_svm/server.py); this module adds the route, the memo and the sending.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from sandbox.protocol import (
+    PaymentPayload,
+    ProtocolError,
+    SettleResponse,
+    encode_json_header,
+    reasons,
+    to_caip2,
+    to_v1,
+)
+from sandbox.protocol.exact_svm.server import (
+    SCHEME,
+    payment_required_v1,
+    payment_required_v2,
+    requirements_v1,
+    requirements_v2,
+)
+from sandbox.server._asgi import Headers, send_json
+from sandbox.server._transaction import PaymentTransaction
+from sandbox.server.binding import BindingError, MemoBinder, check_v1_payload, check_v2_accepted
+from sandbox.server.errors import FacilitatorError
+from sandbox.server.pricing import PricedRoute
+
+__all__ = [
+    "Offer",
+    "Offers",
+    "bad_request",
+    "facilitator_failed",
+    "malformed",
+    "not_ready",
+    "receipt_headers",
+]
+
+log = logging.getLogger("sandbox.server")
+
+NO_STORE = (b"cache-control", b"no-store")
+EXPOSE = (
+    b"access-control-expose-headers",
+    b"PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One request to a priced route, priced."""
+
+    route: PricedRoute
+    method: str
+    path: str
+    url: str
+    amount: int
+    pay_to: str
+
+
+class Offers:
+    """What this server sells: its network, asset, wallet and fee payer, and the memos binding a
+    payment to the request it was offered for."""
+
+    def __init__(
+        self,
+        *,
+        pay_to: str,
+        network: str,
+        asset: str,
+        binder: MemoBinder,
+        bugs: frozenset[str] = frozenset(),
+    ) -> None:
+        self.network = to_caip2(network)
+        self.network_v1 = to_v1(network)
+        self.asset = asset
+        self.pay_to = pay_to
+        self.binder = binder
+        self.bugs = bugs
+        self.fee_payer: str | None = None  # learned from the facilitator by the paywall
+
+    def price(self, scope, receive, route: PricedRoute) -> Offer:
+        """The offer for this request; PriceError when a dynamic price refuses it."""
+        request = Request(scope, receive)
+        amount = route.amount(request) if route.dynamic else route.amount()
+        return Offer(
+            route=route,
+            method=scope["method"],
+            path=scope["path"],
+            url=str(request.url),
+            amount=amount,
+            pay_to=route.pay_to or self.pay_to,
+        )
+
+    # ------------------------------------------------------------------ requirements
+
+    def requirements_v2(self, offer: Offer, memo: str) -> dict:
+        return requirements_v2(
+            network=self.network,
+            amount=offer.amount,
+            asset=self.asset,
+            pay_to=offer.pay_to,
+            max_timeout_seconds=offer.route.max_timeout_seconds,
+            fee_payer=self.fee_payer,
+            memo=memo,
+        )
+
+    def requirements_v1(self, offer: Offer, memo: str) -> dict:
+        route = offer.route
+        return requirements_v1(
+            network=self.network_v1,
+            amount=offer.amount,
+            resource=offer.url,
+            description=route.description,
+            mime_type=route.mime_type,
+            pay_to=offer.pay_to,
+            max_timeout_seconds=route.max_timeout_seconds,
+            asset=self.asset,
+            fee_payer=self.fee_payer,
+            memo=memo,
+        )
+
+    def _memo_is_ours(self, memo: str, offer: Offer) -> bool:
+        return self.binder.valid(
+            memo, offer.method, offer.path, offer.amount, self.network, self.asset, offer.pay_to
+        )
+
+    def bound_requirements(self, offer: Offer, payload, tx: PaymentTransaction) -> dict:
+        """The requirements this payment must meet here, or BindingError if made for elsewhere."""
+        where = f"{offer.method} {offer.path} at {offer.amount} atomic units"
+        if "skip-route-binding" in self.bugs:
+            if isinstance(payload, PaymentPayload):
+                return payload.accepted.to_wire()
+            return self.requirements_v1(offer, tx.memos[0] if tx.memos else "")
+        if isinstance(payload, PaymentPayload):
+            memo = payload.accepted.memo
+            if memo is None or not self._memo_is_ours(memo, offer):
+                raise BindingError(
+                    reasons.SVM_MEMO_MISMATCH,
+                    f"accepted.extra.memo was not issued by this server for {where}: pay the "
+                    "requirements of this route's own 402",
+                )
+            if memo not in tx.memos:
+                raise BindingError(
+                    reasons.SVM_MEMO_MISMATCH,
+                    "the transaction's memo is not the accepted.extra.memo it claims to pay",
+                )
+            offered = self.requirements_v2(offer, memo)
+            check_v2_accepted(payload, offered, offer.path)
+            return offered
+        check_v1_payload(payload, SCHEME, self.network_v1)
+        for memo in tx.memos:
+            if self._memo_is_ours(memo, offer):
+                return self.requirements_v1(offer, memo)
+        raise BindingError(
+            reasons.SVM_MEMO_MISMATCH,
+            f"the transaction carries no memo issued by this server for {where}: pay the "
+            "extra.memo of this route's own 402",
+        )
+
+    # ------------------------------------------------------------------ the 402
+
+    async def challenge(
+        self, send, offer: Offer, error: str, message: str, headers: Headers = ()
+    ) -> None:
+        """402 with a fresh memo: the v1 challenge as body, the v2 one in PAYMENT-REQUIRED."""
+        memo = self.binder.issue(
+            offer.method, offer.path, offer.amount, self.network, self.asset, offer.pay_to
+        )
+        route = offer.route
+        required = payment_required_v2(
+            error=error,
+            url=offer.url,
+            description=route.description,
+            mime_type=route.mime_type,
+            accepts=[self.requirements_v2(offer, memo)],
+        )
+        body = payment_required_v1(
+            error=error, message=message, accepts=[self.requirements_v1(offer, memo)]
+        )
+        await send_json(
+            send,
+            402,
+            body,
+            [
+                (b"payment-required", encode_json_header(required).encode()),
+                NO_STORE,
+                EXPOSE,
+                *headers,
+            ],
+        )
+
+
+# ---------------------------------------------------------------------- other answers
+
+
+def receipt_headers(name: bytes, receipt: SettleResponse) -> Headers:
+    """The settlement receipt in PAYMENT-RESPONSE (v2) or X-PAYMENT-RESPONSE (v1), `name`."""
+    return [(name, encode_json_header(receipt).encode()), EXPOSE, NO_STORE]
+
+
+async def not_ready(send, facilitator_url: str, why: str) -> None:
+    await send_json(
+        send,
+        503,
+        {
+            "error": "paywall_not_ready",
+            "message": "this route is paid and the server cannot sell it yet: it has "
+            "not learned the facilitator's fee payer from GET "
+            f"{facilitator_url}/supported ({why}); retry shortly",
+        },
+        [NO_STORE, (b"retry-after", b"1")],
+    )
+
+
+async def bad_request(send, message: str) -> None:
+    await send_json(send, 400, {"error": "invalid_request", "message": message})
+
+
+async def malformed(send, exc: ProtocolError) -> None:
+    await send_json(send, 400, {"error": exc.reason, "message": exc.message}, [NO_STORE])
+
+
+async def facilitator_failed(send, exc: FacilitatorError, call: str) -> None:
+    log.warning("facilitator %s failed: %s", call, exc.message)
+    await send_json(
+        send,
+        exc.status,
+        {
+            "error": exc.code,
+            "message": f"payment not {'verified' if call == 'verify' else 'settled'}, "
+            f"content not served: {exc.message}",
+        },
+        [NO_STORE],
+    )
