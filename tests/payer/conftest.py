@@ -11,8 +11,8 @@ def ledger() -> Ledger:
 
 @pytest.fixture
 async def paywall(ledger: Ledger):
-    from payer_paywall import Paywall
+    from payer_fake_server import FakePaidServer
 
-    server = await Paywall(ledger).start()
+    server = await FakePaidServer(ledger).start()
     yield server
     await server.stop()

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from payer_paywall import Paywall
+from payer_fake_server import FakePaidServer
 from solders.signature import Signature
 
 from sandbox.payer import save_keypair
@@ -24,11 +24,11 @@ async def run_cli(argv: list[str]) -> tuple[int, str]:
 
 
 @pytest.fixture
-def keypair_file(paywall: Paywall, tmp_path: Path) -> Path:
+def keypair_file(paywall: FakePaidServer, tmp_path: Path) -> Path:
     return save_keypair(paywall.ledger.owner, tmp_path / "payer.json")
 
 
-async def test_pays_and_prints_each_step(paywall: Paywall, keypair_file: Path) -> None:
+async def test_pays_and_prints_each_step(paywall: FakePaidServer, keypair_file: Path) -> None:
     code, out = await run_cli(
         [f"{paywall.url}/paid", "--keypair", str(keypair_file), "--rpc-url", paywall.rpc_url]
     )
@@ -43,7 +43,7 @@ async def test_pays_and_prints_each_step(paywall: Paywall, keypair_file: Path) -
     assert paywall.ledger.balance(paywall.ledger.pay_to) == 10_000
 
 
-async def test_v1_and_verbose(paywall: Paywall, keypair_file: Path) -> None:
+async def test_v1_and_verbose(paywall: FakePaidServer, keypair_file: Path) -> None:
     code, out = await run_cli(
         [
             f"{paywall.url}/paid",
@@ -64,7 +64,7 @@ async def test_v1_and_verbose(paywall: Paywall, keypair_file: Path) -> None:
 
 
 async def test_keypair_from_environment(
-    paywall: Paywall, keypair_file: Path, monkeypatch: pytest.MonkeyPatch
+    paywall: FakePaidServer, keypair_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("X402_SANDBOX_PAYER_KEYPAIR", str(keypair_file))
     monkeypatch.setenv("X402_SANDBOX_RPC_URL", paywall.rpc_url)
@@ -73,7 +73,7 @@ async def test_keypair_from_environment(
 
 
 async def test_price_above_max_says_which_flag(
-    paywall: Paywall, keypair_file: Path, capsys: pytest.CaptureFixture
+    paywall: FakePaidServer, keypair_file: Path, capsys: pytest.CaptureFixture
 ) -> None:
     code, out = await run_cli(
         [
@@ -119,7 +119,7 @@ async def test_unreachable_url(keypair_file: Path, capsys: pytest.CaptureFixture
 
 
 async def test_unreachable_rpc(
-    paywall: Paywall, keypair_file: Path, capsys: pytest.CaptureFixture
+    paywall: FakePaidServer, keypair_file: Path, capsys: pytest.CaptureFixture
 ) -> None:
     rpc = f"http://127.0.0.1:{free_port()}"
     code, _ = await run_cli(
@@ -130,7 +130,7 @@ async def test_unreachable_rpc(
     assert "--rpc-url URL" in err
 
 
-async def test_free_route(paywall: Paywall, keypair_file: Path) -> None:
+async def test_free_route(paywall: FakePaidServer, keypair_file: Path) -> None:
     code, out = await run_cli([f"{paywall.url}/free", "--keypair", str(keypair_file)])
     assert code == 0 and "200 without asking for payment" in out
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from payer_fake_server import FakePaidServer
 from payer_ledger import INITIAL_BALANCE, Ledger
-from payer_paywall import Paywall
 from solders.hash import Hash
 from solders.signature import Signature
 
@@ -25,12 +25,12 @@ from sandbox.processes import free_port
 from sandbox.protocol import PAYMENT_SIGNATURE, X_PAYMENT, PaymentPayload, PaymentPayloadV1
 
 
-def client_for(paywall: Paywall, **options) -> X402Client:
+def client_for(paywall: FakePaidServer, **options) -> X402Client:
     options.setdefault("policy", PaymentPolicy(assets=None))
     return X402Client(paywall.ledger.owner, rpc_url=paywall.rpc_url, **options)
 
 
-async def test_pays_a_v2_402_and_returns_the_receipt(paywall: Paywall) -> None:
+async def test_pays_a_v2_402_and_returns_the_receipt(paywall: FakePaidServer) -> None:
     ledger = paywall.ledger
     async with client_for(paywall) as client:
         response = await client.get(f"{paywall.url}/paid")
@@ -53,7 +53,7 @@ async def test_pays_a_v2_402_and_returns_the_receipt(paywall: Paywall) -> None:
     assert sorted(paywall.rpc_calls) == ["getAccountInfo", "getLatestBlockhash"]
 
 
-async def test_mint_and_blockhash_are_cached_across_payments(paywall: Paywall) -> None:
+async def test_mint_and_blockhash_are_cached_across_payments(paywall: FakePaidServer) -> None:
     async with client_for(paywall, blockhash_ttl=60) as client:
         responses = await asyncio.gather(*(client.get(f"{paywall.url}/paid") for _ in range(8)))
     assert [r.status for r in responses] == [200] * 8
@@ -63,7 +63,7 @@ async def test_mint_and_blockhash_are_cached_across_payments(paywall: Paywall) -
     assert paywall.ledger.balance(paywall.ledger.pay_to) == 80_000
 
 
-async def test_blockhash_is_fetched_again_after_its_ttl(paywall: Paywall) -> None:
+async def test_blockhash_is_fetched_again_after_its_ttl(paywall: FakePaidServer) -> None:
     async with client_for(paywall, blockhash_ttl=0) as client:
         for _ in range(3):
             assert (await client.get(f"{paywall.url}/paid")).status == 200
@@ -71,7 +71,7 @@ async def test_blockhash_is_fetched_again_after_its_ttl(paywall: Paywall) -> Non
     assert paywall.rpc_calls.count("getAccountInfo") == 1
 
 
-async def test_recent_blockhash_hint_saves_the_rpc_call(paywall: Paywall) -> None:
+async def test_recent_blockhash_hint_saves_the_rpc_call(paywall: FakePaidServer) -> None:
     paywall.extra = {"recentBlockhash": str(paywall.ledger.blockhash)}
     async with client_for(paywall) as client:
         response = await client.get(f"{paywall.url}/paid")
@@ -80,7 +80,7 @@ async def test_recent_blockhash_hint_saves_the_rpc_call(paywall: Paywall) -> Non
 
 
 async def test_v1_only_server_is_paid_with_x_payment(ledger: Ledger) -> None:
-    paywall = await Paywall(ledger, versions=(1,)).start()
+    paywall = await FakePaidServer(ledger, versions=(1,)).start()
     try:
         async with client_for(paywall) as client:
             response = await client.get(f"{paywall.url}/paid")
@@ -92,11 +92,11 @@ async def test_v1_only_server_is_paid_with_x_payment(ledger: Ledger) -> None:
     assert response.receipt.success and response.receipt.network == "solana-devnet"
 
 
-async def test_forced_versions(paywall: Paywall, ledger: Ledger) -> None:
+async def test_forced_versions(paywall: FakePaidServer, ledger: Ledger) -> None:
     async with client_for(paywall, x402_version=1) as client:
         response = await client.get(f"{paywall.url}/paid")
     assert response.status == 200 and response.payment.version == 1
-    v1_only = await Paywall(ledger, versions=(1,)).start()
+    v1_only = await FakePaidServer(ledger, versions=(1,)).start()
     try:
         async with client_for(v1_only, x402_version=2) as client:
             with pytest.raises(ChallengeError, match="no PAYMENT-REQUIRED header"):
@@ -105,7 +105,7 @@ async def test_forced_versions(paywall: Paywall, ledger: Ledger) -> None:
         await v1_only.stop()
 
 
-async def test_price_above_the_policy_is_not_paid(paywall: Paywall) -> None:
+async def test_price_above_the_policy_is_not_paid(paywall: FakePaidServer) -> None:
     async with client_for(paywall, policy=PaymentPolicy(max_amount=9_999, assets=None)) as client:
         with pytest.raises(NoAcceptablePayment, match=r"price 0\.01 is above the maximum") as info:
             await client.get(f"{paywall.url}/paid")
@@ -114,20 +114,20 @@ async def test_price_above_the_policy_is_not_paid(paywall: Paywall) -> None:
     assert paywall.ledger.balance(paywall.ledger.pay_to) == 0
 
 
-async def test_free_route_is_not_paid(paywall: Paywall) -> None:
+async def test_free_route_is_not_paid(paywall: FakePaidServer) -> None:
     async with client_for(paywall) as client:
         response = await client.get(f"{paywall.url}/free")
     assert response.status == 200 and not response.paid
     assert response.timings.sign is None and paywall.rpc_calls == []
 
 
-async def test_post_body_is_sent_again_with_the_payment(paywall: Paywall) -> None:
+async def test_post_body_is_sent_again_with_the_payment(paywall: FakePaidServer) -> None:
     async with client_for(paywall) as client:
         response = await client.post(f"{paywall.url}/paid", json={"q": 1})
     assert response.status == 200 and response.json()["method"] == "POST"
 
 
-async def test_failed_settlement_comes_back_as_a_refusal(paywall: Paywall) -> None:
+async def test_failed_settlement_comes_back_as_a_refusal(paywall: FakePaidServer) -> None:
     paywall.ledger.fund(paywall.ledger.owner.pubkey(), 5)  # cannot cover the price
     async with client_for(paywall) as client:
         response = await client.get(f"{paywall.url}/paid")
@@ -138,13 +138,13 @@ async def test_failed_settlement_comes_back_as_a_refusal(paywall: Paywall) -> No
     assert paywall.ledger.balance(paywall.ledger.pay_to) == 0
 
 
-async def test_unreadable_402_is_a_challenge_error(paywall: Paywall) -> None:
+async def test_unreadable_402_is_a_challenge_error(paywall: FakePaidServer) -> None:
     async with client_for(paywall) as client:
         with pytest.raises(ChallengeError, match="not valid base64"):
             await client.get(f"{paywall.url}/garbage-402")
 
 
-async def test_unreachable_server_and_rpc(paywall: Paywall) -> None:
+async def test_unreachable_server_and_rpc(paywall: FakePaidServer) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     async with client_for(paywall) as client:
         with pytest.raises(ServerUnreachable, match="cannot reach"):
@@ -156,7 +156,7 @@ async def test_unreachable_server_and_rpc(paywall: Paywall) -> None:
             await client.get(f"{paywall.url}/paid")
 
 
-async def test_shared_chain_facts(paywall: Paywall) -> None:
+async def test_shared_chain_facts(paywall: FakePaidServer) -> None:
     facts = ChainFacts(RpcClient(paywall.rpc_url), blockhash_ttl=60)
     first = client_for(paywall, chain_facts=facts)
     second = X402Client(paywall.ledger.owner, chain_facts=facts, policy=PaymentPolicy(assets=None))
@@ -170,7 +170,7 @@ async def test_shared_chain_facts(paywall: Paywall) -> None:
     assert isinstance(await facts.blockhash(), Hash)
 
 
-async def test_sync_client(paywall: Paywall) -> None:
+async def test_sync_client(paywall: FakePaidServer) -> None:
     def pay_twice():
         with X402ClientSync(
             paywall.ledger.owner, rpc_url=paywall.rpc_url, policy=PaymentPolicy(assets=None)

@@ -1,4 +1,5 @@
-"""A small paid HTTP server and Solana JSON-RPC backed by a LiteSVM `Ledger`, on loopback.
+"""A test double of a paid server: a small paid HTTP server and Solana JSON-RPC backed by a
+LiteSVM `Ledger`, on loopback (not the real paywall, sandbox.server.Paywall).
 
 It answers 402 the way x402 servers do (v2 PAYMENT-REQUIRED header and v1 JSON body), and
 settles a payment by fee-payer-signing and executing it on the ledger: so client tests see real
@@ -35,7 +36,7 @@ from sandbox.protocol import (
 )
 
 
-class Paywall:
+class FakePaidServer:
     def __init__(self, ledger: Ledger, price: int = 10_000, versions: tuple[int, ...] = (1, 2)):
         self.ledger = ledger
         self.price = price
@@ -54,7 +55,7 @@ class Paywall:
     def rpc_url(self) -> str:
         return f"{self.url}/rpc"
 
-    async def start(self) -> Paywall:
+    async def start(self) -> FakePaidServer:
         app = web.Application()
         app.router.add_post("/rpc", self.rpc)
         app.router.add_get("/free", self.free)
@@ -163,7 +164,7 @@ class Paywall:
         )
 
 
-def expected_payment(paywall: Paywall):
+def expected_payment(paywall: FakePaidServer):
     """A correct payment for the paywall's current requirements (for comparisons)."""
     ledger = paywall.ledger
     return build_payment(paywall.requirements(), ledger.owner, ledger.mint_info, ledger.blockhash)
