@@ -3,7 +3,8 @@
 One ChainView per process: a recent blockhash refreshed every `ttl` seconds by whichever user
 finds it stale (the others keep signing with the previous one, which lives about a minute on
 chain), and mint facts fetched once. The RPC calls go through the caller's FastHttpSession, so
-they appear in Locust's table as `RPC <method>` and their failures are counted.
+they appear in Locust's table as `RPC <method>` and their failures are counted. (The wrapper's
+before-and-after reads and funding are sandbox/loadtest/chain_accounts.py.)
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import orjson
 from locust.contrib.fasthttp import FastHttpSession
 
 from loadtests.accounting import ACCOUNTING
-from loadtests.chain import ChainView
+from loadtests.chain_view import ChainView
 from loadtests.targets import Targets
 from loadtests.wallets import WalletPool
 from sandbox.payer import MintInfo, build_payment

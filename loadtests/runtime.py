@@ -14,7 +14,7 @@ from typing import Any
 from locust import constant, constant_pacing, events
 
 from loadtests.accounting import ACCOUNTING
-from loadtests.chain import ChainView
+from loadtests.chain_view import ChainView
 from loadtests.targets import Targets
 from loadtests.wallets import WalletPool
 

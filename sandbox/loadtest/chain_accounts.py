@@ -2,7 +2,8 @@
 
 Synchronous (httpx): called before and after a run, never on the hot path. Cheat codes
 (`sandbox_*`) are used only when the chain is a sandbox; against another chain the wrapper
-reads balances and nothing more.
+reads balances and nothing more. The Locust users' own view of the chain (blockhash, mint
+facts, on the hot path) is loadtests/chain_view.py.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sandbox.orchestration.wallets import load_or_create
 from sandbox.protocol import associated_token_address
 from sandbox.protocol.programs import TOKEN_PROGRAM_ID
 
-__all__ = ["Chain", "ChainError", "Snapshot", "prepare_payers"]
+__all__ = ["ChainAccounts", "ChainError", "Snapshot", "prepare_payers"]
 
 BATCH = 200
 
@@ -28,7 +29,7 @@ class ChainError(RuntimeError):
     pass
 
 
-class Chain:
+class ChainAccounts:
     def __init__(self, url: str, admin_token: str | None = None, timeout: float = 15.0) -> None:
         self.url = url
         self._http = httpx.Client(timeout=timeout, headers=admin_headers(admin_token))
@@ -36,7 +37,7 @@ class Chain:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> Chain:
+    def __enter__(self) -> ChainAccounts:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -125,7 +126,9 @@ class Snapshot:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def take(cls, chain: Chain, merchant: str | None, payers: list[str], mint: str) -> Snapshot:
+    def take(
+        cls, chain: ChainAccounts, merchant: str | None, payers: list[str], mint: str
+    ) -> Snapshot:
         owners = ([merchant] if merchant else []) + payers
         balances = chain.usdc_balances(owners, mint)
         return cls(
@@ -138,7 +141,9 @@ class Snapshot:
         return {"merchant": self.merchant, "payers": self.payers, "transactions": self.transactions}
 
 
-def prepare_payers(chain: Chain, folder: Path, count: int, mint: str, usdc_each: int) -> list[str]:
+def prepare_payers(
+    chain: ChainAccounts, folder: Path, count: int, mint: str, usdc_each: int
+) -> list[str]:
     """Create (or reuse) `count` payer keypairs in `folder` and top their USDC up to
     `usdc_each` with sandbox_mintTo when they hold less than half of it."""
     addresses = []
@@ -160,7 +165,7 @@ def prepare_payers(chain: Chain, folder: Path, count: int, mint: str, usdc_each:
     return addresses
 
 
-def ensure_token_account(chain: Chain, owner: str, mint: str) -> None:
+def ensure_token_account(chain: ChainAccounts, owner: str, mint: str) -> None:
     """The merchant must have a USDC account before anyone can pay it."""
     if chain.usdc_balances([owner], mint)[owner] is None:
         chain.call("sandbox_mintTo", owner, 0, mint)

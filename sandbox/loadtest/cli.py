@@ -18,10 +18,10 @@ from rich.table import Table
 
 from loadtests.profiles import PROFILES
 from sandbox.console import make_console
-from sandbox.loadtest.chain import ChainError
+from sandbox.loadtest.chain_accounts import ChainError
 from sandbox.loadtest.compare import CompareError, print_comparison
+from sandbox.loadtest.resolve import LoadtestError, resolve_home
 from sandbox.loadtest.session import LoadtestOptions, run_loadtest
-from sandbox.loadtest.targets import LoadtestError, resolve_home
 from sandbox.payer import PayerError
 
 __all__ = ["main", "parse_duration"]

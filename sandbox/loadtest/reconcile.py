@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.loadtest.chain import Snapshot
+from sandbox.loadtest.chain_accounts import Snapshot
 
 __all__ = ["Reconciliation", "merge_accounting", "reconcile"]
 

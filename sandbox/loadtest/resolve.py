@@ -1,6 +1,8 @@
 """Where the load goes: flags first, else the running sandbox (its stack.json).
 
-Errors say what to do: start the sandbox, or name the target.
+Errors say what to do: start the sandbox, or name the target. The wrapper passes what it
+resolved to the Locust processes as environment variables, which read them in
+loadtests/targets.py.
 """
 
 from __future__ import annotations

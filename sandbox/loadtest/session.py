@@ -20,12 +20,17 @@ from rich.console import Console
 
 from loadtests.profiles import PROFILES, Profile
 from loadtests.wallets import keypair_files
-from sandbox.loadtest.chain import Chain, Snapshot, ensure_token_account, prepare_payers
+from sandbox.loadtest.chain_accounts import (
+    ChainAccounts,
+    Snapshot,
+    ensure_token_account,
+    prepare_payers,
+)
 from sandbox.loadtest.reconcile import Reconciliation, merge_accounting, reconcile
 from sandbox.loadtest.report_html import render_report
+from sandbox.loadtest.resolve import LoadtestError, resolve_targets
 from sandbox.loadtest.run import RunPlan, locust_command, run_locust
 from sandbox.loadtest.summary import history_series, phase_stats, threshold_failures
-from sandbox.loadtest.targets import LoadtestError, resolve_targets
 from sandbox.orchestration.stack import StackPaths, read_admin_token
 from sandbox.payer import load_keypair, read_challenge
 from sandbox.protocol import USDC_DEVNET_MINT
@@ -81,7 +86,7 @@ def _challenge_offer(server: str, path: str) -> tuple[str, str, int]:
     return offer.pay_to, offer.asset, offer.atomic_amount
 
 
-def _wait_quiet(chain: Chain, seconds: float = 10.0) -> None:
+def _wait_quiet(chain: ChainAccounts, seconds: float = 10.0) -> None:
     """Settlements answered after the last Locust request may still be landing."""
     deadline = time.monotonic() + seconds
     last = chain.transaction_count()
@@ -115,7 +120,7 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
     token = options.admin_token
     if token is None and targets.stack is not None and targets.rpc_url == targets.stack.rpc_url:
         token = read_admin_token(StackPaths(options.home))  # the stack's own, never to others
-    chain = Chain(targets.rpc_url, token) if targets.rpc_url else None
+    chain = ChainAccounts(targets.rpc_url, token) if targets.rpc_url else None
     info = chain.sandbox_info() if chain else None
     mint = (
         (targets.stack.usdc_mint if targets.stack else None)

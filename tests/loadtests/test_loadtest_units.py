@@ -9,7 +9,7 @@ import pytest
 
 from loadtests.shape_math import spike_users, step_users
 from loadtests.targets import TargetError, Targets
-from sandbox.loadtest.chain import Snapshot
+from sandbox.loadtest.chain_accounts import Snapshot
 from sandbox.loadtest.cli import UsageError, main, parse_duration
 from sandbox.loadtest.compare import compare_table, load_summary
 from sandbox.loadtest.reconcile import merge_accounting, reconcile
