@@ -6,10 +6,10 @@ The names load on first use (PEP 562), so `x402-sandbox chain`, which goes throu
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from sandbox.orchestration.stack import (
         StackConfig,
         StackError,
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in __all__:
-        return getattr(importlib.import_module("sandbox.orchestration.stack"), name)
+        return getattr(_importlib.import_module("sandbox.orchestration.stack"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
