@@ -4,6 +4,11 @@ Public surface:
     PricedRoute, RoutePricing, PriceError      put a price on routes (pricing.py)
     Paywall, PaymentMiddleware                 the ASGI paywall (paywall.py, middleware.py)
     FacilitatorClient, FacilitatorError...     talking to a facilitator (facilitator_client.py)
+    FacilitatorApi                             what Paywall(facilitator=...) accepts instead
+
+Inside: paywall.py is the flow; offer.py the offer and every answer that is not content (402,
+400, 502/504, 503); settlement.py settling, the pending record and what a receipt must prove;
+the requirements and 402 bodies come from sandbox/protocol/exact_svm/server.py.
     ServerSettings, create_app                 the sample app (settings.py, app.py)
 """
 
@@ -15,13 +20,14 @@ from sandbox.server.errors import (
     FacilitatorUnreachable,
     SettlementNotProven,
 )
-from sandbox.server.facilitator_client import FacilitatorClient
+from sandbox.server.facilitator_client import FacilitatorApi, FacilitatorClient
 from sandbox.server.middleware import PaymentMiddleware
 from sandbox.server.paywall import Paywall
 from sandbox.server.pricing import PricedRoute, PriceError, RoutePricing
 from sandbox.server.settings import ServerSettings
 
 __all__ = [
+    "FacilitatorApi",
     "FacilitatorBadAnswer",
     "FacilitatorClient",
     "FacilitatorError",

@@ -4,7 +4,8 @@
     paywall = Paywall(facilitator_url="http://127.0.0.1:4022", pay_to=WALLET)
     app.add_middleware(PaymentMiddleware, paywall=paywall, pricing=pricing)
 
-Requests to routes not in `pricing` pass through untouched. The paywall starts learning the
+(or `Paywall(facilitator=my_client, pay_to=WALLET)` with any FacilitatorApi.) Requests to
+routes not in `pricing` pass through untouched. The paywall starts learning the
 facilitator's fee payer on the first priced request (or call `await paywall.start()` in the
 app's lifespan, and `await paywall.close()` at shutdown).
 """
