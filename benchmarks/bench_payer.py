@@ -16,8 +16,7 @@ from solders.message import to_bytes_versioned
 from solders.pubkey import Pubkey
 
 from sandbox.payer import MintInfo, build_payment
-from sandbox.payer.payment import transfer_spec
-from sandbox.payer.transaction import build_transaction
+from sandbox.payer.payment import build_transaction, transfer_spec
 from sandbox.protocol import SOLANA_DEVNET, USDC_DEVNET_MINT, PaymentRequirements
 
 GOAL = 3_000  # payments per second on one core (issue 3)

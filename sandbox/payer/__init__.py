@@ -2,6 +2,7 @@
 and build deliberately broken payments for tests (`sandbox.payer.mutations`).
 
     build_payment(requirements, keypair, mint_info, blockhash) -> Payment    pure, no I/O
+                                  (the transaction: sandbox.protocol.exact_svm.client)
     X402Client(keypair, rpc_url=..., policy=PaymentPolicy(...))            aiohttp, async
     X402ClientSync(keypair, ...)                                            blocking wrapper
     ChainFacts(RpcClient(url))        cached blockhash (short TTL) and mint facts (forever)
@@ -27,17 +28,22 @@ from sandbox.payer.errors import (
     ServerUnreachable,
 )
 from sandbox.payer.keys import load_keypair, save_keypair
-from sandbox.payer.payment import Payment, blockhash_hint, build_payment, wrap_transaction
+from sandbox.payer.payment import (
+    Payment,
+    blockhash_hint,
+    build_payment,
+    build_transaction,
+    sign_partial,
+    wrap_transaction,
+)
 from sandbox.payer.policy import DEFAULT_MAX_AMOUNT, PaymentPolicy
 from sandbox.payer.rpc import RpcClient
 from sandbox.payer.sync_client import X402ClientSync
-from sandbox.payer.transaction import (
+from sandbox.protocol.exact_svm.client import (
     COMPUTE_UNIT_LIMIT,
     COMPUTE_UNIT_PRICE_MICROLAMPORTS,
     MintInfo,
     TransferSpec,
-    build_transaction,
-    sign_partial,
 )
 
 __all__ = [

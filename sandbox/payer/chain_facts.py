@@ -19,7 +19,7 @@ from solders.pubkey import Pubkey
 
 from sandbox.payer.errors import MintError
 from sandbox.payer.rpc import RpcClient
-from sandbox.payer.transaction import MintInfo
+from sandbox.protocol.exact_svm.client import MintInfo
 from sandbox.protocol.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
 __all__ = ["DEFAULT_BLOCKHASH_TTL", "ChainFacts", "parse_mint_account"]

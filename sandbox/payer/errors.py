@@ -3,7 +3,9 @@
 PayerError                      base of everything below
  ├── KeypairError               keypair file missing or not a Solana CLI keypair
  ├── PaymentBuildError          requirements the payer cannot turn into a transaction
- │                              (no extra.feePayer, bad address, memo too long, ...)
+ │                              (no extra.feePayer, bad address, memo too long, ...); also a
+ │                              sandbox.protocol BuildError, which the exact-SVM client raises
+ │                              and `payer_errors` translates at the payer's edge
  ├── RpcError                   the chain's JSON-RPC answered with an error
  │    └── RpcUnreachable        no answer at all (connection refused, timeout, not JSON-RPC)
  ├── MintError                  the asset is not a token mint on this chain
@@ -14,7 +16,14 @@ PayerError                      base of everything below
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from sandbox.protocol.errors import BuildError
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class PayerError(Exception):
@@ -25,8 +34,24 @@ class KeypairError(PayerError, ValueError):
     pass
 
 
-class PaymentBuildError(PayerError, ValueError):
+class PaymentBuildError(PayerError, BuildError):
     pass
+
+
+def payer_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """`function` (from sandbox.protocol.exact_svm.client) raising PaymentBuildError where it
+    raises the protocol's BuildError: the one seam where that error is translated."""
+
+    @functools.wraps(function)
+    def translated(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except PaymentBuildError:
+            raise
+        except BuildError as exc:
+            raise PaymentBuildError(*exc.args) from None
+
+    return translated
 
 
 class RpcError(PayerError):

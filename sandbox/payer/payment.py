@@ -2,7 +2,8 @@
 
 The caller supplies what only the chain knows (mint decimals and token program, a blockhash
 when the requirements carry no `extra.recentBlockhash`); `sandbox.payer.chain_facts` fetches
-and caches those.
+and caches those. The transaction itself is built by `sandbox.protocol.exact_svm.client`; the
+names re-exported from it here raise the payer's PaymentBuildError (`payer_errors`).
 """
 
 from __future__ import annotations
@@ -12,21 +13,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from solders.hash import Hash, ParseHashError
+from solders.hash import Hash
 from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
-from sandbox.payer.errors import PaymentBuildError
-from sandbox.payer.transaction import (
-    COMPUTE_UNIT_LIMIT,
-    COMPUTE_UNIT_PRICE_MICROLAMPORTS,
-    MintInfo,
-    TransferSpec,
-    build_transaction,
-    memo_bytes,
-    random_memo,
-)
+from sandbox.payer.errors import PaymentBuildError, payer_errors
 from sandbox.protocol import (
     PAYMENT_SIGNATURE,
     X_PAYMENT,
@@ -37,16 +28,30 @@ from sandbox.protocol import (
     encode_json_header,
     payload_from_dict,
 )
+from sandbox.protocol.errors import BuildError
+from sandbox.protocol.exact_svm import client
+from sandbox.protocol.exact_svm.client import MintInfo
 
 __all__ = [
     "Payment",
     "blockhash_hint",
     "build_payment",
+    "build_transaction",
     "parse_pubkey",
+    "payment_instructions",
     "resource_wire",
+    "sign_partial",
     "transfer_spec",
     "wrap_transaction",
 ]
+
+# The exact-SVM client's builders that can refuse, raising PaymentBuildError.
+blockhash_hint = payer_errors(client.blockhash_hint)
+build_transaction = payer_errors(client.build_transaction)
+parse_pubkey = payer_errors(client.parse_pubkey)
+payment_instructions = payer_errors(client.payment_instructions)
+sign_partial = payer_errors(client.sign_partial)
+transfer_spec = payer_errors(client.transfer_spec)
 
 
 @dataclass(frozen=True)
@@ -99,35 +104,6 @@ class Payment:
         }
 
 
-def parse_pubkey(value: Any, what: str) -> Pubkey:
-    if not isinstance(value, str):
-        raise PaymentBuildError(f"{what} is missing or not a string")
-    try:
-        return Pubkey.from_string(value)
-    except ValueError:
-        raise PaymentBuildError(f"{what} {value!r} is not a base58 Solana address") from None
-
-
-def blockhash_hint(requirements: AnyRequirements) -> Hash | None:
-    """`extra.recentBlockhash` when the server supplied one (saves an RPC call)."""
-    value = (requirements.extra or {}).get("recentBlockhash")
-    if not isinstance(value, str):
-        return None
-    try:
-        return Hash.from_string(value)
-    except (ValueError, ParseHashError):
-        raise PaymentBuildError(f"extra.recentBlockhash {value!r} is not a base58 hash") from None
-
-
-def _as_hash(value: Hash | str) -> Hash:
-    if isinstance(value, Hash):
-        return value
-    try:
-        return Hash.from_string(value)
-    except (ValueError, ParseHashError):
-        raise PaymentBuildError(f"blockhash {value!r} is not a base58 hash") from None
-
-
 def resource_wire(resource: ResourceInfo | dict[str, Any] | str | None) -> dict[str, Any] | None:
     if resource is None:
         return None
@@ -162,48 +138,6 @@ def wrap_transaction(
     return wire
 
 
-def transfer_spec(
-    requirements: AnyRequirements,
-    owner: Pubkey,
-    mint: MintInfo,
-    blockhash: Hash | str | None = None,
-    memo: str | bytes | None = None,
-    compute_limit: int = COMPUTE_UNIT_LIMIT,
-    compute_price: int = COMPUTE_UNIT_PRICE_MICROLAMPORTS,
-) -> TransferSpec:
-    """Check the requirements and turn them into the facts of one transfer."""
-    if requirements.scheme != "exact":
-        raise PaymentBuildError(f"scheme {requirements.scheme!r} is not supported (only 'exact')")
-    extra = requirements.extra or {}
-    if "feePayer" not in extra:
-        raise PaymentBuildError("requirements carry no extra.feePayer (the facilitator's key)")
-    fee_payer = parse_pubkey(extra["feePayer"], "extra.feePayer")
-    pay_to = parse_pubkey(requirements.pay_to, "payTo")
-    asset = parse_pubkey(requirements.asset, "asset")
-    if asset != mint.address:
-        raise PaymentBuildError(f"mint facts are for {mint.address}, the asset is {asset}")
-    if blockhash is None:
-        blockhash = blockhash_hint(requirements)
-        if blockhash is None:
-            raise PaymentBuildError("no blockhash: pass one or put extra.recentBlockhash")
-    if memo is None:
-        server_memo = extra.get("memo")
-        memo_data = memo_bytes(server_memo) if isinstance(server_memo, str) else random_memo()
-    else:
-        memo_data = memo if isinstance(memo, bytes) else memo_bytes(memo)
-    return TransferSpec(
-        owner=owner,
-        fee_payer=fee_payer,
-        pay_to=pay_to,
-        mint=mint,
-        amount=requirements.atomic_amount,
-        memo=memo_data,
-        blockhash=_as_hash(blockhash),
-        compute_limit=compute_limit,
-        compute_price=compute_price,
-    )
-
-
 def build_payment(
     requirements: AnyRequirements,
     owner: Keypair,
@@ -218,8 +152,11 @@ def build_payment(
     blockhash: None uses `extra.recentBlockhash`; memo: None uses `extra.memo`, else a random
     nonce; resource: the v2 payload's `resource` (the PaymentRequired's, echoed).
     """
-    spec = transfer_spec(requirements, owner.pubkey(), mint, blockhash, memo)
-    transaction = build_transaction(spec, owner)
+    try:
+        spec = client.transfer_spec(requirements, owner.pubkey(), mint, blockhash, memo)
+        transaction = client.build_transaction(spec, owner)
+    except BuildError as exc:
+        raise PaymentBuildError(*exc.args) from None
     version = 1 if isinstance(requirements, PaymentRequirementsV1) else 2
     wire = wrap_transaction(transaction, requirements, resource)
     return Payment(version, wire, requirements, transaction, spec.memo.decode("utf-8", "replace"))

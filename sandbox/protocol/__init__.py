@@ -5,7 +5,7 @@ import from here.
 """
 
 from sandbox.protocol import reasons
-from sandbox.protocol.errors import ProtocolError, short_repr
+from sandbox.protocol.errors import BuildError, ProtocolError, short_repr
 from sandbox.protocol.headers import (
     MAX_JSON_DEPTH,
     PAYMENT_REQUIRED,
@@ -93,6 +93,7 @@ __all__ = [
     "X_PAYMENT_RESPONSE",
     "AnyPayload",
     "AnyRequirements",
+    "BuildError",
     "FacilitatorRequest",
     "FacilitatorRequestV1",
     "PaymentPayload",

@@ -1,8 +1,12 @@
-"""The one error type for malformed x402 messages.
+"""The protocol's two error types: a malformed x402 message, and a payment that cannot be built.
 
     ProtocolError (ValueError)       a header or body that cannot be read as an x402 message;
                                      `.reason` is the x402 reason string, `.message` says what
                                      was wrong (bad base64, bad JSON, missing field, wrong type)
+    BuildError (ValueError)          requirements the exact-SVM client (exact_svm/client.py)
+                                     cannot turn into a transaction (no extra.feePayer, a bad
+                                     address, a memo too long, ...); the payer raises it as its
+                                     own PaymentBuildError (a subclass)
 
 Checks that fail on a well-formed message are not exceptions: they are VerifyResponse values.
 """
@@ -22,6 +26,10 @@ class ProtocolError(ValueError):
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+class BuildError(ValueError):
+    """A payment the exact-SVM client cannot build; the message names what is wrong."""
 
 
 _REPR = reprlib.Repr()

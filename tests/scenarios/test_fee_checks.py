@@ -6,7 +6,7 @@ import pytest
 from solders.hash import Hash
 from solders.keypair import Keypair
 
-from sandbox.payer.transaction import (
+from sandbox.protocol.exact_svm.client import (
     compile_message,
     compute_limit_instruction,
     compute_price_instruction,
