@@ -14,19 +14,12 @@ from collections import deque
 from sandbox.facilitator.metrics import FacilitatorMetrics
 from sandbox.facilitator.results import FAILURE, SUCCESS, SettleResult, VerifyResult
 from sandbox.facilitator.service import payer_hint
+from sandbox.protocol.exact_svm import wire
 from sandbox.protocol.models import FacilitatorRequest, FacilitatorRequestV1
 
-__all__ = ["Answers", "settle_failed", "verify_invalid"]
+__all__ = ["Answers"]
 
 Request = FacilitatorRequest | FacilitatorRequestV1
-
-
-def verify_invalid(reason: str, message: str) -> dict:
-    return {"isValid": False, "invalidReason": reason, "invalidMessage": message}
-
-
-def settle_failed(reason: str, message: str) -> dict:
-    return {"success": False, "errorReason": reason, "errorMessage": message, "transaction": ""}
 
 
 class Answers:
@@ -41,17 +34,11 @@ class Answers:
         self.metrics.verify_seconds.observe(result.seconds)
         if result.reason is None:
             self.metrics.outcome("verify", "valid")
-            body = {"isValid": True}
-            if result.payer:
-                body["payer"] = result.payer
-            return body
+            return wire.verify_valid(result.payer)
         self.metrics.outcome("verify", result.reason)
         payer = result.payer or payer_hint(request)
         self.reject("verify", result.reason, result.message, request, payer, result.seconds)
-        body = verify_invalid(result.reason, result.message)
-        if payer:
-            body["payer"] = payer
-        return body
+        return wire.verify_invalid(result.reason, result.message, payer)
 
     def settle(self, request: Request, result: SettleResult) -> dict:
         self.metrics.settle_seconds.observe(result.seconds)
@@ -59,14 +46,12 @@ class Answers:
         req = request.payment_requirements
         payer = result.payer or payer_hint(request)
         success = result.outcome == SUCCESS
-        body = {"success": success, "transaction": result.transaction, "network": req.network}
-        if payer:
-            body["payer"] = payer
         if success:
-            body["amount"] = str(result.amount)
+            body = wire.settle_success(result.transaction, req.network, payer, result.amount)
         else:
-            body["errorReason"] = result.reason
-            body["errorMessage"] = result.message
+            body = wire.settle_failure(
+                result.reason, result.message, req.network, result.transaction, payer
+            )
         amount = result.amount
         self.settlements.append(
             {

@@ -20,7 +20,7 @@ import orjson
 
 from sandbox.admin_guard import AdminGuard, Refusal
 from sandbox.facilitator._asgi import BodyTooLarge, read_body, respond
-from sandbox.facilitator.answers import Answers, settle_failed, verify_invalid
+from sandbox.facilitator.answers import Answers
 from sandbox.facilitator.faults import Fault, FaultError, Faults
 from sandbox.facilitator.injection import FAULT, FaultInjector, FaultMiddleware
 from sandbox.facilitator.metrics import CONTENT_TYPE_LATEST, FacilitatorMetrics
@@ -29,6 +29,7 @@ from sandbox.facilitator.rpc_chain import RpcChain
 from sandbox.facilitator.service import Facilitator, NotReady
 from sandbox.facilitator.settings import Settings
 from sandbox.protocol import ProtocolError, parse_facilitator_request, reasons
+from sandbox.protocol.exact_svm.wire import settle_failure, verify_invalid
 
 __all__ = ["FacilitatorApp", "create_app"]
 
@@ -123,7 +124,7 @@ class FacilitatorApp:
             if path == "/verify":
                 body = verify_invalid(reasons.UNEXPECTED_VERIFY_ERROR, body["error"])
             elif path == "/settle":
-                body = settle_failed(reasons.UNEXPECTED_SETTLE_ERROR, body["error"])
+                body = settle_failure(reasons.UNEXPECTED_SETTLE_ERROR, body["error"])
             await respond(send, status, orjson.dumps(body))
         self.metrics.request(path, status)
 
@@ -136,7 +137,7 @@ class FacilitatorApp:
     # ------------------------------------------------------------ x402
 
     async def _x402(self, operation: str, scope, receive, send) -> int:
-        shape = verify_invalid if operation == "verify" else settle_failed
+        shape = verify_invalid if operation == "verify" else settle_failure
         try:
             raw = await read_body(scope, receive, self.settings.max_body_bytes)
         except BodyTooLarge:

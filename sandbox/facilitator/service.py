@@ -18,6 +18,7 @@ from sandbox.facilitator.results import SettleResult, VerifyResult
 from sandbox.facilitator.settings import Settings
 from sandbox.facilitator.settlement import Settler
 from sandbox.facilitator.verification import NotReady, Request, Verifier
+from sandbox.protocol.exact_svm import wire
 from sandbox.protocol.exact_svm.facilitator import VerifyPolicy
 from sandbox.protocol.exact_svm.transaction import transfer_authority
 from sandbox.protocol.networks import CAIP2_TO_V1, caip2_from_genesis_hash
@@ -99,26 +100,8 @@ class Facilitator:
         log.info("facilitator ready on network %s", self.network)
 
     def _supported(self) -> dict:
-        first = str(self.settings.fee_payers[0].pubkey())
-        kinds = []
-        v1 = CAIP2_TO_V1.get(self.network)
-        if v1:
-            kinds.append(
-                {"x402Version": 1, "scheme": "exact", "network": v1, "extra": {"feePayer": first}}
-            )
-        kinds.append(
-            {
-                "x402Version": 2,
-                "scheme": "exact",
-                "network": self.network,
-                "extra": {"feePayer": first},
-            }
-        )
-        return {
-            "kinds": kinds,
-            "extensions": [],
-            "signers": {"solana:*": [str(key) for key in self.keys]},
-        }
+        payers = [str(key) for key in self.keys]
+        return wire.supported(payers, self.network, CAIP2_TO_V1.get(self.network))
 
     # ------------------------------------------------------------ verify and settle
 
