@@ -17,10 +17,7 @@ importable from here:
 from __future__ import annotations
 
 import contextlib
-import itertools
-import json
 import tempfile
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.jsonrpc import JsonRpcClient
 from sandbox.processes import ManagedProcess, free_port_pair
 
 __all__ = ["RunningChain", "chain", "chain_args", "start_chain"]
@@ -54,7 +52,7 @@ class RunningChain:
     ws_port: int
     process: ManagedProcess
     admin_token: str | None = None
-    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _clients: dict[float, JsonRpcClient] = field(default_factory=dict)
 
     @property
     def rpc_url(self) -> str:
@@ -69,22 +67,23 @@ class RunningChain:
         return self.process.pid
 
     def rpc(self, method: str, *params: Any, timeout: float = 30.0) -> Any:
-        """Blocking JSON-RPC call for test setup; raises RuntimeError on an error answer."""
-        body = json.dumps(
-            {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
-        ).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.admin_token:
-            headers["Authorization"] = f"Bearer {self.admin_token}"
-        request = urllib.request.Request(self.rpc_url, data=body, headers=headers)
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            answer = json.loads(response.read())
-        if "error" in answer:
-            raise RuntimeError(f"{method}: {answer['error']}")
-        return answer["result"]
+        """Blocking JSON-RPC call for test setup (the shared client, sandbox/jsonrpc.py); raises
+        RpcError (a RuntimeError) on an error answer."""
+        client = self._clients.get(timeout)
+        if client is None:
+            client = self._clients[timeout] = JsonRpcClient(
+                self.rpc_url, timeout=timeout, admin_token=self.admin_token
+            )
+        return client.call(method, *params)
 
     def stop(self) -> None:
         self.process.stop()
+        self.close()
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
 
 
 @contextlib.contextmanager
@@ -115,6 +114,7 @@ def start_chain(
         process.wait_healthy(timeout=startup_timeout)
         yield running
     finally:
+        running.close()
         process.stop()
 
 

@@ -1,9 +1,9 @@
 """The chain as the load-test wrapper sees it: balances, transaction count, funding.
 
-Synchronous (httpx): called before and after a run, never on the hot path. Cheat codes
-(`sandbox_*`) are used only when the chain is a sandbox; against another chain the wrapper
-reads balances and nothing more. The Locust users' own view of the chain (blockhash, mint
-facts, on the hot path) is loadtests/chain_view.py.
+Synchronous (the shared client, sandbox/jsonrpc.py): called before and after a run, never on
+the hot path. Cheat codes (`sandbox_*`) are used only when the chain is a sandbox; against
+another chain the wrapper reads balances and nothing more. The Locust users' own view of the
+chain (blockhash, mint facts, on the hot path) is loadtests/chain_view.py.
 """
 
 from __future__ import annotations
@@ -12,72 +12,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from solders.pubkey import Pubkey
 
-from sandbox.admin_guard import admin_headers
+from sandbox.jsonrpc import JsonRpcClient, RpcError
 from sandbox.orchestration.wallets import load_or_create
 from sandbox.protocol import associated_token_address
 from sandbox.protocol.programs import TOKEN_PROGRAM_ID
 
-__all__ = ["ChainAccounts", "ChainError", "Snapshot", "prepare_payers"]
+__all__ = ["ChainAccounts", "Snapshot", "prepare_payers"]
 
 BATCH = 200
 
 
-class ChainError(RuntimeError):
-    pass
+class ChainAccounts(JsonRpcClient):
+    """The shared JSON-RPC client (sandbox/jsonrpc.py); a failed call in a batch answers None."""
 
-
-class ChainAccounts:
     def __init__(self, url: str, admin_token: str | None = None, timeout: float = 15.0) -> None:
-        self.url = url
-        self._http = httpx.Client(timeout=timeout, headers=admin_headers(admin_token))
-
-    def close(self) -> None:
-        self._http.close()
+        super().__init__(url, timeout=timeout, admin_token=admin_token, batch_size=BATCH)
 
     def __enter__(self) -> ChainAccounts:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _post(self, body: Any) -> Any:
-        try:
-            response = self._http.post(self.url, json=body)
-            return response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise ChainError(f"the chain at {self.url} did not answer JSON-RPC: {exc}") from None
-
-    def call(self, method: str, *params: Any) -> Any:
-        answer = self._post({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})
-        if not isinstance(answer, dict) or "result" not in answer:
-            error = answer.get("error") if isinstance(answer, dict) else answer
-            raise ChainError(f"{method}: {error}")
-        return answer["result"]
-
-    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+    def batch(self, calls: list[tuple[str, list[Any]]], *, errors: str = "none") -> list[Any]:
         """Results (or None for a call that failed) in the order of `calls`."""
-        results: list[Any] = []
-        for start in range(0, len(calls), BATCH):
-            chunk = calls[start : start + BATCH]
-            body = [
-                {"jsonrpc": "2.0", "id": i, "method": m, "params": p}
-                for i, (m, p) in enumerate(chunk)
-            ]
-            answers = self._post(body)
-            if not isinstance(answers, list):
-                raise ChainError(f"the chain at {self.url} does not answer JSON-RPC batches")
-            by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
-            results += [by_id.get(i, {}).get("result") for i in range(len(chunk))]
-        return results
+        return super().batch(calls, errors=errors)
 
     def sandbox_info(self) -> dict[str, Any] | None:
         """sandbox_getInfo, or None when the chain is not a sandbox (or cheats are off)."""
         try:
             info = self.call("sandbox_getInfo")
-        except ChainError:
+        except RpcError:
             return None
         return info if isinstance(info, dict) else None
 
@@ -92,7 +56,7 @@ class ChainAccounts:
             pass
         try:
             count = self.call("getTransactionCount", {"commitment": "processed"})
-        except ChainError:
+        except RpcError:
             return None
         return count if isinstance(count, int) else None
 
@@ -158,9 +122,10 @@ def prepare_payers(
     ]
     for result, (_, params) in zip(chain.batch(calls), calls, strict=True):
         if result is None:
-            raise ChainError(
+            raise RpcError(
+                "sandbox_mintTo",
                 f"sandbox_mintTo for payer {params[0]} failed: the chain refused the cheat code "
-                "(is it a sandbox? does it need --admin-token?)"
+                "(is it a sandbox? does it need --admin-token?)",
             )
     return addresses
 

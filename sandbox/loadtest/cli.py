@@ -18,7 +18,7 @@ from rich.table import Table
 
 from loadtests.profiles import PROFILES
 from sandbox.console import make_console
-from sandbox.loadtest.chain_accounts import ChainError
+from sandbox.jsonrpc import RpcError
 from sandbox.loadtest.compare import CompareError, print_comparison
 from sandbox.loadtest.resolve import LoadtestError, resolve_home
 from sandbox.loadtest.session import LoadtestOptions, run_loadtest
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         summary, report_dir = run_loadtest(options, err if args.json else console)
-    except (LoadtestError, ChainError, PayerError) as exc:
+    except (LoadtestError, RpcError, PayerError) as exc:
         err.print(f"[bold red]error:[/] {exc}")
         return 3
     if summary.get("ui"):
