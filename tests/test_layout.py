@@ -22,10 +22,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SANDBOX = ROOT / "sandbox"
 MAX_LINES = 450
-# Over MAX_LINES when this test was written, being split by another part of issue 15
-# (server/paywall.py and facilitator/exact_svm.py were split already); drop a name once its
-# module is split. The strict test below keeps any other module from growing past the limit.
-KNOWN_LONG = {"sandbox/payer/mutations.py"}
 
 
 def _module_name(path: Path) -> str:
@@ -169,16 +165,8 @@ def _long_modules() -> dict[str, int]:
     return {path: n for path, n in sorted(lengths.items()) if n > MAX_LINES}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=f"being split by other parts of issue 15: {', '.join(sorted(KNOWN_LONG))}",
-)
 def test_no_module_over_450_lines():
     assert _long_modules() == {}
-
-
-def test_no_other_module_over_450_lines():
-    assert {path: n for path, n in _long_modules().items() if path not in KNOWN_LONG} == {}
 
 
 PACKAGES = sorted(
