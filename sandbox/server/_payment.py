@@ -17,7 +17,7 @@ from sandbox.protocol import (
     decode_payment_payload,
     reasons,
 )
-from sandbox.server._transaction import PaymentTransaction, read_transaction
+from sandbox.protocol.exact_svm.transaction import PaymentTransaction, read_transaction
 
 __all__ = ["payment_header", "read_payment"]
 

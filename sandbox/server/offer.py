@@ -35,8 +35,8 @@ from sandbox.protocol.exact_svm.server import (
     requirements_v1,
     requirements_v2,
 )
+from sandbox.protocol.exact_svm.transaction import PaymentTransaction
 from sandbox.server._asgi import Headers, send_json
-from sandbox.server._transaction import PaymentTransaction
 from sandbox.server.binding import BindingError, MemoBinder, check_v1_payload, check_v2_accepted
 from sandbox.server.errors import FacilitatorError
 from sandbox.server.pricing import PricedRoute

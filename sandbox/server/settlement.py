@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sandbox.protocol import SettleResponse, reasons
-from sandbox.server._transaction import PaymentTransaction
+from sandbox.protocol.exact_svm.transaction import PaymentTransaction
 from sandbox.server.errors import FacilitatorError, SettlementNotProven
 from sandbox.server.facilitator_client import FacilitatorApi
 from sandbox.server.onchain import ChainReceiptCheck

@@ -24,8 +24,8 @@ from sandbox.protocol import (
     decode_settle_response,
     reasons,
 )
+from sandbox.protocol.exact_svm.transaction import read_transaction
 from sandbox.server import FacilitatorApi, FacilitatorTimeout, Paywall, SettlementNotProven
-from sandbox.server._transaction import read_transaction
 from sandbox.server.pending import PendingPayment
 from sandbox.server.settlement import Receipt, Refusal, Settlement
 
