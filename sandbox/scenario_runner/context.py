@@ -33,6 +33,7 @@ from sandbox.protocol import (
     associated_token_address,
     decode_settle_response,
 )
+from sandbox.protocol.exact_svm.transaction import RUNTIME_MAX_COMPUTE_UNIT_LIMIT
 from sandbox.protocol.programs import (
     COMPUTE_BUDGET_PROGRAM_ID,
     SET_COMPUTE_UNIT_LIMIT,
@@ -49,7 +50,7 @@ from sandbox.scenario_runner.framework import (
 LAMPORTS_PER_SOL = 1_000_000_000
 LAMPORTS_PER_SIGNATURE = 5000
 DEFAULT_UNITS_PER_INSTRUCTION = 200_000
-MAX_COMPUTE_UNITS = 1_400_000
+MAX_COMPUTE_UNITS = RUNTIME_MAX_COMPUTE_UNIT_LIMIT
 DEFAULT_PAID_PATH = "/api/premium-content"
 
 
