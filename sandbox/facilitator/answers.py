@@ -12,8 +12,9 @@ import time
 from collections import deque
 
 from sandbox.facilitator.metrics import FacilitatorMetrics
-from sandbox.facilitator.results import FAILURE, SUCCESS, SettleResult, VerifyResult
+from sandbox.facilitator.results import SUCCESS, SettleResult, VerifyResult
 from sandbox.facilitator.service import payer_hint
+from sandbox.protocol import reasons
 from sandbox.protocol.exact_svm import wire
 from sandbox.protocol.models import FacilitatorRequest, FacilitatorRequestV1
 
@@ -68,7 +69,8 @@ class Answers:
                 "latencyMs": round(result.seconds * 1000, 3),
             }
         )
-        if result.outcome == FAILURE:
+        # A pending answer is no rejection, whether the chain was slow or a fault says so.
+        if not success and result.reason != reasons.SETTLEMENT_PENDING:
             self.reject("settle", result.reason, result.message, request, payer, result.seconds)
         return body
 

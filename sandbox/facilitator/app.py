@@ -9,6 +9,9 @@ the admin token (`Authorization: Bearer TOKEN` or `X-Admin-Token`) from beyond l
 
 Client mistakes are 4xx in the protocol's shape; 5xx only for real faults (the chain is down,
 an injected fault, a bug), never with a traceback.
+
+`create_app` builds the real chain provider (rpc_chain.py), the facilitator over it, this app and
+the fault middleware in front of it (injection.py). Results are rendered by answers.py.
 """
 
 from __future__ import annotations

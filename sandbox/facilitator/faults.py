@@ -13,7 +13,8 @@ Kinds:
     pending       settle: send, but answer settlement_pending without waiting for the commitment
     fake_success  verify: isValid true without checking / settle: success without sending
 Every fault has a `rate` (share of requests it hits, default 1). Latency faults add up; of the
-other kinds the first that fires decides the answer.
+other kinds the first that fires decides the answer. This module is the fault set; injection.py
+plays it (the transport faults in an ASGI middleware, the others around the facilitator).
 """
 
 from __future__ import annotations

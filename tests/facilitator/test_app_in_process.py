@@ -142,6 +142,8 @@ async def test_the_pending_fault_keeps_a_pending_settlement_pending(stack, p):
     resolved = (await stack.post("/settle", payment)).json()
     assert resolved["success"] is True and resolved["transaction"] == first["transaction"]
     assert len(stack.chain.sent) == 1  # it had landed; resolved from its status
+    # A pending answer is no rejection (as before the seam): /_sandbox/rejections stays empty.
+    assert [r for r in stack.app.answers.rejections if r["operation"] == "settle"] == []
 
 
 async def test_every_rejection_record_has_one_shape(stack, p):
