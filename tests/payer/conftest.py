@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 import pytest
-from payer_ledger import Ledger
+from payer_ledger import InProcessChain
 
 
 @pytest.fixture
-def ledger() -> Ledger:
-    return Ledger()
+def ledger() -> InProcessChain:
+    return InProcessChain()
 
 
 @pytest.fixture
-async def paywall(ledger: Ledger):
+async def paywall(ledger: InProcessChain):
     from payer_fake_server import FakePaidServer
 
     server = await FakePaidServer(ledger).start()

@@ -1,5 +1,5 @@
 """A test double of a paid server: a small paid HTTP server and Solana JSON-RPC backed by a
-LiteSVM `Ledger`, on loopback (not the real paywall, sandbox.server.Paywall).
+LiteSVM `InProcessChain`, on loopback (not the real paywall, sandbox.server.Paywall).
 
 It answers 402 the way x402 servers do (v2 PAYMENT-REQUIRED header and v1 JSON body), and
 settles a payment by fee-payer-signing and executing it on the ledger: so client tests see real
@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from payer_ledger import Ledger, fee_payer_sign
+from payer_ledger import InProcessChain, fee_payer_sign
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
@@ -37,7 +37,9 @@ from sandbox.protocol import (
 
 
 class FakePaidServer:
-    def __init__(self, ledger: Ledger, price: int = 10_000, versions: tuple[int, ...] = (1, 2)):
+    def __init__(
+        self, ledger: InProcessChain, price: int = 10_000, versions: tuple[int, ...] = (1, 2)
+    ):
         self.ledger = ledger
         self.price = price
         self.versions = versions

@@ -35,7 +35,9 @@ def fee_payer_sign(transaction: VersionedTransaction, fee_payer: Keypair) -> Ver
     return VersionedTransaction.populate(transaction.message, signatures)
 
 
-class Ledger:
+class InProcessChain:
+    """A test double of the chain for payer tests: LiteSVM in-process with a USDC mint."""
+
     def __init__(self, token_program: Pubkey = TOKEN_PROGRAM_ID, decimals: int = 6) -> None:
         self.svm = LiteSVM()
         self.token_program = token_program

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from payer_fake_server import FakePaidServer
-from payer_ledger import Ledger
+from payer_ledger import InProcessChain
 from solders.pubkey import Pubkey
 from solders.token.state import Mint, TokenAccount, TokenAccountState
 
@@ -51,7 +51,7 @@ def test_not_a_mint_is_named() -> None:
         parse_mint_account(MINT, str(TOKEN_PROGRAM_ID), mint_bytes(initialized=False))
 
 
-async def test_mint_from_the_chain_once(paywall: FakePaidServer, ledger: Ledger) -> None:
+async def test_mint_from_the_chain_once(paywall: FakePaidServer, ledger: InProcessChain) -> None:
     async with RpcClient(paywall.rpc_url) as rpc:
         facts = ChainFacts(rpc)
         first, second = await asyncio.gather(facts.mint(ledger.mint), facts.mint(str(ledger.mint)))
@@ -63,7 +63,9 @@ async def test_mint_from_the_chain_once(paywall: FakePaidServer, ledger: Ledger)
     assert facts.mint_fetches == 3
 
 
-async def test_blockhash_cache_obeys_its_clock(paywall: FakePaidServer, ledger: Ledger) -> None:
+async def test_blockhash_cache_obeys_its_clock(
+    paywall: FakePaidServer, ledger: InProcessChain
+) -> None:
     now = [100.0]
     async with RpcClient(paywall.rpc_url) as rpc:
         facts = ChainFacts(rpc, blockhash_ttl=2.0, clock=lambda: now[0])

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from payer_fake_server import FakePaidServer
-from payer_ledger import INITIAL_BALANCE, Ledger
+from payer_ledger import INITIAL_BALANCE, InProcessChain
 from solders.hash import Hash
 from solders.signature import Signature
 
@@ -79,7 +79,7 @@ async def test_recent_blockhash_hint_saves_the_rpc_call(paywall: FakePaidServer)
     assert "getLatestBlockhash" not in paywall.rpc_calls
 
 
-async def test_v1_only_server_is_paid_with_x_payment(ledger: Ledger) -> None:
+async def test_v1_only_server_is_paid_with_x_payment(ledger: InProcessChain) -> None:
     paywall = await FakePaidServer(ledger, versions=(1,)).start()
     try:
         async with client_for(paywall) as client:
@@ -92,7 +92,7 @@ async def test_v1_only_server_is_paid_with_x_payment(ledger: Ledger) -> None:
     assert response.receipt.success and response.receipt.network == "solana-devnet"
 
 
-async def test_forced_versions(paywall: FakePaidServer, ledger: Ledger) -> None:
+async def test_forced_versions(paywall: FakePaidServer, ledger: InProcessChain) -> None:
     async with client_for(paywall, x402_version=1) as client:
         response = await client.get(f"{paywall.url}/paid")
     assert response.status == 200 and response.payment.version == 1

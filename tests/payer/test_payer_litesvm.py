@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from payer_ledger import INITIAL_BALANCE, Ledger
+from payer_ledger import INITIAL_BALANCE, InProcessChain
 from solders.transaction_metadata import FailedTransactionMetadata
 
 from sandbox.payer import build_payment
@@ -14,7 +14,9 @@ from sandbox.protocol import TOKEN_2022_PROGRAM_ID
 @pytest.mark.parametrize("token_program", ["token", "token-2022"])
 @pytest.mark.parametrize("version", [1, 2])
 def test_payment_moves_exactly_the_amount_asked(token_program: str, version: int) -> None:
-    ledger = Ledger(TOKEN_2022_PROGRAM_ID) if token_program == "token-2022" else Ledger()
+    ledger = (
+        InProcessChain(TOKEN_2022_PROGRAM_ID) if token_program == "token-2022" else InProcessChain()
+    )
     amount = 12_345
     requirements = ledger.requirements_v1(amount) if version == 1 else ledger.requirements(amount)
     payment = build_payment(requirements, ledger.owner, ledger.mint_info, ledger.blockhash)
@@ -30,14 +32,14 @@ def test_payment_moves_exactly_the_amount_asked(token_program: str, version: int
     assert any("Memo" in line for line in result.logs())
 
 
-def test_unsigned_by_fee_payer_is_rejected_by_the_runtime(ledger: Ledger) -> None:
+def test_unsigned_by_fee_payer_is_rejected_by_the_runtime(ledger: InProcessChain) -> None:
     payment = build_payment(ledger.requirements(), ledger.owner, ledger.mint_info, ledger.blockhash)
     result = ledger.svm.send_transaction(payment.transaction)
     assert isinstance(result, FailedTransactionMetadata)
     assert ledger.balance(ledger.pay_to) == 0
 
 
-def test_mutations_fail_or_misbehave_on_chain(ledger: Ledger) -> None:
+def test_mutations_fail_or_misbehave_on_chain(ledger: InProcessChain) -> None:
     """The broken payments really are broken when executed (or pay the wrong thing)."""
     args = (ledger.requirements(10_000), ledger.owner, ledger.mint_info, ledger.blockhash)
     for broken in (
@@ -56,7 +58,7 @@ def test_mutations_fail_or_misbehave_on_chain(ledger: Ledger) -> None:
     assert ledger.balance(ledger.pay_to) == 9_999
 
 
-def test_fee_payer_in_memo_would_spend_the_fee_payers_signature(ledger: Ledger) -> None:
+def test_fee_payer_in_memo_would_spend_the_fee_payers_signature(ledger: InProcessChain) -> None:
     """Why facilitators must check: once fee-payer-signed, this executes."""
     args = (ledger.requirements(), ledger.owner, ledger.mint_info, ledger.blockhash)
     sneaky = m.fee_payer_in_instruction(*args)

@@ -6,7 +6,7 @@ import base64
 import struct
 
 import pytest
-from payer_ledger import Ledger
+from payer_ledger import InProcessChain
 from solders.hash import Hash
 from solders.message import to_bytes_versioned
 from solders.pubkey import Pubkey
@@ -67,7 +67,7 @@ CANONICAL = [
 
 
 @pytest.fixture
-def args(ledger: Ledger):
+def args(ledger: InProcessChain):
     return (ledger.requirements(10_000), ledger.owner, ledger.mint_info, ledger.blockhash)
 
 
@@ -91,7 +91,7 @@ def test_registry_names_every_mutation() -> None:
     }
 
 
-def test_wrong_amount(ledger: Ledger, args) -> None:
+def test_wrong_amount(ledger: InProcessChain, args) -> None:
     payment = m.wrong_amount(*args)
     assert data(payment, 2) == bytes([12]) + struct.pack("<Q", 9_999) + bytes([6])
     assert m.wrong_amount(*args, amount=20_000).description == (
@@ -102,7 +102,7 @@ def test_wrong_amount(ledger: Ledger, args) -> None:
     assert owner_signature_valid(payment, ledger.owner.pubkey())
 
 
-def test_wrong_mint(ledger: Ledger, args) -> None:
+def test_wrong_mint(ledger: InProcessChain, args) -> None:
     other = MintInfo(Pubkey.new_unique(), 6)
     payment = m.wrong_mint(*args, other_mint=other)
     owner = ledger.owner.pubkey()
@@ -116,7 +116,7 @@ def test_wrong_mint(ledger: Ledger, args) -> None:
     assert accounts(m.wrong_mint(*args), 2)[1] not in (ledger.mint, other.address)
 
 
-def test_wrong_recipient(ledger: Ledger, args) -> None:
+def test_wrong_recipient(ledger: InProcessChain, args) -> None:
     thief = Pubkey.new_unique()
     payment = m.wrong_recipient(*args, recipient=thief)
     assert accounts(payment, 2)[2] == associated_token_address(thief, ledger.mint)
@@ -125,7 +125,7 @@ def test_wrong_recipient(ledger: Ledger, args) -> None:
 
 
 @pytest.mark.parametrize("which", m.INSTRUCTION_NAMES)
-def test_missing_instruction(ledger: Ledger, args, which: str) -> None:
+def test_missing_instruction(ledger: InProcessChain, args, which: str) -> None:
     payment = m.missing_instruction(*args, which=which)
     expected = [p for i, p in enumerate(CANONICAL) if i != m.INSTRUCTION_NAMES.index(which)]
     assert programs(payment) == expected
@@ -139,7 +139,7 @@ def test_missing_instruction(ledger: Ledger, args, which: str) -> None:
     ("kind", "fifth"),
     [("memo", MEMO_PROGRAM_ID), ("transfer", TOKEN_PROGRAM_ID), ("system", SYSTEM_PROGRAM_ID)],
 )
-def test_extra_instruction(ledger: Ledger, args, kind: str, fifth: Pubkey) -> None:
+def test_extra_instruction(ledger: InProcessChain, args, kind: str, fifth: Pubkey) -> None:
     payment = m.extra_instruction(*args, kind=kind)
     assert programs(payment) == [*CANONICAL, fifth]
     if kind == "transfer":
@@ -152,7 +152,7 @@ def test_extra_instruction(ledger: Ledger, args, kind: str, fifth: Pubkey) -> No
     assert owner_signature_valid(payment, ledger.owner.pubkey())
 
 
-def test_fee_payer_as_authority(ledger: Ledger, args) -> None:
+def test_fee_payer_as_authority(ledger: InProcessChain, args) -> None:
     payment = m.fee_payer_as_authority(*args)
     fee_payer = ledger.fee_payer.pubkey()
     transfer = accounts(payment, 2)
@@ -165,7 +165,7 @@ def test_fee_payer_as_authority(ledger: Ledger, args) -> None:
 
 
 @pytest.mark.parametrize("into", ["memo", "transfer"])
-def test_fee_payer_in_instruction(ledger: Ledger, args, into: str) -> None:
+def test_fee_payer_in_instruction(ledger: InProcessChain, args, into: str) -> None:
     payment = m.fee_payer_in_instruction(*args, into=into)
     fee_payer = ledger.fee_payer.pubkey()
     index = 3 if into == "memo" else 2
@@ -185,7 +185,7 @@ def test_compute_price_and_limit_too_high(args) -> None:
     assert data(limit, 1) == bytes([3]) + struct.pack("<Q", 1)
 
 
-def test_stale_blockhash(ledger: Ledger, args) -> None:
+def test_stale_blockhash(ledger: InProcessChain, args) -> None:
     old = Hash.new_unique()
     payment = m.stale_blockhash(*args, stale=old)
     assert tx(payment).message.recent_blockhash == old
@@ -194,7 +194,7 @@ def test_stale_blockhash(ledger: Ledger, args) -> None:
 
 
 @pytest.mark.parametrize("kind", ["flipped", "missing", "wrong_key"])
-def test_bad_signature(ledger: Ledger, args, kind: str) -> None:
+def test_bad_signature(ledger: InProcessChain, args, kind: str) -> None:
     payment = m.bad_signature(*args, kind=kind)
     good = build_payment(*args, memo=payment.memo)
     assert bytes(tx(payment).message) == bytes(good.transaction.message)  # same message
@@ -208,7 +208,7 @@ def test_bad_signature(ledger: Ledger, args, kind: str) -> None:
         assert diff == bytes([1]) + bytes(63)
 
 
-def test_reused_memo(ledger: Ledger, args) -> None:
+def test_reused_memo(ledger: InProcessChain, args) -> None:
     first = build_payment(*args)
     again = m.reused_memo(*args, memo=first.memo)
     assert data(again, 3) == data(first, 3) == first.memo.encode()
@@ -216,7 +216,7 @@ def test_reused_memo(ledger: Ledger, args) -> None:
     assert owner_signature_valid(again, ledger.owner.pubkey())
 
 
-def test_wrong_network_v2_and_v1(ledger: Ledger, args) -> None:
+def test_wrong_network_v2_and_v1(ledger: InProcessChain, args) -> None:
     v2 = m.wrong_network(*args)
     assert v2.wire["accepted"]["network"] == SOLANA_MAINNET
     assert {**v2.wire["accepted"], "network": args[0].network} == args[0].to_wire()
@@ -229,7 +229,7 @@ def test_wrong_network_v2_and_v1(ledger: Ledger, args) -> None:
 
 
 @pytest.mark.parametrize("field", ["amount", "payTo"])
-def test_accepted_mismatch(ledger: Ledger, args, field: str) -> None:
+def test_accepted_mismatch(ledger: InProcessChain, args, field: str) -> None:
     payment = m.accepted_mismatch(*args, field=field)
     accepted = payment.wire["accepted"]
     offered = args[0].to_wire()
@@ -241,7 +241,7 @@ def test_accepted_mismatch(ledger: Ledger, args, field: str) -> None:
         m.accepted_mismatch(ledger.requirements_v1(), *args[1:])
 
 
-def test_version_mixups(ledger: Ledger, args) -> None:
+def test_version_mixups(ledger: InProcessChain, args) -> None:
     v1_requirements = ledger.requirements_v1()
     v1_for_v2 = m.version_mixup(*args, kind="v1_payload_for_v2")
     assert v1_for_v2.header_name == X_PAYMENT
@@ -278,7 +278,7 @@ def test_unknown_knobs_are_refused(args) -> None:
         m.version_mixup(*args, kind="v3")
 
 
-def test_every_mutation_has_a_description(ledger: Ledger, args) -> None:
+def test_every_mutation_has_a_description(ledger: InProcessChain, args) -> None:
     for name, mutate in m.MUTATIONS.items():
         extra = {"memo": "abc"} if name == "reused_memo" else {}
         payment = mutate(*args, **extra)

@@ -6,7 +6,7 @@ import base64
 import struct
 
 import pytest
-from payer_ledger import Ledger
+from payer_ledger import InProcessChain
 from solders.hash import Hash
 from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
@@ -41,7 +41,7 @@ def accounts(message: MessageV0, index: int) -> list[Pubkey]:
     return [message.account_keys[i] for i in message.instructions[index].accounts]
 
 
-def test_instruction_order_discriminators_and_data(ledger: Ledger) -> None:
+def test_instruction_order_discriminators_and_data(ledger: InProcessChain) -> None:
     payment = build_payment(
         ledger.requirements(12_345), ledger.owner, ledger.mint_info, ledger.blockhash
     )
@@ -62,7 +62,7 @@ def test_instruction_order_discriminators_and_data(ledger: Ledger) -> None:
     assert message.recent_blockhash == ledger.blockhash
 
 
-def test_transfer_accounts_and_fee_payer(ledger: Ledger) -> None:
+def test_transfer_accounts_and_fee_payer(ledger: InProcessChain) -> None:
     payment = build_payment(ledger.requirements(), ledger.owner, ledger.mint_info, ledger.blockhash)
     message = decode(payment).message
     owner = ledger.owner.pubkey()
@@ -84,7 +84,7 @@ def test_transfer_accounts_and_fee_payer(ledger: Ledger) -> None:
     assert accounts(message, 0) == accounts(message, 1) == accounts(message, 3) == []
 
 
-def test_only_the_owners_signature_is_present_and_valid(ledger: Ledger) -> None:
+def test_only_the_owners_signature_is_present_and_valid(ledger: InProcessChain) -> None:
     payment = build_payment(ledger.requirements(), ledger.owner, ledger.mint_info, ledger.blockhash)
     tx = decode(payment)
     fee_payer_sig, owner_sig = tx.signatures
@@ -98,7 +98,7 @@ def test_only_the_owners_signature_is_present_and_valid(ledger: Ledger) -> None:
 
 
 def test_token_2022_mint_uses_its_program_and_atas() -> None:
-    ledger = Ledger(token_program=TOKEN_2022_PROGRAM_ID, decimals=9)
+    ledger = InProcessChain(token_program=TOKEN_2022_PROGRAM_ID, decimals=9)
     payment = build_payment(
         ledger.requirements(7), ledger.owner, ledger.mint_info, ledger.blockhash
     )
@@ -110,7 +110,7 @@ def test_token_2022_mint_uses_its_program_and_atas() -> None:
     assert bytes(message.instructions[2].data) == bytes([12]) + struct.pack("<Q", 7) + bytes([9])
 
 
-def test_memo_comes_from_extra_memo(ledger: Ledger) -> None:
+def test_memo_comes_from_extra_memo(ledger: InProcessChain) -> None:
     payment = build_payment(
         ledger.requirements(memo="order-42"), ledger.owner, ledger.mint_info, ledger.blockhash
     )
@@ -118,7 +118,7 @@ def test_memo_comes_from_extra_memo(ledger: Ledger) -> None:
     assert payment.memo == "order-42"
 
 
-def test_random_memos_make_every_payment_unique(ledger: Ledger) -> None:
+def test_random_memos_make_every_payment_unique(ledger: InProcessChain) -> None:
     payments = [
         build_payment(ledger.requirements(), ledger.owner, ledger.mint_info, ledger.blockhash)
         for _ in range(20)
@@ -127,7 +127,7 @@ def test_random_memos_make_every_payment_unique(ledger: Ledger) -> None:
     assert len({bytes(p.transaction.message) for p in payments}) == 20
 
 
-def test_blockhash_from_extra_recent_blockhash(ledger: Ledger) -> None:
+def test_blockhash_from_extra_recent_blockhash(ledger: InProcessChain) -> None:
     hinted = Hash.new_unique()
     requirements = ledger.requirements(recentBlockhash=str(hinted))
     payment = build_payment(requirements, ledger.owner, ledger.mint_info)
@@ -136,7 +136,7 @@ def test_blockhash_from_extra_recent_blockhash(ledger: Ledger) -> None:
         build_payment(ledger.requirements(), ledger.owner, ledger.mint_info)
 
 
-def test_v2_payload_echoes_requirements_and_resource(ledger: Ledger) -> None:
+def test_v2_payload_echoes_requirements_and_resource(ledger: InProcessChain) -> None:
     requirements = ledger.requirements()
     resource = ResourceInfo(url="http://127.0.0.1/paid", description="d")
     payment = build_payment(
@@ -153,7 +153,7 @@ def test_v2_payload_echoes_requirements_and_resource(ledger: Ledger) -> None:
     assert body["paymentRequirements"] == requirements.to_wire()
 
 
-def test_v1_payload_shape(ledger: Ledger) -> None:
+def test_v1_payload_shape(ledger: InProcessChain) -> None:
     requirements = ledger.requirements_v1(5)
     payment = build_payment(requirements, ledger.owner, ledger.mint_info, ledger.blockhash)
     assert payment.header_name == X_PAYMENT
@@ -173,7 +173,7 @@ def test_v1_payload_shape(ledger: Ledger) -> None:
         ({"recentBlockhash": "zzz0"}, "extra.recentBlockhash"),
     ],
 )
-def test_unbuildable_requirements_are_named(ledger: Ledger, extra, match) -> None:
+def test_unbuildable_requirements_are_named(ledger: InProcessChain, extra, match) -> None:
     base = ledger.requirements().to_wire()
     base["extra"] = {k: v for k, v in {**base["extra"], **extra}.items() if v is not None}
     requirements = type(ledger.requirements()).model_validate(base)
@@ -182,12 +182,12 @@ def test_unbuildable_requirements_are_named(ledger: Ledger, extra, match) -> Non
         build_payment(requirements, ledger.owner, ledger.mint_info, blockhash)
 
 
-def test_mint_facts_must_match_the_asset(ledger: Ledger) -> None:
+def test_mint_facts_must_match_the_asset(ledger: InProcessChain) -> None:
     other = MintInfo(Pubkey.new_unique(), 6)
     with pytest.raises(PaymentBuildError, match="mint facts are for"):
         build_payment(ledger.requirements(), ledger.owner, other, ledger.blockhash)
 
 
-def test_amount_beyond_u64_is_refused(ledger: Ledger) -> None:
+def test_amount_beyond_u64_is_refused(ledger: InProcessChain) -> None:
     with pytest.raises(PaymentBuildError, match="u64"):
         build_payment(ledger.requirements(2**64), ledger.owner, ledger.mint_info, ledger.blockhash)
