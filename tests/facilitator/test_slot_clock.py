@@ -44,16 +44,21 @@ def status_of(chain: RunningChain, signature: str) -> str | None:
     return entry and entry["confirmationStatus"]
 
 
-def aligned_settle(
-    chain: RunningChain, fac: RunningFacilitator, funded: Funded
-) -> tuple[dict, float, str | None]:
-    """Settle a new payment just after a block closed: (receipt, seconds, status right after)."""
-    payment = funded.payment(AMOUNT)
+def wait_for_block_close(chain: RunningChain) -> None:
+    """Return just after a block closed, so the next one is a whole slot away."""
     slot = chain.rpc("getSlot", {"commitment": "processed"})
     deadline = time.monotonic() + 5
     while chain.rpc("getSlot", {"commitment": "processed"}) == slot:
         assert time.monotonic() < deadline, "no block closed in 5 s"
         time.sleep(0.003)
+
+
+def aligned_settle(
+    chain: RunningChain, fac: RunningFacilitator, funded: Funded
+) -> tuple[dict, float, str | None]:
+    """Settle a new payment just after a block closed: (receipt, seconds, status right after)."""
+    payment = funded.payment(AMOUNT)
+    wait_for_block_close(chain)
     started = time.perf_counter()
     receipt = fac.settle(payment)
     elapsed = time.perf_counter() - started
@@ -114,9 +119,20 @@ def test_timeout_answers_pending_and_a_retry_resolves_it(chain400, funded400):
     before = funded400.usdc(funded400.p.pay_to, "confirmed")
     with start_facilitator(chain400, keys, "--confirm-timeout", "0.05") as fac:
         late = funded400.payment(AMOUNT)
+        # Sent right after a block closed, it cannot be confirmed within 50 ms (sent just before
+        # a close, it could: that race made this test flaky).
+        wait_for_block_close(chain400)
         receipt = fac.settle(late)
-        assert receipt["errorReason"] == reasons.SETTLEMENT_PENDING
-        time.sleep(1.0)  # the block closes meanwhile
+        assert receipt["errorReason"] == reasons.SETTLEMENT_PENDING, receipt
+        deadline = time.monotonic() + 10
+        while True:  # the block closes meanwhile
+            (status,) = chain400.rpc(
+                "getSignatureStatuses", [receipt["transaction"]], {"searchTransactionHistory": True}
+            )["value"]
+            if status and status.get("confirmationStatus") in ("confirmed", "finalized"):
+                break
+            assert time.monotonic() < deadline, "the settlement never confirmed"
+            time.sleep(0.02)
         resolved = fac.settle(late)
         assert resolved["success"] is True
         assert resolved["transaction"] == receipt["transaction"]
