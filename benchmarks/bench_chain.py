@@ -7,6 +7,9 @@
 3. Served: the same transfers sent as `sendTransaction` (base64, skipPreflight, as facilitators
    settle) over HTTP by 64 concurrent aiohttp connections to a chain with signature checks on.
    Reported: tx/s, ratio to the ceiling (goal >= 40%), p50/p99 latency; every transfer must land.
+4. Journal: the same served rate on a chain with a state file (so with its journal: an fsync
+   per block at 400 ms slots, group commit at --slot-ms 0) against one without, interleaved,
+   best of two each. Goals: >= 85% of the rate without at 400 ms, >= 70% at --slot-ms 0.
 
 Run: `make bench ARGS=chain` or `.venv/bin/python benchmarks/bench_chain.py [N]`.
 """
@@ -193,6 +196,47 @@ def _run(coroutine):
     return uvloop.run(coroutine)
 
 
+def _served_rate(slot_ms: int, state: Path | None, n: int) -> float:
+    """sendTransaction rate of n transfers on a chain started for it (journal with `state`)."""
+    with start_chain(slot_ms=slot_ms, state=state, fresh=state is not None) as chain:
+        url = chain.rpc_url
+        fee_payer, owners, merchant = setup_wallets(url)
+        blockhash = Hash.from_string(_rpc(url, "getLatestBlockhash")["value"]["blockhash"])
+        txs = [_transfer(owners[i % OWNERS], fee_payer, merchant, blockhash, i) for i in range(n)]
+        tps, _, failures = _run(served(url, [_send_body(i, tx) for i, tx in enumerate(txs)]))
+    if failures:
+        raise RuntimeError(f"{failures} of {n} transfers failed (slot-ms {slot_ms})")
+    return tps
+
+
+def bench_journal(n: int) -> dict:
+    import tempfile
+
+    goals = {400: 0.85, 0: 0.70}
+    figures: dict = {}
+    with tempfile.TemporaryDirectory(prefix="bench-journal-") as home:
+        for slot_ms, goal in goals.items():
+            without, with_journal = [], []
+            for round_ in range(2):
+                without.append(_served_rate(slot_ms, None, n))
+                state = Path(home) / f"state-{slot_ms}-{round_}.json"
+                with_journal.append(_served_rate(slot_ms, state, n))
+            ratio = max(with_journal) / max(without)
+            met = "met" if ratio >= goal else "NOT met"
+            print(
+                f"   journal at slot-ms {slot_ms}: {max(with_journal):,.0f} tx/s with, "
+                f"{max(without):,.0f} without = {ratio:.0%} (goal >= {goal:.0%}: {met})"
+            )
+            figures[f"slot_ms_{slot_ms}"] = {
+                "with_journal_tps": round(max(with_journal), 1),
+                "without_tps": round(max(without), 1),
+                "ratio": round(ratio, 3),
+                "goal": goal,
+                "goal_met": ratio >= goal,
+            }
+    return figures
+
+
 def main(n: int | None = None) -> dict:
     n = n or int(os.environ.get("BENCH_CHAIN_TXS", "6000"))
     startup = min(measure_startup() for _ in range(3))
@@ -235,8 +279,10 @@ def main(n: int | None = None) -> dict:
         f"(goal >= 40%); p50 {p50:.1f} ms, p99 {p99:.1f} ms; {failures} failed; "
         f"{landed_count}/{n_sent} landed"
     )
+    journal = bench_journal(n // 2)
     return {
         "transactions": n,
+        "journal": journal,
         "startup_ms": round(startup * 1000, 1),
         "ceiling_tps": round(ceiling, 1),
         "served_tps": round(tps, 1),

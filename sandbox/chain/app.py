@@ -1,4 +1,5 @@
-"""Running the chain: node, HTTP JSON-RPC, PubSub, clock, state file, clean shutdown."""
+"""Running the chain: node, HTTP JSON-RPC, PubSub, clock, state file and journal, clean
+shutdown."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from sandbox.http_limits import raise_open_file_limit
 from .clock import SlotClock
 from .dispatcher import Dispatcher
 from .http_server import serve_http
+from .journal import ChainJournal
 from .node import ChainNode
 from .pubsub import PubSub
 from .settings import ChainSettings
-from .state import StateError, load_state, save_state
+from .state import StateError, load_state
 
 __all__ = ["build_node", "run_chain"]
 
@@ -25,21 +27,41 @@ log = logging.getLogger("sandbox.chain")
 
 
 def build_node(settings: ChainSettings) -> ChainNode:
-    """A node with its state loaded (unless --fresh or no state file yet)."""
+    """A node with its state loaded and its journal replayed (unless --fresh or no state file
+    yet: then a first checkpoint puts the new ledger, mint authority included, on disk)."""
     node = ChainNode(settings)
     path = settings.state_file
-    if path is not None and path.exists() and not settings.fresh:
-        count = load_state(node, path)
-        log.info("loaded %d accounts from %s (slot %d)", count, path, node.producer.slot)
+    if path is None:
+        return node
+    journal = ChainJournal(node)
+    try:
+        if path.exists() and not settings.fresh:
+            count = load_state(node, path, same_ledger=True)
+            replayed = journal.open(node.producer.seed)
+            log.info(
+                "loaded %d accounts from %s and replayed %d journal frames (slot %d)",
+                count,
+                path,
+                replayed,
+                node.producer.slot,
+            )
+        else:
+            journal.open(None)
+            journal.checkpoint()
+    except OSError as exc:
+        raise StateError(f"{journal.path}: cannot open the chain's journal: {exc}") from None
+    node.journal = journal
     return node
 
 
-def _save(node: ChainNode) -> None:
-    if node.state_file is None:
+async def _close_journal(node: ChainNode) -> None:
+    """Clean shutdown: the last group flush, then everything into one checkpoint."""
+    if node.journal is None:
         return
     try:
-        count = save_state(node, node.state_file)
-        log.info("saved %d accounts to %s", count, node.state_file)
+        await node.journal.durable()
+        node.journal.close()
+        log.info("saved the state to %s", node.state_file)
     except OSError as exc:
         log.error("could not save state to %s: %s", node.state_file, exc)
 
@@ -81,7 +103,7 @@ async def serve(settings: ChainSettings, started: float | None = None) -> None:
         http_server.close()
         http.close()
         ws.close()
-        _save(node)
+        await _close_journal(node)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(http.wait_closed(), 1.0)
 

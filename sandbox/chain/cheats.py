@@ -77,10 +77,20 @@ def expire_blockhashes(node: ChainNode, params: list) -> dict[str, int]:
     return {"slot": node.producer.expire_blockhashes()}
 
 
+def _new_ledger(node: ChainNode) -> None:
+    """After a reset or a load: the new ledger (a new seed) replaces the old on disk too."""
+    if node.journal is not None:
+        try:
+            node.journal.checkpoint()
+        except OSError as exc:
+            raise RpcError(-32000, f"cannot write the state file: {exc.strerror}") from None
+
+
 def reset(node: ChainNode, params: list) -> dict[str, int]:
     node.producer.reset()
     node.forget_caches()
     node.twin.install()
+    _new_ledger(node)
     return {"slot": node.producer.slot}
 
 
@@ -109,6 +119,7 @@ def load(node: ChainNode, params: list) -> dict[str, Any]:
         count = load_state(node, path)
     except StateError as exc:
         raise RpcError.invalid_params(f"`name`: {exc}") from None
+    _new_ledger(node)
     return {"name": name, "path": str(path), "accounts": count, "slot": node.producer.slot}
 
 

@@ -217,10 +217,15 @@ class RpcHttpProtocol(asyncio.Protocol):
             response = _EMPTY_OK
         else:
             response = _JSON_HEAD + str(len(answer)).encode() + b"\r\n\r\n" + answer
-        delay = server.dispatcher.node.faults.latency_ms
+        node = server.dispatcher.node
+        delay = node.faults.latency_ms
         if delay:
             self._pending += 1
             server.loop.call_later(delay / 1000.0, self._reply_later, response)
+        elif node.journal is not None and node.journal.behind:
+            # Group commit: no answer leaves before what it may report is on disk.
+            self._pending += 1
+            node.journal.after_durable(lambda: self._reply_later(response))
         else:
             self._reply(response)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from solders.pubkey import Pubkey
 from solders.token.state import Mint
@@ -13,6 +13,9 @@ from .devnet import DevnetTwin
 from .faults import Faults
 from .producer import BlockProducer
 from .settings import ChainSettings, resolve_usdc_mint
+
+if TYPE_CHECKING:
+    from .journal import ChainJournal
 
 __all__ = ["API_VERSION", "ChainNode"]
 
@@ -31,6 +34,7 @@ class ChainNode:
         self.producer.late_confirm_s = self.faults.late_confirm_ms / 1000.0
         self.rpc_requests = 0
         self.state_file = settings.state_file
+        self.journal: ChainJournal | None = None  # with a state file (app.build_node)
         self._decimals: dict[Pubkey, int] = {}
         self.twin.install()
 
@@ -68,6 +72,7 @@ class ChainNode:
             "slot": producer.slot,
             "blockHeight": producer.block_height,
             "faults": self.faults.to_json(),
+            "journal": self.journal.info() if self.journal is not None else None,
             "stats": {
                 **producer.stats,
                 "rpcRequests": self.rpc_requests,

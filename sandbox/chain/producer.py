@@ -29,6 +29,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from solders.account import Account
 from solders.hash import Hash
@@ -43,6 +44,9 @@ from .pre_images import ABSENT, PendingBlock, carry_cheat, existing
 from .records import SendOutcome, TxRecord
 from .settings import MAX_BLOCKHASH_AGE, ChainSettings
 from .tx_errors import NOT_LANDED, err_to_json
+
+if TYPE_CHECKING:
+    from .journal import ChainJournal
 
 __all__ = ["BlockProducer", "SendOutcome", "TxRecord"]
 
@@ -76,6 +80,7 @@ class BlockProducer:
         self.tx_listeners: list[Callable[[Signature, TxRecord, list[Pubkey]], None]] = []
         self.slot_listeners: list[Callable[[int], None]] = []
         self.stats = {"transactions": 0, "simulations": 0, "sendTransactions": 0}
+        self.journal: ChainJournal | None = None  # set by ChainJournal.open (journal.py)
         self.reset()
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -87,12 +92,14 @@ class BlockProducer:
         self.block_sigs: list[Signature] = []
         self.live: dict[Hash, int] = {}
         self._live_order: deque[tuple[int, Hash]] = deque()
-        self._seed = os.urandom(32)
+        self.seed = os.urandom(32)  # new per ledger: it names the ledger in the journal
         self.statuses: dict[Signature, TxRecord] = {}
         self._status_order: deque[Signature] = deque()
         self._detail_order: deque[Signature] = deque()
         self.by_address: dict[Pubkey, deque[Signature]] = {}
         self.touched: set[Pubkey] = set()
+        self.journal_sigs: list[Signature] = []  # written since the journal's last frame
+        self.journal_dirty: set[Pubkey] = set()
         self.pending: deque[PendingBlock] = deque()  # oldest first
         # Late-confirm fault: slot -> when its block may show as confirmed (its newest
         # transaction's time + the delay). One time per block, for statuses and reads alike;
@@ -106,7 +113,7 @@ class BlockProducer:
 
     # ---- clocks ----------------------------------------------------------------------------
     def _issue_blockhash(self) -> Hash:
-        digest = hashlib.sha256(self._seed + self.block_height.to_bytes(8, "little")).digest()
+        digest = hashlib.sha256(self.seed + self.block_height.to_bytes(8, "little")).digest()
         blockhash = Hash(digest)
         self.live[blockhash] = self.block_height
         self._live_order.append((self.block_height, blockhash))
@@ -143,6 +150,8 @@ class BlockProducer:
         if self.pending:
             self._prune_pending()
         self._set_clock()
+        if self.journal is not None:  # on disk before anything can call the block confirmed
+            self.journal.commit()
         for listener in self.slot_listeners:
             listener(closed)
         return closed
@@ -361,6 +370,9 @@ class BlockProducer:
                     images[key] = pre_accounts[index]
         self._remember(sig, record, keys)
         self.touched.update(keys)
+        if self.journal is not None:
+            self.journal_sigs.append(sig)
+            self.journal_dirty.update([keys[i] for i in writable])
         self.block_sigs.append(sig)
         if self.tx_listeners:
             # What it can have changed, as a validator notifies accountSubscribe: its writable
@@ -406,5 +418,31 @@ class BlockProducer:
         before = self.svm.get_account(pubkey) if self.pending else None
         self.svm.set_account(pubkey, account)
         self.touched.add(pubkey)
+        self.journal_dirty.add(pubkey)
         if self.pending:
             carry_cheat(self.pending, [(pubkey, existing(before), existing(account))])
+
+    # ---- the journal (journal.py) ------------------------------------------------------------
+    def take_journal_marks(self) -> tuple[list[Signature], set[Pubkey]]:
+        """Transactions and accounts written since the last frame (and forget them)."""
+        marks = self.journal_sigs, self.journal_dirty
+        self.journal_sigs, self.journal_dirty = [], set()
+        return marks
+
+    def restore_record(self, sig: Signature, record: TxRecord) -> None:
+        if sig in self.statuses:
+            return
+        keys = list(record.tx.message.account_keys) if record.tx is not None else []
+        self._remember(sig, record, keys)
+        self.touched.update(keys)
+
+    def restore_clock(self, closed: int, height: int, transactions: int, seed: bytes) -> None:
+        """After replay: the ledger's clocks as its last frame left them, and the blockhashes
+        of its last MAX_BLOCKHASH_AGE heights live again (they derive from seed and height)."""
+        self.seed = seed
+        self.closed_slot, self.slot, self.stats["transactions"] = closed, closed + 1, transactions
+        self.live, self._live_order = {}, deque()
+        for issued in range(max(0, height - MAX_BLOCKHASH_AGE), height + 1):
+            self.block_height = issued
+            self.blockhash = self._issue_blockhash()
+        self._set_clock()

@@ -128,9 +128,13 @@ class PubSub:
                 self._remove(sub_id)
 
     async def _writer(self, conn: _Conn) -> None:
+        journal = self.node.journal
         try:
             while True:
-                await conn.ws.send(await conn.queue.get())
+                text = await conn.queue.get()
+                if journal is not None and journal.behind:
+                    await journal.durable()  # group commit: notify only what is on disk
+                await conn.ws.send(text)
         except ConnectionClosed:
             pass
 

@@ -73,6 +73,7 @@ class ChainSettings:
     state_file: Path | None = None
     state_dir: Path | None = None  # snapshots live in <state dir>/snapshots/
     fresh: bool = False
+    journal_max_bytes: int = 128 * 1024 * 1024  # a checkpoint past this (journal.py)
     cheats: bool = True
     admin_token: str | None = None
     require_admin_token: bool = False  # the token even from loopback

@@ -5,6 +5,9 @@ and every account transactions or cheat codes touched, except programs and sysva
 a temporary file and renamed, so a crash mid-save never leaves half a state behind. Both are
 created mode 0600 (they hold the mint authority's secret key), never chmod-ed afterwards.
 
+With a state file the chain also keeps a journal (journal.py): the state file is where its
+replay starts, and the seed in both says which ledger they belong to.
+
 Snapshots (`sandbox_saveState NAME` / `sandbox_loadState NAME`) are state files named by a
 plain name, `[A-Za-z0-9_-]{1,64}`, stored as <state dir>/snapshots/NAME.json: the cheat codes
 never take a path, so no request can write or probe a file elsewhere.
@@ -59,6 +62,7 @@ def _snapshot(node: ChainNode) -> dict[str, Any]:
         "slot": producer.slot,
         "blockHeight": producer.block_height,
         "genesisHash": node.settings.genesis_hash,
+        "seed": producer.seed.hex(),  # names the ledger: its journal frames carry the same
         "usdcMint": str(node.twin.usdc_mint),
         "authority": list(bytes(node.twin.authority)),
         "accounts": accounts,
@@ -84,8 +88,12 @@ def _create_private(path: Path):
     return os.fdopen(os.open(path, flags, 0o600), "w")
 
 
-def load_state(node: ChainNode, path: Path) -> int:
-    """Replace the ledger with the saved one; returns how many accounts were loaded."""
+def load_state(node: ChainNode, path: Path, *, same_ledger: bool = False) -> int:
+    """Replace the ledger with the saved one; returns how many accounts were loaded.
+
+    `same_ledger` (the chain's own state file at start): keep the saved ledger's seed, so its
+    journal replays over it and its blockhashes stay live. Otherwise (sandbox_loadState) the
+    loaded ledger is a new one, with a new seed."""
     try:
         snapshot = json.loads(path.read_text())
         if snapshot.get("version") != FORMAT_VERSION:
@@ -104,11 +112,14 @@ def load_state(node: ChainNode, path: Path) -> int:
             for key, value in snapshot["accounts"].items()
         ]
         slot, height = int(snapshot["slot"]), int(snapshot["blockHeight"])
+        seed = bytes.fromhex(snapshot["seed"]) if same_ledger and "seed" in snapshot else None
     except OSError as exc:
         raise StateError(f"{path}: cannot read state file: {exc}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StateError(f"{path}: not a valid chain state file ({exc})") from None
     node.producer.reset(slot=slot, height=height)
+    if seed is not None:
+        node.producer.seed = seed
     node.forget_caches()
     node.twin.authority = authority
     for pubkey, account in accounts:

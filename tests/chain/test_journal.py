@@ -1,0 +1,165 @@
+"""The chain's journal: a kill -9 loses nothing confirmed, history survives restarts, a torn
+tail or a replaced ledger never corrupts what is replayed (sandbox/chain/journal.py)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import time
+
+import pytest
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.message import Message
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
+
+from sandbox.chain.app import build_node
+from sandbox.chain.journal import journal_path, read_frames
+from sandbox.chain.settings import ChainSettings
+from sandbox.chain.testing import RunningChain, start_chain
+from sandbox.jsonrpc import RpcError
+
+SOL = 1_000_000_000
+
+
+WIRES: dict[str, str] = {}  # signature -> the transaction sent, to send it again
+
+
+def _transfer(chain: RunningChain, payer: Keypair, to, lamports: int) -> str:
+    answer = chain.rpc("getLatestBlockhash", {"commitment": "confirmed"})
+    blockhash = Hash.from_string(answer["value"]["blockhash"])
+    ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=lamports))
+    tx = VersionedTransaction(Message.new_with_blockhash([ix], payer.pubkey(), blockhash), [payer])
+    wire = base64.b64encode(bytes(tx)).decode()
+    signature = chain.rpc("sendTransaction", wire, {"encoding": "base64"})
+    WIRES[signature] = wire
+    return signature
+
+
+def _wait_confirmed(chain: RunningChain, signatures: list[str], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        statuses = chain.rpc("getSignatureStatuses", signatures)["value"]
+        if all(s and s["confirmationStatus"] in ("confirmed", "finalized") for s in statuses):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not confirmed within {timeout}s: {statuses}")
+
+
+def _kill(chain: RunningChain) -> None:
+    os.kill(chain.pid, signal.SIGKILL)
+    chain.process.popen.wait(timeout=30)
+
+
+def _balance(chain: RunningChain, key) -> int:
+    return chain.rpc("getBalance", str(key), {"commitment": "confirmed"})["value"]
+
+
+@pytest.mark.parametrize("slot_ms", [400, 0])
+def test_kill_9_loses_no_confirmed_transaction(tmp_path, slot_ms):
+    state = tmp_path / "chain" / "state.json"
+    payer, merchant = Keypair(), Keypair().pubkey()
+    with start_chain(slot_ms=slot_ms, state=state) as chain:
+        chain.rpc("requestAirdrop", str(payer.pubkey()), 10 * SOL)
+        _wait_confirmed(chain, [chain.rpc("requestAirdrop", str(merchant), SOL)])
+        signatures = [_transfer(chain, payer, merchant, 1_000 + i) for i in range(40)]
+        _wait_confirmed(chain, signatures)
+        expected = {
+            "merchant": _balance(chain, merchant),
+            "payer": _balance(chain, payer.pubkey()),
+        }
+        _kill(chain)  # no clean shutdown: nothing saved but what the journal holds
+    assert expected["merchant"] == SOL + sum(1_000 + i for i in range(40))
+    with start_chain(slot_ms=slot_ms, state=state) as chain:
+        assert _balance(chain, merchant) == expected["merchant"]
+        assert _balance(chain, payer.pubkey()) == expected["payer"]
+        statuses = chain.rpc("getSignatureStatuses", signatures)["value"]
+        assert all(s and s["err"] is None for s in statuses)
+        for signature in signatures[::13]:
+            config = {"encoding": "json", "commitment": "confirmed"}
+            found = chain.rpc("getTransaction", signature, config)
+            assert found is not None and found["meta"]["err"] is None
+        history = chain.rpc("getSignaturesForAddress", str(merchant), {"commitment": "confirmed"})
+        assert {entry["signature"] for entry in history} >= set(signatures)
+        # the status cache and the blockhashes survived too: a resend is refused as a replay
+        with pytest.raises(RpcError, match=r"AlreadyProcessed|already been processed"):
+            chain.rpc("sendTransaction", WIRES[signatures[-1]], {"encoding": "base64"})
+        assert _balance(chain, merchant) == expected["merchant"]
+
+
+def test_history_survives_a_clean_restart(tmp_path):
+    state = tmp_path / "state.json"
+    payer, merchant = Keypair(), Keypair().pubkey()
+    with start_chain(slot_ms=0, state=state) as chain:
+        chain.rpc("requestAirdrop", str(payer.pubkey()), SOL)
+        signature = _transfer(chain, payer, merchant, 1_000_000)
+    with start_chain(slot_ms=0, state=state) as chain:
+        found = chain.rpc("getTransaction", signature, {"encoding": "json"})
+        assert found is not None
+        assert found["meta"]["postBalances"][1] == 1_000_000
+        status = chain.rpc("getSignatureStatuses", [signature], {"searchTransactionHistory": True})
+        assert status["value"][0]["confirmationStatus"] == "finalized"
+
+
+def test_a_torn_last_frame_is_cut_off_and_the_rest_replayed(tmp_path):
+    state = tmp_path / "state.json"
+    payer, merchant = Keypair(), Keypair().pubkey()
+    with start_chain(slot_ms=0, state=state) as chain:
+        chain.rpc("requestAirdrop", str(payer.pubkey()), SOL)
+        _transfer(chain, payer, merchant, 1_000_000)
+        _kill(chain)
+    journal = journal_path(state)
+    whole = journal.stat().st_size
+    with journal.open("ab") as out:
+        out.write(b"\x40\x00\x00\x00garbage of a frame cut short")
+    with start_chain(slot_ms=0, state=state) as chain:
+        assert _balance(chain, merchant) == 1_000_000
+        _transfer(chain, payer, merchant, 1_000)  # appends after the cut, not after garbage
+        _kill(chain)
+    _, good = read_frames(journal)
+    assert good == journal.stat().st_size > whole
+    with start_chain(slot_ms=0, state=state) as chain:
+        assert _balance(chain, merchant) == 1_001_000
+
+
+def test_a_reset_ledger_is_never_replayed_under_the_new_one(tmp_path):
+    state = tmp_path / "state.json"
+    merchant = Keypair().pubkey()
+    with start_chain(slot_ms=0, state=state) as chain:
+        _wait_confirmed(chain, [chain.rpc("requestAirdrop", str(merchant), SOL)])
+        chain.rpc("sandbox_reset")
+        _wait_confirmed(chain, [chain.rpc("requestAirdrop", str(merchant), 2 * SOL)])
+        _kill(chain)
+    with start_chain(slot_ms=0, state=state) as chain:
+        assert _balance(chain, merchant) == 2 * SOL
+
+
+def test_checkpoints_bound_the_journal_and_keep_history(tmp_path):
+    """In-process (no event loop: frames are written at once): past the size limit the state
+    file is rewritten and the journal restarts with the history alone."""
+    settings = ChainSettings(slot_ms=0, state_file=tmp_path / "s.json", journal_max_bytes=20_000)
+    node = build_node(settings)
+    payer, merchant = Keypair(), Keypair().pubkey()
+    node.twin.airdrop(payer.pubkey(), SOL)
+    node.twin.airdrop(merchant, SOL)
+    signatures = []
+    for i in range(60):
+        ix = transfer(
+            TransferParams(from_pubkey=payer.pubkey(), to_pubkey=merchant, lamports=i + 1)
+        )
+        message = Message.new_with_blockhash([ix], payer.pubkey(), node.producer.blockhash)
+        tx = VersionedTransaction(message, [payer])
+        assert node.producer.execute(tx, preflight=True).err is None
+        signatures.append(tx.signatures[0])
+    journal = node.journal
+    assert journal.stats["checkpoints"] >= 2
+    # what follows the history frame stays under the limit, one frame past it at most
+    assert journal.path.stat().st_size - journal.base <= 20_000 + 4_000
+    again = build_node(settings)
+    assert again.producer.get_account(merchant).lamports == SOL + sum(range(1, 61))
+    assert all(sig in again.producer.statuses for sig in signatures)
+    assert again.producer.statuses[signatures[0]].tx is not None
+    # the blockhash the payer signed with is still live after the restart
+    assert again.producer.is_live(node.producer.blockhash)
