@@ -27,6 +27,7 @@ class StackPaths:
     chain_state = property(lambda self: self.home / "chain" / "state.json")
     ledger = property(lambda self: self.home / "facilitator" / "ledger.sqlite3")
     memo_secret = property(lambda self: self.home / "server" / "memo-secret")
+    payment_record = property(lambda self: self.home / "server" / "payments.sqlite3")
     admin_token = property(lambda self: self.home / "admin-token")
     stack_json = property(lambda self: self.home / "stack.json")
     stack_env = property(lambda self: self.home / "stack.env")

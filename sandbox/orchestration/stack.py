@@ -9,6 +9,8 @@ Everything lives under one home folder (`.sandbox/` by default):
     server/      memo-secret    (binds each 402 to its route; kept, so a 402 issued before
                                  `down` is still payable after `up`, and its replay still refused
                                  by the ledger rather than as an unknown memo)
+                 payments.sqlite3 (payments being settled and served: one the facilitator
+                                 settled while the server crashed is served once on resend)
     logs/        chain.log, facilitator.log, server.log
     stack.json   URLs, network, mint, wallets, pids and each process's start time and command
                  line (what `down` stops: a pid reused by another program is left alone)
@@ -284,7 +286,7 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
         server_args = [
             "--host", host, "--port", str(config.server_port),
             "--facilitator-url", facilitator_url, "--pay-to", merchant, "--usdc-mint", usdc_mint,
-            "--rpc-url", rpc_url,
+            "--rpc-url", rpc_url, "--payment-record", str(paths.payment_record),
         ]  # fmt: skip
         server = ManagedProcess(
             "server", "sandbox.server", server_args + list(config.server_args),

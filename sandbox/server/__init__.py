@@ -7,7 +7,8 @@ Public surface:
     FacilitatorApi                             what Paywall(facilitator=...) accepts instead
 
 Inside: paywall.py is the flow; offer.py the offer and every answer that is not content (402,
-400, 502/504, 503); settlement.py settling, the pending record and what a receipt must prove;
+400, 502/504, 503); settlement.py settling, the pending record (pending.py, kept in payment_record.py's SQLite
+file) and what a receipt must prove;
 the requirements and 402 bodies come from sandbox/protocol/exact_svm/server.py.
     ServerSettings, create_app                 the sample app (settings.py, app.py)
 """
@@ -19,6 +20,7 @@ from sandbox.server.errors import (
     FacilitatorTimeout,
     FacilitatorUnreachable,
     SettlementNotProven,
+    SettlementUnconfirmed,
 )
 from sandbox.server.facilitator_client import FacilitatorApi, FacilitatorClient
 from sandbox.server.middleware import PaymentMiddleware
@@ -40,6 +42,7 @@ __all__ = [
     "RoutePricing",
     "ServerSettings",
     "SettlementNotProven",
+    "SettlementUnconfirmed",
     "create_app",
     "sample_pricing",
 ]

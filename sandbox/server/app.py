@@ -62,6 +62,7 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
         facilitator_timeout=settings.facilitator_timeout,
         memo_secret=settings.memo_secret,
         rpc_url=settings.rpc_url,
+        payment_record=settings.payment_record,
         bugs=settings.bugs,
     )
 

@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
         "set it to keep outstanding 402s valid across restarts or workers)",
     )
     parser.add_argument(
+        "--payment-record",
+        default=_env("SERVER_PAYMENT_RECORD"),
+        metavar="FILE",
+        help="SQLite file of the payments being settled and served (created if missing): a "
+        "payment settled while the server was down or crashing is served once on resend "
+        "(default: kept in memory, forgotten on restart)",
+    )
+    parser.add_argument(
         "--bug",
         action="append",
         default=[],
@@ -87,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             facilitator_timeout=args.facilitator_timeout,
             rpc_url=args.rpc_url,
             memo_secret=args.memo_secret.encode() if args.memo_secret else None,
+            payment_record=args.payment_record or None,
             log_level=args.log_level,
             bugs=parse_bugs(args.bug),
         )

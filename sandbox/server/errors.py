@@ -6,7 +6,10 @@
     ├── FacilitatorTimeout (504)     no answer within --facilitator-timeout
     └── FacilitatorBadAnswer (502)   5xx, HTML, garbage, or a 4xx that names no reason
         └── SettlementNotProven      success reported, but the signature does not sign this
-                                     payment or the chain does not show it (a lying facilitator)
+            │                        payment or the chain shows it failed (a lying facilitator)
+            └── SettlementUnconfirmed  the signature signs this payment but the chain could not
+                                     show it confirmed yet (RPC errors, slow): not an answer to
+                                     the client, settlement.py keeps the payment pending
 
 A facilitator that answers well-formed `isValid: false` / `success: false` is not an error: that
 is a rejection, a value the paywall turns into a 402.
@@ -20,6 +23,7 @@ __all__ = [
     "FacilitatorTimeout",
     "FacilitatorUnreachable",
     "SettlementNotProven",
+    "SettlementUnconfirmed",
 ]
 
 
@@ -47,3 +51,11 @@ class FacilitatorBadAnswer(FacilitatorError):
 
 class SettlementNotProven(FacilitatorBadAnswer):
     code = "settlement_not_proven"
+
+
+class SettlementUnconfirmed(SettlementNotProven):
+    code = "settlement_unconfirmed"
+
+    def __init__(self, message: str, receipt) -> None:
+        super().__init__(message)
+        self.receipt = receipt  # the facilitator's success receipt (a SettleResponse)

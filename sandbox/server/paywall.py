@@ -24,7 +24,8 @@ Where this differs from the official Python SDK's middleware (x402 2.x), on purp
   "your payment is wrong" from "the server's payment service is broken";
 - a settlement success is taken at its word there; here its signature must sign this payment;
 - it keeps no record of settlements it started but could not finish (pending, timed out); here
-  the same payment sent again is recognised, resolved and served once;
+  the same payment sent again is recognised, resolved and served once, and with
+  `payment_record=` (a SQLite file, payment_record.py) after a restart or a kill -9 too;
 - binding of a payment to its route: see binding.py.
 As there, the facilitator client can be injected (`facilitator=`, any FacilitatorApi); the
 default is the HTTP FacilitatorClient for `facilitator_url`, reporting to the metrics.
@@ -35,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 
 from sandbox.protocol import (
     PAYMENT_RESPONSE,
@@ -60,6 +62,7 @@ from sandbox.server.offer import (
     receipt_headers,
 )
 from sandbox.server.onchain import ChainReceiptCheck
+from sandbox.server.payment_record import PaymentRecordFile
 from sandbox.server.pending import PendingSettlements
 from sandbox.server.pricing import PricedRoute, PriceError
 from sandbox.server.settlement import Refusal, Settlement
@@ -91,6 +94,7 @@ class Paywall:
         rpc_url: str | None = None,
         metrics: PaywallMetrics | None = None,
         max_connections: int = 256,
+        payment_record: str | Path | None = None,
         bugs: frozenset[str] = frozenset(),
     ) -> None:
         if facilitator is None and facilitator_url is None:
@@ -112,6 +116,9 @@ class Paywall:
             facilitator,
             network=self.offers.network,
             chain_check=ChainReceiptCheck(rpc_url) if rpc_url else None,
+            pending=PendingSettlements(
+                record=PaymentRecordFile(payment_record) if payment_record else None
+            ),
             bugs=bugs,
         )
         self.not_ready_reason = "the facilitator has not been asked yet"
@@ -148,7 +155,8 @@ class Paywall:
         return self.ready
 
     async def close(self) -> None:
-        """Stop learning; close the facilitator client (injected or not) and the chain check."""
+        """Stop learning; close the facilitator client (injected or not), the chain check and the
+        payment record."""
         if self._learning is not None:
             self._learning.cancel()
             await asyncio.gather(self._learning, return_exceptions=True)

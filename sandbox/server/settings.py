@@ -23,6 +23,7 @@ class ServerSettings:
     facilitator_timeout: float = 10.0
     rpc_url: str | None = None  # when set, settlement receipts are checked on chain
     memo_secret: bytes | None = None  # None: random per process (challenges die with it)
+    payment_record: str | None = None  # SQLite file of pending and served payments; None: memory
     log_level: str = "warning"
     bugs: frozenset[str] = frozenset()  # deliberate bugs, for testing tests (bugs.py)
 

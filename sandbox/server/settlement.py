@@ -8,8 +8,10 @@ A Receipt is a settlement the server believes: its signature is the fee payer's 
 very transaction and, with an RPC URL, the chain shows it confirmed without error. Anything else
 is a Refusal, a value the paywall answers (502/504 for a facilitator failure, else a 402 with the
 reason). This object owns the pending record (pending.py): a settlement started but not seen to
-finish (pending twice, timed out, failed mid-call) is kept, so that the same payment sent again
-is settled again, which resolves it, and served once.
+finish (pending twice, timed out, failed mid-call, a success the chain could not show yet: RPC
+errors or not confirmed within the check) is kept, so that the same payment sent again is
+settled again, which resolves it, and served once. With a record file the pending record has
+every payment from before /settle is sent, so this holds across a restart or a kill -9 too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 from sandbox.protocol import SettleResponse, reasons
 from sandbox.protocol.exact_svm.transaction import PaymentTransaction
-from sandbox.server.errors import FacilitatorError, SettlementNotProven
+from sandbox.server.errors import FacilitatorError, SettlementNotProven, SettlementUnconfirmed
 from sandbox.server.facilitator_client import FacilitatorApi
 from sandbox.server.onchain import ChainReceiptCheck
 from sandbox.server.pending import PendingPayment, PendingSettlements
@@ -75,6 +77,7 @@ class Settlement:
     async def close(self) -> None:
         if self.chain_check is not None:
             await self.chain_check.close()
+        self.pending.close()
 
     def unfinished(self, key: str) -> PendingPayment | None:
         """Take the pending entry of payment `key`: whoever takes it is the one resolving it."""
@@ -83,13 +86,20 @@ class Settlement:
     # ------------------------------------------------------------------ a payment seen first
 
     async def settle(self, request: dict, tx: PaymentTransaction) -> Receipt | Refusal:
-        """Settle; `settlement_pending` is retried once. A success must prove itself."""
+        """Settle; `settlement_pending` is retried once. A success must prove itself.
+
+        The pending record has the payment (durably, with a record file) before /settle is
+        sent: a crash while it is out leaves a payment that a resend after the restart resumes.
+        """
+        began = await self.pending.begin(tx.key)
         try:
             receipt = await self.facilitator.settle(request)
             if not receipt.success and receipt.error_reason == reasons.SETTLEMENT_PENDING:
                 receipt = await self.facilitator.settle(request)
             if receipt.success:
                 await self._believe(receipt, tx)
+        except SettlementUnconfirmed as exc:
+            return await self._unsettled(tx, _pending_answer(exc), "not_settled")
         except FacilitatorError as exc:
             if "fail-open" in self.bugs:
                 return Receipt(
@@ -97,12 +107,16 @@ class Settlement:
                 )
             if not isinstance(exc, SettlementNotProven):
                 # The money may have moved: a resend of this payment resolves rather than replays.
-                self.pending.put(tx.key, PendingPayment(receipt=None))
+                await self.pending.put(tx.key, PendingPayment(receipt=None))
+            elif began:  # proven not to be this payment's settlement: nothing to resume
+                await self.pending.drop(tx.key)
             return Refusal("not_settled", failure=exc)
         if receipt.success or "serve-unsettled" in self.bugs:
-            self.pending.mark_served(tx.key)
+            await self.pending.mark_served(tx.key)
             return Receipt(receipt)
-        return self._unsettled(tx, receipt, "not_settled")
+        if began and receipt.error_reason != reasons.SETTLEMENT_PENDING:
+            await self.pending.drop(tx.key)  # refused: our settlement moved nothing
+        return await self._unsettled(tx, receipt, "not_settled")
 
     # ------------------------------------------------------------------ a resend
 
@@ -118,20 +132,24 @@ class Settlement:
                 receipt = await self._settled_earlier(receipt, unfinished, tx)
             elif receipt.success:
                 await self._believe(receipt, tx)
+        except SettlementUnconfirmed as exc:
+            return await self._unsettled(tx, _pending_answer(exc), "pending")
         except FacilitatorError as exc:
-            self.pending.put(tx.key, unfinished)
+            await self.pending.put(tx.key, unfinished)
             return Refusal(exc.code, failure=exc)
         if not receipt.success:
             if receipt.error_reason == reasons.SETTLEMENT_PENDING:
-                return self._unsettled(tx, receipt, "pending")
+                return await self._unsettled(tx, receipt, "pending")
             if receipt.error_reason == reasons.DUPLICATE_SETTLEMENT:
                 # Unproven (still in flight elsewhere, or a replayed nonce): a later resend may
                 # find it settled with its signature.
-                self.pending.put(tx.key, unfinished)
-            return self._unsettled(tx, receipt, "not_settled")
+                await self.pending.put(tx.key, unfinished)
+            else:
+                await self.pending.drop(tx.key)
+            return await self._unsettled(tx, receipt, "not_settled")
         if self.pending.was_served(tx.key):  # its twin was served while we were settling
             return _ALREADY_SERVED
-        self.pending.mark_served(tx.key)
+        await self.pending.mark_served(tx.key)
         return Receipt(receipt, "paid_after_pending")
 
     # ------------------------------------------------------------------ belief
@@ -148,7 +166,10 @@ class Settlement:
         if self.chain_check is not None:
             problem = await self.chain_check.problem(receipt.transaction)
             if problem is not None:
-                raise SettlementNotProven(f"the facilitator reported success but {problem}")
+                message = f"the facilitator reported success but {problem.message}"
+                if problem.final:
+                    raise SettlementNotProven(message)
+                raise SettlementUnconfirmed(message, receipt)
 
     async def _settled_earlier(
         self, duplicate: SettleResponse, unfinished: PendingPayment, tx: PaymentTransaction
@@ -177,10 +198,12 @@ class Settlement:
         await self._believe(receipt, tx)
         return receipt
 
-    def _unsettled(self, tx: PaymentTransaction, receipt: SettleResponse, outcome: str) -> Refusal:
+    async def _unsettled(
+        self, tx: PaymentTransaction, receipt: SettleResponse, outcome: str
+    ) -> Refusal:
         """The refusal of a well-formed `success: false`; a pending one is kept for a resend."""
         if receipt.error_reason == reasons.SETTLEMENT_PENDING:
-            self.pending.put(tx.key, PendingPayment(receipt=receipt))
+            await self.pending.put(tx.key, PendingPayment(receipt=receipt))
             message = (
                 f"settlement of transaction {receipt.transaction or '(unknown)'} is still pending "
                 "on chain: send the same payment again shortly to get the content once it has "
@@ -194,3 +217,17 @@ class Settlement:
             message,
             receipt=receipt,
         )
+
+
+def _pending_answer(unconfirmed: SettlementUnconfirmed) -> SettleResponse:
+    """A success the chain could not show yet, as the `settlement_pending` it is to the client."""
+    receipt = unconfirmed.receipt
+    return SettleResponse(
+        success=False,
+        error_reason=reasons.SETTLEMENT_PENDING,
+        error_message=unconfirmed.message,
+        transaction=receipt.transaction,
+        network=receipt.network,
+        payer=receipt.payer,
+        amount=receipt.amount,
+    )
