@@ -7,8 +7,8 @@ Public surface:
     FacilitatorApi                             what Paywall(facilitator=...) accepts instead
 
 Inside: paywall.py is the flow; offer.py the offer and every answer that is not content (402,
-400, 502/504, 503); settlement.py settling, the pending record (pending.py, kept in payment_record.py's SQLite
-file) and what a receipt must prove;
+400, 502/504, 503); settlement.py settling, the pending record (pending.py, kept in the SQLite
+file of payment_record.py) and what a receipt must prove;
 the requirements and 402 bodies come from sandbox/protocol/exact_svm/server.py.
     ServerSettings, create_app                 the sample app (settings.py, app.py)
 """
