@@ -15,12 +15,17 @@ from pathlib import Path
 
 from sandbox.facilitator.bugs import BUGS, parse_bugs
 from sandbox.facilitator.faults import KINDS, FaultError, parse_fault_flag
-from sandbox.facilitator.settings import DEFAULT_LEDGER, KeypairFileError, Settings, load_keypair
-from sandbox.http_limits import add_header_timeout_flag, limited_protocol, raise_open_file_limit
-from sandbox.protocol.exact_svm.facilitator import (
-    DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
+from sandbox.facilitator.ledger import DEFAULT_MEMORY_ROWS
+from sandbox.facilitator.settings import (
+    DEFAULT_LEDGER,
     DEFAULT_MAX_COMPUTE_UNIT_PRICE,
+    DEFAULT_PAYER_COOLDOWN_S,
+    KeypairFileError,
+    Settings,
+    load_keypair,
 )
+from sandbox.http_limits import add_header_timeout_flag, limited_protocol, raise_open_file_limit
+from sandbox.protocol.exact_svm.facilitator import DEFAULT_MAX_COMPUTE_UNIT_LIMIT
 
 __all__ = ["build_parser", "main", "settings_from_args"]
 
@@ -61,8 +66,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-compute-unit-price",
         type=int,
-        default=DEFAULT_MAX_COMPUTE_UNIT_PRICE,
-        help="microlamports per compute unit",
+        default=int(_env("MAX_COMPUTE_UNIT_PRICE", DEFAULT_MAX_COMPUTE_UNIT_PRICE)),
+        help="microlamports per compute unit, at most (default %(default)s; the scheme allows "
+        "5,000,000): what one failed transaction can cost the fee payer",
+    )
+    p.add_argument(
+        "--payer-cooldown-s",
+        type=float,
+        default=float(_env("PAYER_COOLDOWN_S", DEFAULT_PAYER_COOLDOWN_S)),
+        help="a payer whose settlement failed on chain is refused (payer_temporarily_refused) "
+        "for this many seconds (default %(default)s; 0: never)",
+    )
+    p.add_argument(
+        "--ledger-memory-rows",
+        type=int,
+        default=int(_env("LEDGER_MEMORY_ROWS", DEFAULT_MEMORY_ROWS)),
+        help="settled and failed ledger rows kept in memory (default %(default)s); older ones "
+        "are read from the ledger file",
     )
     p.add_argument("--max-instructions", type=int, default=7, help="6 is the Python SDK's limit")
     p.add_argument(
@@ -129,6 +149,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     faults = tuple(parse_fault_flag(text) for text in args.fault)
     if args.max_body_bytes < 1024:
         raise ValueError("--max-body-bytes must be at least 1024")
+    if args.max_compute_unit_price < 0:
+        raise ValueError("--max-compute-unit-price must be at least 0")
+    if not args.payer_cooldown_s >= 0:  # NaN too
+        raise ValueError("--payer-cooldown-s must be at least 0")
+    if args.ledger_memory_rows < 1:
+        raise ValueError("--ledger-memory-rows must be at least 1")
     if args.require_admin_token and not args.admin_token:
         raise ValueError("--require-admin-token needs --admin-token TOKEN")
     return Settings(
@@ -153,6 +179,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         low_balance_lamports=int(args.low_balance_sol * 1e9),
         faults=faults,
         bugs=parse_bugs(args.bug),
+        payer_cooldown_s=args.payer_cooldown_s,
+        ledger_memory_rows=args.ledger_memory_rows,
     )
 
 

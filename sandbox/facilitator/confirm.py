@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import aiohttp
 import orjson
@@ -82,8 +83,11 @@ class SignatureWatcher:
             err = entry["status"].get("Err")
         return SignatureStatus(entry.get("confirmationStatus"), err, entry.get("slot"))
 
-    async def wait(self, signature: str, timeout: float) -> Landed | None:
-        """The landing at `commitment`, or None if it did not come within `timeout` seconds."""
+    async def wait(
+        self, signature: str, timeout: float, on_seen: Callable[[], None] | None = None
+    ) -> Landed | None:
+        """The landing at `commitment`, or None if it did not come within `timeout` seconds.
+        `on_seen()` as soon as a status read finds the signature at any commitment."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         self._waiters.setdefault(signature, []).append(future)
@@ -96,6 +100,9 @@ class SignatureWatcher:
                     found = await self.status(signature)
                 except ChainError:
                     found = None
+                if found is not None and on_seen is not None:
+                    on_seen()
+                    on_seen = None
                 if found is not None and reached(found[0], self.commitment):
                     return Landed(found[1], found[2])
                 if found is not None and found[1] is not None:

@@ -53,6 +53,18 @@ class FacilitatorMetrics:
             ["address"],
             registry=r,
         )
+        self.failed_transactions = Counter(
+            "facilitator_failed_transactions",
+            "Transactions sent that landed with an error (each paid for by the fee payer)",
+            ["fee_payer"],
+            registry=r,
+        )
+        self.failed_lamports = Counter(
+            "facilitator_failed_transaction_lamports",
+            "Lamports the fee payer lost to transactions that landed with an error",
+            ["fee_payer"],
+            registry=r,
+        )
         # Cache label children: .labels() costs a lock and a dict lookup per call.
         self._outcome_children: dict[tuple[str, str], object] = {}
         self._chain_children: dict[tuple[str, bool], object] = {}
@@ -80,6 +92,10 @@ class FacilitatorMetrics:
                 method, "true" if ok else "false"
             )
         child.observe(seconds)
+
+    def failed_transaction(self, fee_payer: str, lamports: int) -> None:
+        self.failed_transactions.labels(fee_payer).inc()
+        self.failed_lamports.labels(fee_payer).inc(lamports)
 
     def fault(self, endpoint: str, kind: str) -> None:
         self.faults.labels(endpoint, kind).inc()

@@ -4,7 +4,7 @@ The facilitator reaches the chain only through this seam. `RpcChain` (rpc_chain.
 it over JSON-RPC and PubSub (`ChainClient` + `SignatureWatcher`); a test double implements it in
 memory (tests/facilitator/fake_chain.py) so that settlement recovery runs without a chain process.
 
-    settlement   simulate, send, status, wait, blockhash_valid
+    settlement   simulate, send, status, wait (telling when it was first seen), blockhash_valid
     lifecycle    start, close, genesis_hash, balance, pubsub_connected (for /health)
 
 Failures are the errors of rpc.py, whatever the implementation:
@@ -16,6 +16,7 @@ Failures are the errors of rpc.py, whatever the implementation:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -88,8 +89,13 @@ class ChainProvider(Protocol):
     async def status(self, signature: str) -> SignatureStatus | None:
         """The signature's status from the chain's history, or None when it is unknown."""
 
-    async def wait(self, signature: str, timeout: float) -> Landed | None:
-        """The landing at the provider's commitment, or None if it did not come in `timeout` s."""
+    async def wait(
+        self, signature: str, timeout: float, on_seen: Callable[[], None] | None = None
+    ) -> Landed | None:
+        """The landing at the provider's commitment, or None if it did not come in `timeout` s.
+
+        `on_seen` is called (at most once, possibly never) as soon as the chain reports the
+        transaction at any commitment, i.e. executed: later simulations see its writes."""
 
     async def blockhash_valid(self, blockhash: str) -> bool:
         """Whether a transaction with this blockhash can still land."""

@@ -5,6 +5,8 @@ Built once by `create_app` from the settings; the facilitator never builds its o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sandbox.facilitator.confirm import SignatureWatcher
 from sandbox.facilitator.metrics import FacilitatorMetrics
 from sandbox.facilitator.provider import Landed, SignatureStatus, Simulation
@@ -84,8 +86,10 @@ class RpcChain:
     async def status(self, signature: str) -> SignatureStatus | None:
         return await self.watcher.status(signature)
 
-    async def wait(self, signature: str, timeout: float) -> Landed | None:
-        return await self.watcher.wait(signature, timeout)
+    async def wait(
+        self, signature: str, timeout: float, on_seen: Callable[[], None] | None = None
+    ) -> Landed | None:
+        return await self.watcher.wait(signature, timeout, on_seen)
 
     async def blockhash_valid(self, blockhash: str) -> bool:
         answer = await self.client.call("isBlockhashValid", [blockhash, _PROCESSED])

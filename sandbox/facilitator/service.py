@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 
+from sandbox.facilitator.guard import Cooldown
 from sandbox.facilitator.ledger import Ledger
 from sandbox.facilitator.metrics import FacilitatorMetrics
 from sandbox.facilitator.provider import ChainError, ChainProvider
@@ -41,9 +42,10 @@ class Facilitator:
         self.chain = chain
         self.metrics = metrics or FacilitatorMetrics()
         self.keys = {kp.pubkey(): kp for kp in settings.fee_payers}
-        self.ledger = ledger or Ledger(settings.ledger_path)
-        self.verifier = Verifier(chain, self.ledger, settings.bugs)
-        self.settler = Settler(chain, self.ledger, self.verifier, self.keys, settings)
+        self.ledger = ledger or Ledger(settings.ledger_path, settings.ledger_memory_rows)
+        self.cooldown = Cooldown(settings.payer_cooldown_s)
+        self.verifier = Verifier(chain, self.ledger, settings.bugs, self.cooldown)
+        self.settler = Settler(chain, self.ledger, self.verifier, self.keys, settings, self.metrics)
         self.network: str | None = None
         self.genesis_hash: str | None = None
         self.supported_body: dict | None = None
@@ -157,8 +159,15 @@ class Facilitator:
             },
             "commitment": self.settings.commitment,
             "amountPolicy": self.settings.amount_policy,
+            "maxComputeUnitPrice": self.settings.max_compute_unit_price,
+            "payerCooldownSeconds": self.settings.payer_cooldown_s,
+            "payersRefused": len(self.cooldown),
             "feePayers": payers,
-            "ledger": {"path": str(self.settings.ledger_path), **self.ledger.counts()},
+            "ledger": {
+                "path": str(self.settings.ledger_path),
+                **self.ledger.counts(),
+                "inMemory": len(self.ledger),
+            },
             "warnings": warnings,
             **({"bugs": sorted(self.settings.bugs)} if self.settings.bugs else {}),
         }

@@ -9,15 +9,25 @@ from pathlib import Path
 from solders.keypair import Keypair
 
 from sandbox.facilitator.faults import Fault
-from sandbox.protocol.exact_svm.facilitator import (
-    DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
-    DEFAULT_MAX_COMPUTE_UNIT_PRICE,
-    AmountPolicy,
-)
+from sandbox.facilitator.ledger import DEFAULT_MEMORY_ROWS
+from sandbox.protocol.exact_svm.facilitator import DEFAULT_MAX_COMPUTE_UNIT_LIMIT, AmountPolicy
 
-__all__ = ["DEFAULT_LEDGER", "KeypairFileError", "Settings", "load_keypair"]
+__all__ = [
+    "DEFAULT_LEDGER",
+    "DEFAULT_MAX_COMPUTE_UNIT_PRICE",
+    "DEFAULT_PAYER_COOLDOWN_S",
+    "KeypairFileError",
+    "Settings",
+    "load_keypair",
+]
 
 DEFAULT_LEDGER = Path(".sandbox/facilitator/ledger.sqlite3")
+# Microlamports per compute unit this facilitator pays at most. The scheme (and the SDKs) cap it
+# at 5,000,000 (protocol/exact_svm/transaction.py): at the 200,000-unit limit that is 1,000,000
+# lamports of priority fee on each transaction the fee payer pays for, landed or failed. 50,000
+# caps it at 10,000 (plus 5,000 a signature); the payer offers 1.
+DEFAULT_MAX_COMPUTE_UNIT_PRICE = 50_000
+DEFAULT_PAYER_COOLDOWN_S = 30.0  # a payer whose settlement failed on chain is refused this long
 
 
 class KeypairFileError(ValueError):
@@ -71,6 +81,8 @@ class Settings:
     faults: tuple[Fault, ...] = ()
     bugs: frozenset[str] = frozenset()  # deliberate bugs, for testing tests (bugs.py)
     history: int = 1000  # recent settlements/rejections kept for /_sandbox/*
+    payer_cooldown_s: float = DEFAULT_PAYER_COOLDOWN_S
+    ledger_memory_rows: int = DEFAULT_MEMORY_ROWS  # final ledger rows kept in memory
     extra: dict = field(default_factory=dict)
 
     def websocket_url(self) -> str | None:

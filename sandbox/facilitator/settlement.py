@@ -1,15 +1,19 @@
 """Exactly-once settlement: verify again, claim in the ledger, co-sign, send, wait, record.
 
-    new payment      checks + ledger + simulation -> claim (hash, nonce) -> row on disk ->
-                     co-sign -> send (skipPreflight) -> wait for the commitment
+    new payment      checks + ledger -> its source's turn (guard.py: one at a time per source
+                     token account) -> ledger again + payer cool-down + simulation -> claim
+                     (hash, nonce) -> row on disk -> co-sign -> send (skipPreflight) -> the
+                     chain reports it: the next payment of that source may simulate -> wait
+                     for the commitment
     same message     settled: duplicate_settlement with its signature; sending (another request
                      holds it): duplicate_settlement without one; failed: the same failure
                      again; pending: resolve it (status; re-broadcast the same bytes while the
                      blockhash lives; expired and unseen => failed), never a second transfer
     reused nonce     duplicate_settlement (a replay), without a signature
 
-A transaction that lands with an error is transaction_failed; no commitment within the timeout
-is settlement_pending with the signature.
+A transaction that lands with an error is transaction_failed, strikes its payer (refused for
+the cool-down) and counts its fee as lost in /metrics; no commitment within the timeout is
+settlement_pending with the signature.
 
 `Settler` gets its collaborators at construction (a `ChainProvider`, the ledger, the verifier,
 the fee payers' keys, the settings) and answers a `SettleResult`; the app renders it.
@@ -26,7 +30,9 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
+from sandbox.facilitator.guard import Cooldown, SourceQueue, Turn, fee_lamports
 from sandbox.facilitator.ledger import FAILED, PENDING, SENDING, SETTLED, Ledger, LedgerRow
+from sandbox.facilitator.metrics import FacilitatorMetrics
 from sandbox.facilitator.provider import (
     ChainError,
     ChainProvider,
@@ -56,14 +62,21 @@ class Settler:
         verifier: Verifier,
         signers: dict[Pubkey, Keypair],
         settings: Settings,
+        metrics: FacilitatorMetrics | None = None,
     ) -> None:
         self.chain = chain
         self.ledger = ledger
         self.verifier = verifier
         self.signers = signers
+        self.metrics = metrics or FacilitatorMetrics()
         self.bugs = settings.bugs
         self.commitment = settings.commitment
         self.timeout = settings.confirm_timeout
+        self.sources = SourceQueue()
+
+    @property
+    def cooldown(self) -> Cooldown:
+        return self.verifier.cooldown
 
     async def settle(self, request: Request, *, wait: bool = True) -> SettleResult:
         """Settle one payment. `wait=False` (the `pending` fault) answers settlement_pending as
@@ -80,18 +93,48 @@ class Settler:
             return _failed(checked.reason, checked.message, None)
         if "skip-dedup" in self.bugs:
             return await self._settle_without_ledger(checked)
+        known = self._known(checked)
+        if known is not None:
+            return await self._answer_known(known, checked, wait)
+        refusal = self.verifier.payer_rejection(checked)
+        if refusal is not None:  # in its cool-down: not even queued
+            return _failed(refusal.reason, refusal.message, str(checked.payer))
+        # One at a time per source token account: what the one before left is what this one's
+        # simulation sees. Payments already known never take a turn (no new transfer).
+        turn = await self.sources.acquire(str(checked.transfer.source))
+        try:
+            known = self._known(checked)  # a twin or a replay went first while this one queued
+            if known is not None:
+                turn.release()
+                return await self._answer_known(known, checked, wait)
+            return await self._in_turn(checked, wait, turn)
+        finally:
+            turn.release()
+
+    def _known(self, checked: CheckedPayment) -> tuple[bool, LedgerRow] | None:
+        """(same message?, its row): this payment, or another holding its nonce; else None."""
         existing = self.ledger.by_hash(checked.message_hash)
         if existing is not None:
-            return await self._existing(existing, wait)
+            return True, existing
         holder = self.ledger.by_nonce(checked.nonce_key)
-        if holder is not None:
-            return self._duplicate(holder, checked)
-        rejection = await self.verifier.simulate(checked)
-        if rejection is not None:
-            return _failed(rejection.reason, rejection.message, str(checked.payer))
-        return await self._send_new(checked, wait)
+        return None if holder is None else (False, holder)
 
-    async def _send_new(self, checked: CheckedPayment, wait: bool) -> SettleResult:
+    async def _answer_known(
+        self, known: tuple[bool, LedgerRow], checked: CheckedPayment, wait: bool
+    ) -> SettleResult:
+        same, row = known
+        return await self._existing(row, wait) if same else self._duplicate(row, checked)
+
+    async def _in_turn(self, checked: CheckedPayment, wait: bool, turn: Turn) -> SettleResult:
+        payer = str(checked.payer)
+        refusal = self.verifier.payer_rejection(checked)
+        if refusal is None:
+            refusal = await self.verifier.simulate(checked)
+        if refusal is not None:
+            return _failed(refusal.reason, refusal.message, payer)
+        return await self._send_new(checked, wait, turn)
+
+    async def _send_new(self, checked: CheckedPayment, wait: bool, turn: Turn) -> SettleResult:
         payer = str(checked.payer)
         signature, wire = self._cosign(checked)
         row = LedgerRow(
@@ -115,7 +158,7 @@ class Settler:
             log.exception("ledger write failed")
             message = f"the settlement ledger failed: {exc}"
             return _failed(reasons.UNEXPECTED_SETTLE_ERROR, message, payer)
-        return await self._broadcast_and_wait(row, wait)
+        return await self._broadcast_and_wait(row, wait, turn)
 
     def _cosign(self, checked: CheckedPayment) -> tuple[str, str]:
         """The fee payer's signature in slot 0: (that signature, the transaction as base64)."""
@@ -150,7 +193,9 @@ class Settler:
         signature = row.signature if settled else ""
         return _failed(reasons.DUPLICATE_SETTLEMENT, message, row.payer, signature)
 
-    async def _broadcast_and_wait(self, row: LedgerRow, wait: bool) -> SettleResult:
+    async def _broadcast_and_wait(
+        self, row: LedgerRow, wait: bool, turn: Turn | None = None
+    ) -> SettleResult:
         try:
             # As it is: it was simulated already, preflight would only do it again.
             await self.chain.send(row.transaction_b64)
@@ -171,7 +216,9 @@ class Settler:
             return await self._pending(row, f"sending is unconfirmed: {exc}")
         if not wait:
             return await self._pending(row, "injected fault: not waiting")
-        landed = await self.chain.wait(row.signature, self.timeout)
+        # The chain executed it as soon as it reports it: the source's next payment may go.
+        on_seen = turn.release if turn is not None else None
+        landed = await self.chain.wait(row.signature, self.timeout, on_seen)
         return await self._landed(row, landed)
 
     async def _landed(self, row: LedgerRow, landed: Landed | None) -> SettleResult:
@@ -179,10 +226,27 @@ class Settler:
             return await self._pending(row, f"not {self.commitment} within {self.timeout:g}s")
         if landed.err is not None:
             message = f"the transaction landed with an error: {landed.err}"
+            self._paid_for_nothing(row)
             await self.ledger.set_state(row, FAILED, message)
             return _failed(reasons.TRANSACTION_FAILED, message, row.payer, row.signature)
         await self.ledger.set_state(row, SETTLED)
         return SettleResult.settled(row.payer, row.signature, int(row.amount))
+
+    def _paid_for_nothing(self, row: LedgerRow) -> None:
+        """It landed failing: the fee payer paid its fee. Count it, and refuse its payer."""
+        self.cooldown.strike(row.payer)
+        try:
+            tx = VersionedTransaction.from_bytes(base64.b64decode(row.transaction_b64))
+        except ValueError:  # our own bytes: cannot happen, but no reason to fail the answer
+            log.exception("cannot read back transaction %s", row.signature)
+            return
+        self.metrics.failed_transaction(str(tx.message.account_keys[0]), fee_lamports(tx))
+        log.warning(
+            "transaction %s of payer %s landed failing: payer refused for %gs",
+            row.signature,
+            row.payer,
+            self.cooldown.seconds,
+        )
 
     async def _pending(self, row: LedgerRow, why: str) -> SettleResult:
         await self.ledger.set_state(row, PENDING, why)

@@ -1,8 +1,8 @@
 """Verification: the exact-SVM checks, the ledger's duplicates, then a simulation on the chain.
 
 `Verifier` is shared by /verify and by settlement (which verifies again before it claims). It
-reads the ledger and never writes it. Its policy comes when the facilitator has learned the
-network; until then `NotReady`.
+reads the ledger and never writes it, and refuses a payer in its cool-down (guard.py). Its
+policy comes when the facilitator has learned the network; until then `NotReady`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import time
 
+from sandbox.facilitator.guard import Cooldown
 from sandbox.facilitator.ledger import FAILED, Ledger
 from sandbox.facilitator.provider import ChainProvider, RpcError, Simulation
 from sandbox.facilitator.results import VerifyResult
@@ -56,10 +57,17 @@ def simulation_rejection(simulation: Simulation) -> Rejection:
 
 
 class Verifier:
-    def __init__(self, chain: ChainProvider, ledger: Ledger, bugs: frozenset[str]) -> None:
+    def __init__(
+        self,
+        chain: ChainProvider,
+        ledger: Ledger,
+        bugs: frozenset[str],
+        cooldown: Cooldown | None = None,
+    ) -> None:
         self.chain = chain
         self.ledger = ledger
         self.bugs = bugs
+        self.cooldown = cooldown if cooldown is not None else Cooldown(0)
         self.policy: VerifyPolicy | None = None  # set once the network is known
 
     def check(self, request: Request) -> CheckedPayment | Rejection:
@@ -86,6 +94,19 @@ class Verifier:
             )
         return None
 
+    def payer_rejection(self, checked: CheckedPayment) -> Rejection | None:
+        """A payer in its cool-down: a settlement of its failed on chain (guard.py)."""
+        if not self.cooldown:
+            return None
+        left = self.cooldown.remaining(str(checked.payer))
+        if not left:
+            return None
+        return Rejection(
+            reasons.PAYER_TEMPORARILY_REFUSED,
+            f"a settlement of this payer failed on chain (the fee payer paid its fee): its "
+            f"payments are refused for {left:.1f} more seconds",
+        )
+
     async def simulate(self, checked: CheckedPayment) -> Rejection | None:
         """Simulate as sent (fee-payer slot empty, sigVerify off); None when it would succeed."""
         if "skip-simulation" in self.bugs:
@@ -110,6 +131,8 @@ class Verifier:
         else:
             payer = str(checked.payer)
             rejection = None if "skip-dedup" in self.bugs else self.ledger_rejection(checked)
+            if rejection is None:
+                rejection = self.payer_rejection(checked)
             if rejection is None:
                 rejection = await self.simulate(checked)
         seconds = time.perf_counter() - started

@@ -80,8 +80,9 @@ class Reason(StrEnum):
     SVM_COMPUTE_PRICE_INSTRUCTION = (
         "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction"
     )
-    # the compute unit price is above max_compute_unit_price, 5,000,000 microlamports by default
-    # (facilitator.py _check_instructions)
+    # the compute unit price is above max_compute_unit_price: 5,000,000 microlamports in the
+    # scheme (the SDKs' cap), 50,000 by default in this facilitator (facilitator.py
+    # _check_instructions, facilitator/settings.py)
     SVM_COMPUTE_PRICE_TOO_HIGH = (
         "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction_too_high"
     )
@@ -131,6 +132,9 @@ class Reason(StrEnum):
     # sent, not yet at the commitment within the wait (facilitator/settlement.py; the server
     # keeps the payment pending, server/paywall.py)
     SETTLEMENT_PENDING = "settlement_pending"
+    # this project's own: the payer's settlements failed on chain (each cost the fee payer its
+    # fee), so its payments are refused for the cool-down (facilitator/guard.py, --payer-cooldown-s)
+    PAYER_TEMPORARILY_REFUSED = "payer_temporarily_refused"
 
 
 # The unknown instruction after the transfer, by its 0-based position in the message.

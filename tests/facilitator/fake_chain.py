@@ -6,6 +6,8 @@ knows (as if the confirm timeout had passed), after running the test's `during_w
     ... settle ...                         # pending: sent, not landed
     chain.land()                           # the one in flight lands (confirmed, no error)
     chain.expire(blockhash)                # it can no longer land; sends of it are refused
+    chain.token_balances[source] = 10_000  # that token account's balance: simulations and
+                                           # landings of transfers from it see it (else: plenty)
 """
 
 from __future__ import annotations
@@ -24,14 +26,27 @@ from sandbox.facilitator.provider import (
     Simulation,
     reached,
 )
+from sandbox.protocol.exact_svm.transaction import transfer_checked
 from sandbox.protocol.networks import DEVNET_GENESIS_HASH
 
-__all__ = ["FakeChain", "signature_and_blockhash"]
+__all__ = ["FakeChain", "signature_and_blockhash", "source_and_amount"]
+
+
+_INSUFFICIENT = {"InstructionError": [2, {"Custom": 1}]}  # the token program's InsufficientFunds
 
 
 def signature_and_blockhash(transaction: str) -> tuple[str, str]:
     tx = VersionedTransaction.from_bytes(base64.b64decode(transaction))
     return str(tx.signatures[0]), str(tx.message.recent_blockhash)
+
+
+def source_and_amount(transaction: str) -> tuple[str, int] | None:
+    """The payment's transfer (instruction 2): its source token account and amount."""
+    message = VersionedTransaction.from_bytes(base64.b64decode(transaction)).message
+    if len(message.instructions) < 3:
+        return None
+    found = transfer_checked(message.instructions[2], list(message.account_keys))
+    return None if found is None else (str(found.source), found.amount)
 
 
 class FakeChain:
@@ -46,6 +61,10 @@ class FakeChain:
         self.in_flight: dict[str, str] = {}  # signature -> blockhash, accepted, not landed
         self.statuses: dict[str, SignatureStatus] = {}
         self.expired: set[str] = set()
+        self.token_balances: dict[str, int] = {}  # source token account -> its balance
+        # Each simulation: (how many transactions had been sent before it, the balance it saw).
+        self.simulated: list[tuple[int, int | None]] = []
+        self._transfers: dict[str, tuple[str, int] | None] = {}  # in flight: its transfer
         self.slot = 0
         self.during_wait: Callable[[str], None] | None = None
         self.during_blockhash_check: Callable[[str], None] | None = None
@@ -60,6 +79,13 @@ class FakeChain:
         blockhash = self.in_flight.pop(signature)
         if blockhash in self.expired:
             raise ValueError("a transaction whose blockhash expired cannot land")
+        transfer = self._transfers.pop(signature, None)
+        if transfer is not None and transfer[0] in self.token_balances and err is None:
+            source, amount = transfer
+            if self.token_balances[source] < amount:
+                err = _INSUFFICIENT
+            else:
+                self.token_balances[source] -= amount
         self.slot += 1
         self.statuses[signature] = SignatureStatus(confirmation or self.commitment, err, self.slot)
         return signature
@@ -104,8 +130,13 @@ class FakeChain:
     async def simulate(self, transaction: str) -> Simulation:
         self._call("simulate")
         _signature, blockhash = signature_and_blockhash(transaction)
+        transfer = source_and_amount(transaction)
+        balance = None if transfer is None else self.token_balances.get(transfer[0])
+        self.simulated.append((len(self.sent), balance))
         if blockhash in self.expired:
             return Simulation("BlockhashNotFound", [])
+        if balance is not None and balance < transfer[1]:
+            return Simulation(_INSUFFICIENT, ["Program log: Error: insufficient funds"])
         return Simulation(self.simulation_err, [])
 
     async def send(self, transaction: str) -> None:
@@ -117,6 +148,7 @@ class FakeChain:
             raise RpcError(-32002, "Transaction simulation failed: Blockhash not found")
         self.sent.append(transaction)
         self.in_flight[signature] = blockhash
+        self._transfers[signature] = source_and_amount(transaction)
         if self.auto_land:
             self.land(signature, err=self.landing_err)
 
@@ -124,11 +156,15 @@ class FakeChain:
         self._call("status")
         return self.statuses.get(signature)
 
-    async def wait(self, signature: str, timeout: float) -> Landed | None:
+    async def wait(
+        self, signature: str, timeout: float, on_seen: Callable[[], None] | None = None
+    ) -> Landed | None:
         self._call("wait")
         if self.during_wait is not None:
             self.during_wait(signature)
         found = self.statuses.get(signature)
+        if found is not None and on_seen is not None:
+            on_seen()
         if found is not None and (reached(found.confirmation, self.commitment) or found.err):
             return Landed(found.err, found.slot)
         return None  # the timeout passed

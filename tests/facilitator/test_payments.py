@@ -369,8 +369,12 @@ def test_verify_changes_no_state(fac, funded):
     assert fac.settle(payment)["success"] is True
 
 
-def test_transaction_failing_on_chain_is_reported_failed(fac, funded):
-    """Two payments that each pass simulation but together overdraw the client's account."""
+def test_two_payments_that_together_overdraw_are_settled_one_at_a_time(fac, funded):
+    """Two payments that each pass simulation alone but together overdraw the client's
+    account: the second is simulated after the first executed, and refused for free (it used
+    to be sent and land failing, its fee paid by the fee payer; guard.py). A transaction that
+    still lands failing is driven in process (test_settlement_recovery.py, test_fee_payer_guard.py).
+    """
     p = funded.p
     funded.chain.rpc("sandbox_setFaults", {"latencyMs": 300})
     half = 6_000_000  # of 10 USDC
@@ -381,15 +385,13 @@ def test_transaction_failing_on_chain_is_reported_failed(fac, funded):
     funded.chain.rpc("sandbox_setFaults", {"latencyMs": 0})
     assert sorted(r["success"] for r in receipts) == [False, True], receipts
     failed = next(r for r in receipts if not r["success"])
-    assert failed["errorReason"] == reasons.TRANSACTION_FAILED, failed
-    landed = funded.transaction(failed["transaction"])
-    assert landed["meta"]["err"] is not None
+    assert failed["errorReason"] == reasons.INSUFFICIENT_FUNDS, failed
+    assert failed["transaction"] == ""  # never sent
     assert funded.usdc(p.pay_to) == half
-    # Asking again gives the same failure; nothing is sent again.
+    # Asking again gives the same refusal; nothing is sent.
     failed_payment = [a, b][receipts.index(failed)]
     again = fac.settle(failed_payment)
-    assert again["errorReason"] == reasons.TRANSACTION_FAILED
-    assert again["transaction"] == failed["transaction"]
+    assert again["errorReason"] == reasons.INSUFFICIENT_FUNDS
     assert funded.usdc(p.pay_to) == half
 
 

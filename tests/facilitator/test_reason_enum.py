@@ -25,13 +25,18 @@ from facilitator_builders import (
     requirements,
     sign,
     transfer,
+    valid_body,
 )
+from fake_chain import FakeChain
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.message import MessageAddressTableLookup, MessageV0
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
+from sandbox.facilitator.answers import Answers
+from sandbox.facilitator.service import Facilitator
+from sandbox.facilitator.settings import Settings
 from sandbox.protocol import (
     PaymentPayload,
     PaymentPayloadV1,
@@ -283,6 +288,39 @@ def test_the_servers_binding_answers_members() -> None:
         with pytest.raises(BindingError) as raised:
             case()
         assert isinstance(raised.value.reason, Reason), raised.value
+
+
+# ---------------------------------------------------------------- the facilitator's guard
+
+
+async def test_the_payer_cooldown_answers_a_member_from_verify_and_settle(tmp_path) -> None:
+    """guard.py: a payer whose settlement failed on chain, refused as a Reason member on the
+    wire; the reasons the guard's modules name are all reached here or above."""
+    chain = FakeChain()
+    chain.landing_err = {"InstructionError": [2, {"Custom": 1}]}
+    settings = Settings(
+        rpc_url="http://fake.invalid:1",
+        fee_payers=(PARTIES.fee_payer,),
+        ledger_path=tmp_path / "ledger.sqlite3",
+    )
+    fac = Facilitator(settings, chain)
+    await fac.start()
+    await fac.wait_ready()
+    try:
+        failed = await fac.settle(parse_facilitator_request(orjson.dumps(valid_body(PARTIES))))
+        assert isinstance(failed.reason, Reason) and failed.reason == reasons.TRANSACTION_FAILED
+        again = parse_facilitator_request(orjson.dumps(valid_body(PARTIES)))
+        verified, settled = await fac.verify(again), await fac.settle(again)
+        for result in (verified, settled):
+            assert isinstance(result.reason, Reason)
+            assert result.reason is Reason.PAYER_TEMPORARILY_REFUSED
+        wire = Answers(fac.metrics).settle(again, settled)
+        assert wire["errorReason"] == "payer_temporarily_refused"
+    finally:
+        await fac.stop()
+    named = _reasons_named(ROOT / "sandbox" / "facilitator" / "verification.py")
+    named |= _reasons_named(ROOT / "sandbox" / "facilitator" / "settlement.py")
+    assert "PAYER_TEMPORARILY_REFUSED" in named
 
 
 # ---------------------------------------------------------------- the rest of sandbox/, read

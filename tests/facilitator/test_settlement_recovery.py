@@ -123,9 +123,14 @@ async def test_landed_with_an_error_is_failed_with_its_signature_and_frees_the_n
     assert fac.ledger.by_hash(pay.message_hash).state == FAILED
     again = await fac.settle(pay.request)
     assert again.reason == reasons.TRANSACTION_FAILED and len(chain.sent) == 1
-    # Nothing moved, so the client may pay again with the same nonce.
+    # Nothing moved, so the client may pay again with the same nonce, once its cool-down
+    # (the fee payer paid for that failure) is over.
     chain.landing_err = None
-    assert (await fac.settle(payment(p).request)).outcome == SUCCESS
+    retry = payment(p)
+    assert (await fac.settle(retry.request)).reason == reasons.PAYER_TEMPORARILY_REFUSED
+    clock = fac.cooldown.clock
+    fac.cooldown.clock = lambda: clock() + fac.settings.payer_cooldown_s
+    assert (await fac.settle(retry.request)).outcome == SUCCESS
 
 
 async def test_blockhash_expired_before_landing_fails_without_a_signature_and_frees_the_nonce(
