@@ -12,3 +12,6 @@
 The payer, server and facilitator packages are thin shells that add I/O around these modules.
 Nothing here imports another sandbox component.
 """
+
+# Nothing re-exported: import from the role module, which says where the rule lives.
+__all__: list[str] = []
