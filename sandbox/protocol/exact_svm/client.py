@@ -36,6 +36,7 @@ from sandbox.protocol.exact_svm.transaction import (
     COMPUTE_UNIT_LIMIT,
     COMPUTE_UNIT_PRICE_MICROLAMPORTS,
     MAX_MEMO_BYTES,
+    SCHEME,
     U64_MAX,
 )
 from sandbox.protocol.models import AnyRequirements
@@ -268,7 +269,7 @@ def transfer_spec(
 
     blockhash: None uses `extra.recentBlockhash`; memo: None uses `extra.memo`, else a random
     nonce."""
-    if requirements.scheme != "exact":
+    if requirements.scheme != SCHEME:
         raise BuildError(f"scheme {requirements.scheme!r} is not supported (only 'exact')")
     extra = requirements.extra or {}
     if "feePayer" not in extra:

@@ -32,6 +32,7 @@ from sandbox.protocol.exact_svm.transaction import (
     DEFAULT_MAX_INSTRUCTIONS,
     MAX_MEMO_BYTES,
     MIN_INSTRUCTIONS,
+    SCHEME,
     TransferChecked,
     decode_transaction,
     payment_identity,
@@ -143,7 +144,7 @@ def _check_envelope(
         payload.accepted.network if isinstance(request, FacilitatorRequest) else (payload.network)
     )
     for what, scheme in (("paymentRequirements", req.scheme), ("paymentPayload", pay_scheme)):
-        if scheme != "exact":
+        if scheme != SCHEME:
             return Rejection(
                 reasons.UNSUPPORTED_SCHEME,
                 f"{what} scheme {short_repr(scheme)} is not supported (only 'exact' is)",

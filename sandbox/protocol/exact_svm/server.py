@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.protocol.exact_svm.transaction import SCHEME
 from sandbox.protocol.models import SupportedResponse
 
 __all__ = [
@@ -29,8 +30,6 @@ __all__ = [
     "requirements_v1",
     "requirements_v2",
 ]
-
-SCHEME = "exact"
 
 
 def requirements_v2(

@@ -54,6 +54,7 @@ __all__ = [
     "MEMO_PROGRAMS",
     "MIN_INSTRUCTIONS",
     "RUNTIME_MAX_COMPUTE_UNIT_LIMIT",
+    "SCHEME",
     "TRAILING_PROGRAMS",
     "U64_MAX",
     "AssociatedTokenCreate",
@@ -76,6 +77,7 @@ __all__ = [
 
 # ---------------------------------------------------------------- the scheme's numbers
 
+SCHEME = "exact"  # the x402 scheme name these modules implement (on Solana: exact-SVM)
 MAX_TRANSACTION_BYTES = 1232  # Solana's packet limit
 MAX_MEMO_BYTES = 256  # a memo (extra.memo or the client's nonce) is at most this long
 COMPUTE_UNIT_LIMIT = 20_000  # what the client asks for: an x402 transfer needs ~20,000

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sandbox.protocol.exact_svm.transaction import SCHEME
+
 __all__ = ["settle_failure", "settle_success", "supported", "verify_invalid", "verify_valid"]
 
 
@@ -73,6 +75,6 @@ def supported(
     extra = {"feePayer": fee_payers[0]}
     kinds: list[dict[str, Any]] = []
     if v1_network:
-        kinds.append({"x402Version": 1, "scheme": "exact", "network": v1_network, "extra": extra})
-    kinds.append({"x402Version": 2, "scheme": "exact", "network": network, "extra": dict(extra)})
+        kinds.append({"x402Version": 1, "scheme": SCHEME, "network": v1_network, "extra": extra})
+    kinds.append({"x402Version": 2, "scheme": SCHEME, "network": network, "extra": dict(extra)})
     return {"kinds": kinds, "extensions": [], "signers": {"solana:*": list(fee_payers)}}
