@@ -16,9 +16,16 @@ given: the chain needs it for cheat codes beyond loopback, or everywhere with
 Not used on the hot paths, which measurably need their own: the facilitator's ChainClient
 (sandbox/facilitator/rpc.py) batches concurrent calls from many in-flight settlements into one
 HTTP request on an async connection pool, and its errors feed the settlement state machine;
-the payer's aiohttp RpcClient (sandbox/payer/rpc.py) is the async client; the Locust users'
-ChainView (loadtests/chain_view.py) goes through Locust's own HTTP session so that its calls
-are counted in Locust's table.
+the payer's aiohttp RpcClient (sandbox/payer/rpc.py) is the async client (httpx collapses at
+64+ concurrent requests, shared/reference/performance-notes.md); the paid server's receipt
+check (sandbox/server/onchain.py) asks one getSignatureStatuses per paid request on the same
+kind of pooled aiohttp session; the Locust users' ChainView (loadtests/chain_view.py) goes
+through Locust's own HTTP session so that its calls are counted in Locust's table.
+
+Not clients of the chain either: the scenario runner's probes (sandbox/scenario_runner/
+runner.py) ask a target what it is, and must tell "nothing listens" from "HTTP 200 but not
+JSON-RPC" with the status in the message; the benchmarks post pre-encoded bodies so that they
+time the chain, not a client.
 """
 
 from __future__ import annotations
