@@ -48,13 +48,18 @@ MINT = MintInfo(Pubkey.from_string(USDC_DEVNET_MINT), 6)
 
 
 class Parties:
-    def __init__(self, chain: RunningChain) -> None:
+    """Payment i is paid by client i % len(clients). The facilitator settles payments of one
+    source account one at a time (its fee-payer drain guard), so the settle benchmark gives
+    each of its workers a wallet of its own, as separate buyers would be."""
+
+    def __init__(self, chain: RunningChain, clients: int = 1) -> None:
         self.fee_payer = Keypair()
-        self.client = Keypair()
+        self.clients = [Keypair() for _ in range(clients)]
         self.pay_to = Keypair().pubkey()
         chain.rpc("requestAirdrop", str(self.fee_payer.pubkey()), 100_000_000_000)
-        chain.rpc("requestAirdrop", str(self.client.pubkey()), 1_000_000_000)
-        chain.rpc("sandbox_mintTo", str(self.client.pubkey()), 1_000_000_000_000)
+        for client in self.clients:
+            chain.rpc("requestAirdrop", str(client.pubkey()), 1_000_000_000)
+            chain.rpc("sandbox_mintTo", str(client.pubkey()), 1_000_000_000_000)
         chain.rpc("sandbox_mintTo", str(self.pay_to), 0)
         self.requirements = PaymentRequirements(
             scheme="exact",
@@ -68,11 +73,14 @@ class Parties:
 
     def bodies(self, chain: RunningChain, count: int) -> list[bytes]:
         blockhash = latest_blockhash(chain)
+        clients = self.clients
         return [
             orjson.dumps(
-                build_payment(self.requirements, self.client, MINT, blockhash).facilitator_body()
+                build_payment(
+                    self.requirements, clients[i % len(clients)], MINT, blockhash
+                ).facilitator_body()
             )
-            for _ in range(count)
+            for i in range(count)
         ]
 
     def fully_signed(self, chain: RunningChain, count: int) -> list[tuple[str, str]]:
@@ -81,8 +89,9 @@ class Parties:
 
         blockhash = latest_blockhash(chain)
         out = []
-        for _ in range(count):
-            tx = build_payment(self.requirements, self.client, MINT, blockhash).transaction
+        for i in range(count):
+            client = self.clients[i % len(self.clients)]
+            tx = build_payment(self.requirements, client, MINT, blockhash).transaction
             signatures = list(tx.signatures)
             signatures[0] = self.fee_payer.sign_message(to_bytes_versioned(tx.message))
             signed = VersionedTransaction.populate(tx.message, signatures)
@@ -244,7 +253,7 @@ async def _settle_run(fac_url: str, chain: RunningChain, bodies, own) -> tuple[l
 
 def bench_settle(slot_ms: int) -> dict:
     with start_chain(slot_ms=slot_ms) as chain:
-        parties = Parties(chain)
+        parties = Parties(chain, clients=SETTLE_WORKERS)
         bodies = parties.bodies(chain, SETTLE_SAMPLES + 4)
         own = parties.fully_signed(chain, SETTLE_SAMPLES + 4)
         with start_facilitator(chain.rpc_url, [parties.fee_payer], ws_url=chain.ws_url) as fac:
