@@ -75,7 +75,7 @@ async def payments(stack: PaidStack, url: str, payer: Keypair, count: int) -> li
 async def test_a_server_killed_while_the_facilitator_settles_serves_the_resend_once(
     stack, tmp_path
 ):
-    """kill -9 while the facilitator holds the /settle (a 2 s latency fault), which then
+    """kill -9 while the facilitator holds the /settle (a 3 s latency fault), which then
     settles; the restarted server serves the resend once and refuses the next."""
     server_url, server = stack.start_server(
         "server-killed",
@@ -87,7 +87,7 @@ async def test_a_server_killed_while_the_facilitator_settles_serves_the_resend_o
     (payment,) = await payments(stack, url, stack.new_payer(), 1)
     merchant_before = stack.rpc.usdc(stack.merchant)
     delays_before = settle_delays(stack)
-    stack.faults({"endpoint": "settle", "kind": "latency", "ms": 2000})
+    stack.faults({"endpoint": "settle", "kind": "latency", "ms": 3000})
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             first = asyncio.create_task(http.get(url, headers=payment.headers))
@@ -156,7 +156,7 @@ async def test_chain_errors_during_the_receipt_check_leave_no_payment_paid_but_r
     merchant_received = stack.rpc.usdc(stack.merchant) - merchant_before
     report = dict(enumerate(answers))
     assert merchant_received == PRICE * sum(served), f"paid but not served: {report}"
-    assert all(count <= 1 for count in served) and sum(served) >= len(prepared) // 2, report
+    assert all(count <= 1 for count in served) and sum(served) >= 3, report
     async with httpx.AsyncClient(timeout=30) as http:
         for payment in prepared:  # and none is served again
             again = await http.get(url, headers=payment.headers)
