@@ -5,6 +5,11 @@ again: challenge, build and sign, paid request (verify, handler, settle with con
 /health route, measured in the same run with the same concurrency, is the reference. The merchant's
 balance on chain must grow by exactly the price times the paid requests counted.
 
+The stack's server keeps its payment record in SQLite (--payment-record, the durable pending
+record); a second server on the same chain and facilitator keeps it in memory. Their paid round
+trips are measured in alternating halves, and `record_vs_memory` is the ratio of their rates
+(goal: within 10%, at least 0.9).
+
 Goal on a 2-core machine, load generator on the same cores: at least 250 paid requests/s.
 Run: `make bench ARGS=server` (or `python benchmarks/bench_server.py [--seconds N]`).
 """
@@ -25,11 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sandbox.orchestration.home import StackPaths, memo_secret  # noqa: E402
 from sandbox.orchestration.rpc import ChainRpc  # noqa: E402
 from sandbox.orchestration.stack import StackConfig, start_stack, stop_stack  # noqa: E402
 from sandbox.orchestration.wallets import read_keypair  # noqa: E402
 from sandbox.payer import X402Client  # noqa: E402
-from sandbox.processes import free_port, free_port_pair  # noqa: E402
+from sandbox.processes import ManagedProcess, free_port, free_port_pair  # noqa: E402
 from sandbox.protocol import USDC_DEVNET_MINT, associated_token_address  # noqa: E402
 
 CONCURRENCY = 32
@@ -76,7 +82,9 @@ def figures(latencies: list[float], failures: dict[str, int], elapsed: float) ->
     }
 
 
-async def measure(server_url: str, keypairs: list, rpc_url: str, seconds: float) -> dict:
+async def measure(
+    server_url: str, memory_server_url: str, keypairs: list, rpc_url: str, seconds: float
+) -> dict:
     connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
     async with aiohttp.ClientSession(connector=connector) as session:
 
@@ -89,11 +97,13 @@ async def measure(server_url: str, keypairs: list, rpc_url: str, seconds: float)
         health_figures = figures(*await run_for(seconds / 2, health))
 
     clients = [X402Client(keypairs[i % len(keypairs)], rpc_url=rpc_url) for i in range(CONCURRENCY)]
+    runs = {"record": [server_url, [], {}, 0.0], "memory": [memory_server_url, [], {}, 0.0]}
     phases: dict[str, list[float]] = {"challenge": [], "sign": [], "paid_request": []}
+    paid_url = server_url
 
     async def paid(index: int) -> str:
         try:
-            response = await clients[index].get(server_url + PAID_PATH)
+            response = await clients[index].get(paid_url + PAID_PATH)
         except Exception as exc:  # a benchmark reports failures, it does not stop on them
             return type(exc).__name__
         if response.status != 200 or response.receipt is None or not response.receipt.success:
@@ -103,22 +113,47 @@ async def measure(server_url: str, keypairs: list, rpc_url: str, seconds: float)
         return "ok"
 
     try:
-        warm, _, _ = await run_for(1.0, paid)
-        warmup_count = len(warm)
+        warmup_count = 0
+        for name in ("memory", "record"):
+            paid_url = runs[name][0]
+            warm, _, _ = await run_for(0.5, paid)
+            warmup_count += len(warm)
         for values in phases.values():
             values.clear()
-        paid_latencies, paid_failures, elapsed = await run_for(seconds, paid)
+        for name in ("record", "memory", "record", "memory"):  # alternating halves
+            paid_url = runs[name][0]
+            latencies, failures, elapsed = await run_for(seconds / 2, paid)
+            runs[name][1].extend(latencies)
+            for outcome, count in failures.items():
+                runs[name][2][outcome] = runs[name][2].get(outcome, 0) + count
+            runs[name][3] += elapsed
     finally:
         await asyncio.gather(*(client.close() for client in clients))
-    paid_figures = figures(paid_latencies, paid_failures, elapsed)
+    paid_figures = figures(*runs["record"][1:])
     paid_figures["phase_p50_ms"] = {
         name: round(percentile(values, 0.5) * 1000, 2) for name, values in phases.items()
     }
     return {
         "health": health_figures,
         "paid": paid_figures,
+        "paid_memory_record": figures(*runs["memory"][1:]),
         "warmup_paid": warmup_count,
     }
+
+
+def start_memory_server(info, home: Path) -> ManagedProcess:
+    """A second paid server like the stack's, with its payment record in memory."""
+    url = f"http://127.0.0.1:{free_port()}"
+    server = ManagedProcess(
+        "server-memory", "sandbox.server",
+        ["--port", url.rsplit(":", 1)[1], "--facilitator-url", info.facilitator_url,
+         "--pay-to", info.wallet("merchant").address, "--usdc-mint", info.usdc_mint,
+         "--rpc-url", info.rpc_url],
+        f"{url}/health", home / "logs" / "server-memory.log",
+        env={"X402_SANDBOX_SERVER_MEMO_SECRET": memo_secret(StackPaths(home))},
+    ).start()  # fmt: skip
+    server.wait_healthy(30)
+    return server
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -139,7 +174,9 @@ def main(argv: list[str] | None = None) -> dict:
             facilitator_args=("--log-level", "warning"),
         )
         info = start_stack(config)
+        memory_server = None
         try:
+            memory_server = start_memory_server(info, home)
             keypairs = [
                 read_keypair(Path(w.keypair_file))
                 for w in info.wallets
@@ -155,14 +192,26 @@ def main(argv: list[str] | None = None) -> dict:
                 )
             )
             before = rpc.token_balance(merchant_ata) or 0
-            result = asyncio.run(measure(info.server_url, keypairs, info.rpc_url, args.seconds))
+            result = asyncio.run(
+                measure(
+                    info.server_url,
+                    memory_server.health_url.removesuffix("/health"),
+                    keypairs,
+                    info.rpc_url,
+                    args.seconds,
+                )
+            )
             after = rpc.token_balance(merchant_ata) or 0
             rpc.close()
         finally:
+            if memory_server is not None:
+                memory_server.stop()
             stop_stack(home)
 
     paid, health = result["paid"], result["health"]
-    counted = paid["requests"] + result["warmup_paid"]
+    memory = result["paid_memory_record"]
+    counted = paid["requests"] + memory["requests"] + result["warmup_paid"]
+    result["record_vs_memory"] = round(paid["per_second"] / memory["per_second"], 3)
     result["merchant_received"] = after - before
     result["merchant_matches_paid_requests"] = after - before == counted * PRICE
     result["paid_vs_health"] = round(paid["per_second"] / health["per_second"], 3)
@@ -176,6 +225,11 @@ def main(argv: list[str] | None = None) -> dict:
         f"   paid round trip (402, pay, 200) x{CONCURRENCY}: {paid['per_second']:.0f} paid req/s "
         f"(goal {GOAL_PAID_RPS}), p50 {paid['p50_ms']} ms, p99 {paid['p99_ms']} ms; "
         f"{result['paid_vs_health']:.3f}x the free route"
+    )
+    print(
+        f"   the same with the payment record in memory: {memory['per_second']:.0f} paid req/s, "
+        f"p50 {memory['p50_ms']} ms; with it in SQLite {result['record_vs_memory']:.3f}x that "
+        "(goal at least 0.9)"
     )
     print(f"   phases p50 (ms): {paid['phase_p50_ms']}; failures: {paid['failures'] or 'none'}")
     print(
