@@ -19,9 +19,10 @@ from rich.table import Table
 from loadtests.profiles import PROFILES
 from sandbox.console import make_console
 from sandbox.jsonrpc import RpcError
-from sandbox.loadtest.compare import CompareError, print_comparison
+from sandbox.loadtest.compare import DEFAULT_THRESHOLD, CompareError, last_two, print_comparison
 from sandbox.loadtest.resolve import LoadtestError, resolve_home
 from sandbox.loadtest.session import LoadtestOptions, run_loadtest
+from sandbox.loadtest.verdict import DEFAULT_FAIL_RATIO
 from sandbox.payer import PayerError
 
 __all__ = ["main", "parse_duration"]
@@ -71,7 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rpc", help="Solana JSON-RPC URL (default: the sandbox's)")
     parser.add_argument("--processes", type=int, default=1, help="Locust processes (1)")
     parser.add_argument("--fail-p99", type=float, metavar="MS", help="fail above this p99")
-    parser.add_argument("--fail-error-rate", type=float, metavar="X", help="fail above (0-1)")
+    parser.add_argument(
+        "--fail-ratio", "--fail-error-rate", dest="fail_ratio", type=float, metavar="X",
+        default=DEFAULT_FAIL_RATIO, help="fail when more of the main phase fails (0-1; 0.01)",
+    )  # fmt: skip
     parser.add_argument("--payers", type=int, default=20, help="payer wallets in the pool (20)")
     parser.add_argument("--keys", type=Path, help="folder of funded payer keypairs (foreign chain)")
     parser.add_argument("--path", default="/api/premium-content", help="paid route to load")
@@ -104,8 +108,8 @@ def _options(args: argparse.Namespace) -> LoadtestOptions:
         raise UsageError("--spawn-rate must be positive")
     if args.rate is not None and args.rate <= 0:
         raise UsageError("--rate must be positive")
-    if args.fail_error_rate is not None and not 0 <= args.fail_error_rate <= 1:
-        raise UsageError("--fail-error-rate is a share between 0 and 1, e.g. 0.01")
+    if not 0 <= args.fail_ratio <= 1:
+        raise UsageError("--fail-ratio is a share between 0 and 1, e.g. 0.01")
     if not args.path.startswith("/"):
         raise UsageError("--path must start with '/'")
     if args.keys is not None and not args.keys.is_dir():
@@ -123,7 +127,7 @@ def _options(args: argparse.Namespace) -> LoadtestOptions:
         rpc=args.rpc,
         processes=args.processes,
         fail_p99=args.fail_p99,
-        fail_error_rate=args.fail_error_rate,
+        fail_ratio=args.fail_ratio,
         payers=args.payers,
         keys=args.keys,
         path=args.path,
@@ -179,10 +183,47 @@ def _print_summary(summary: dict, report_dir: Path, console) -> None:
             console.print(f"[red]reconciliation:[/] {problem}")
         for note in rec["notes"]:
             console.print(f"[yellow]note:[/] {note}")
-    for crossed in summary["thresholds"]["crossed"]:
-        console.print(f"[red]threshold:[/] {crossed}")
-    verdict = "[green]PASS[/]" if summary["ok"] else "[red]FAIL[/]"
-    console.print(f"{verdict}  report: {report_dir}/report.html")
+    verdict = summary["verdict"]
+    for warning in verdict["warnings"]:
+        console.print(f"[yellow]warning:[/] {warning}")
+    for failure in summary.get("failureReasons", [])[:5]:
+        console.print(
+            f"[red]failed:[/] {failure['name']}: {failure['error']} (x{failure['occurrences']})"
+        )
+    if verdict["ok"]:
+        console.print(f"[green]PASS[/]  report: {report_dir}/report.html")
+    else:
+        console.print(f"[red]FAIL[/]  report: {report_dir}/report.html")
+        for reason in verdict["reasons"]:
+            console.print(f"  [red]-[/] {reason}")
+
+
+def _compare(argv: list[str], console, err) -> int:
+    parser = argparse.ArgumentParser(
+        prog="x402-sandbox loadtest compare",
+        description="two runs side by side; exit 1 on a regression of the main phase",
+    )
+    parser.add_argument("reports", nargs="*", metavar="REPORT", help="REPORT_A REPORT_B")
+    parser.add_argument("--last", action="store_true", help="the two newest runs of a profile")
+    parser.add_argument("--home", help="sandbox home (default $X402_SANDBOX_HOME or .sandbox)")
+    parser.add_argument(
+        "--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="PERCENT",
+        help=f"regression: throughput or p50 worse by more than this ({DEFAULT_THRESHOLD:g})",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    try:
+        if args.last and not args.reports:
+            a, b = last_two(resolve_home(args.home) / "reports")
+        elif len(args.reports) == 2 and not args.last:
+            a, b = args.reports
+        else:
+            err.print("usage: x402-sandbox loadtest compare REPORT_A REPORT_B | --last")
+            return 2
+        found = print_comparison(a, b, console, args.threshold)
+    except CompareError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        return 2
+    return 1 if found else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,15 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     console = make_console()
     err = make_console(stderr=True)
     if args_list and args_list[0] == "compare":
-        if len(args_list) != 3:
-            err.print("usage: x402-sandbox loadtest compare REPORT_A REPORT_B")
-            return 2
-        try:
-            print_comparison(args_list[1], args_list[2], console)
-        except CompareError as exc:
-            err.print(f"[bold red]error:[/] {exc}")
-            return 2
-        return 0
+        return _compare(args_list[1:], console, err)
     if args_list and args_list[0] in ("list", "profiles"):
         console.print(_profiles_text())
         return 0

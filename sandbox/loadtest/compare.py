@@ -1,4 +1,6 @@
-"""`x402-sandbox loadtest compare A B`: two runs side by side, with the change per phase."""
+"""`x402-sandbox loadtest compare A B` (or `--last`): two runs side by side, with the change per
+phase, and a regression verdict: exit 1 when B's main phase lost more than `--threshold`
+percent (default 20) of A's throughput or its median latency grew by more than that."""
 
 from __future__ import annotations
 
@@ -9,7 +11,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["CompareError", "compare_table", "load_summary"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "CompareError",
+    "compare_table",
+    "last_two",
+    "load_summary",
+    "regressions",
+]
+
+DEFAULT_THRESHOLD = 20.0
 
 METRICS = (("count", "count"), ("rps", "req/s"), ("p50", "p50 ms"), ("p90", "p90 ms"),
            ("p99", "p99 ms"), ("failures", "failures"))  # fmt: skip
@@ -75,7 +86,49 @@ def compare_table(a: dict[str, Any], b: dict[str, Any], name_a: str, name_b: str
     return table
 
 
-def print_comparison(path_a: str, path_b: str, console: Console) -> None:
+def last_two(reports: Path) -> tuple[Path, Path]:
+    """The two newest report folders of the newest one's profile, older first."""
+    folders = sorted(
+        (p for p in reports.glob("*") if (p / "summary.json").is_file()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if not folders:
+        raise CompareError(f"no load test reports in {reports}: run `make loadtest` first")
+    newest = load_summary(folders[-1])
+    same = [p for p in folders if load_summary(p).get("profile") == newest.get("profile")]
+    if len(same) < 2:
+        raise CompareError(
+            f"only one {newest.get('profile')} report in {reports}: run it again to compare"
+        )
+    return same[-2], same[-1]
+
+
+def regressions(a: dict[str, Any], b: dict[str, Any], threshold: float) -> list[str]:
+    """What got worse from A to B by more than `threshold` percent (main phase req/s, p50)."""
+    name = b.get("mainPhase") or a.get("mainPhase")
+    pa, pb = a.get("phases", {}).get(name), b.get("phases", {}).get(name)
+    if not pa or not pb:
+        return [f"the main phase {name!r} is missing from one of the runs"]
+    found = []
+    if pa["rps"] > 0 and pb["rps"] < pa["rps"] * (1 - threshold / 100):
+        drop = 100 * (pa["rps"] - pb["rps"]) / pa["rps"]
+        found.append(
+            f"{name} throughput fell {drop:.1f}% ({pa['rps']:g} -> {pb['rps']:g} req/s), "
+            f"more than {threshold:g}%"
+        )
+    if pa["p50"] > 0 and pb["p50"] > pa["p50"] * (1 + threshold / 100):
+        rise = 100 * (pb["p50"] - pa["p50"]) / pa["p50"]
+        found.append(
+            f"{name} p50 rose {rise:.1f}% ({pa['p50']:g} -> {pb['p50']:g} ms), "
+            f"more than {threshold:g}%"
+        )
+    return found
+
+
+def print_comparison(
+    path_a: str | Path, path_b: str | Path, console: Console, threshold: float = DEFAULT_THRESHOLD
+) -> list[str]:
+    """Print the table and the regressions; returns the regressions (empty: none)."""
     a, b = load_summary(path_a), load_summary(path_b)
     if a.get("profile") != b.get("profile"):
         console.print(
@@ -83,3 +136,9 @@ def print_comparison(path_a: str, path_b: str, console: Console) -> None:
             f"{b.get('profile')})"
         )
     console.print(compare_table(a, b, Path(path_a).name, Path(path_b).name))
+    found = regressions(a, b, threshold)
+    for regression in found:
+        console.print(f"[red]regression:[/] {regression}")
+    if not found:
+        console.print(f"[green]no regression[/] beyond {threshold:g}% on the main phase")
+    return found

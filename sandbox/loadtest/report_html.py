@@ -1,7 +1,9 @@
 """report.html: one self-contained page (inline SVG charts and CSS, no scripts, no network).
 
-Per phase: latency percentiles over time and throughput over time; the generator's CPU; the
-summary table, reconciliation and thresholds. Readable at a glance, printable, diffable.
+The verdict with its reasons and warnings first; the phase table; per step of a step ramp;
+failures by reason; the main phase's throughput (smoothed to the block time), the median of
+every phase in one chart and each phase's percentiles; the generator's and the targets' CPU;
+the reconciliation in USDC. Readable at a glance, printable, diffable.
 """
 
 from __future__ import annotations
@@ -101,7 +103,82 @@ text-align:right} th{background:#f3f4f6} td:first-child,th:first-child{text-alig
 .charts{display:flex;flex-wrap:wrap;gap:12px} svg{background:#fff;border:1px solid #e5e7eb}
 svg .t{font-size:13px;font-weight:600} svg .a{font-size:10px;fill:#555}
 svg .g{stroke:#eee} ul{margin:4px 0}
+.banner{padding:8px 12px;margin:10px 0;border-radius:4px} .banner.bad{background:#fee2e2}
+.banner.warn{background:#fef3c7}
 """
+
+
+def _usdc(value: Any) -> str:
+    """Atomic units of a 6-decimal stablecoin as dollars (USDC, PYUSD)."""
+    if not isinstance(value, int):
+        return str(value)
+    return f"{value / 1_000_000:,.6f} USDC ({value:,} atomic)"
+
+
+def _reconciliation_rows(reconciliation: dict[str, Any]) -> list[list[Any]]:
+    rows = []
+    for key, value in reconciliation.items():
+        if key in ("problems", "notes"):
+            continue
+        if key.endswith("Atomic"):
+            rows.append([key.removesuffix("Atomic"), _usdc(value)])
+        else:
+            rows.append([key, value])
+    return rows
+
+
+def _banner(summary: dict[str, Any]) -> list[str]:
+    verdict = summary.get("verdict", {})
+    out = []
+    if verdict.get("reasons"):
+        out.append("<div class='banner bad'><b>FAIL</b><ul>")
+        out += [f"<li>{html.escape(r)}</li>" for r in verdict["reasons"]]
+        out.append("</ul></div>")
+    for warning in verdict.get("warnings", []):
+        out.append(f"<div class='banner warn'>{html.escape(warning)}</div>")
+    return out
+
+
+def _charts(summary: dict[str, Any]) -> list[str]:
+    series = summary.get("series", {})
+    phases = [
+        name
+        for name in summary.get("phases", {})
+        if series.get(name) and not name.startswith("RPC ") and name != "supported"
+    ]
+    out = ["<h2>Over time</h2><div class='charts'>"]
+    throughput = summary.get("throughput", {})
+    main = throughput.get("phase")
+    if main and series.get(main):
+        lines = {
+            f"{main}/s": [(p["t"], p["rps"]) for p in throughput.get("series", [])],
+            "failures/s": [(p["t"], p["fps"]) for p in series[main]],
+        }
+        out.append(line_chart(f"{main}: throughput", lines, "per second"))
+    if len(phases) > 1:  # where the time of one round trip goes
+        means = {
+            name: [(p["t"], p["mean"]) for p in series[name] if p.get("mean") is not None]
+            for name in phases
+        }
+        out.append(line_chart("mean latency per phase, each second", means, "ms"))
+    for name in phases:
+        latency = {
+            key: [(p["t"], p[key]) for p in series[name] if p.get(key) is not None]
+            for key in ("p50", "p90", "p99")
+        }
+        out.append(line_chart(f"{name}: latency", latency, "ms"))
+    cpu = summary.get("generator", {}).get("cpu", {})
+    if cpu.get("series"):
+        lines = {
+            "generator": [(p["t"], p["cpu"]) for p in cpu["series"]],
+            "busiest process": [(p["t"], p["busiest"]) for p in cpu["series"]],
+            "machine": [(p["t"], p["machine"]) for p in cpu["series"]],
+        }
+        out.append(line_chart("load generator CPU", lines, "% of one core (machine: %)"))
+    out.append("</div>")
+    if throughput.get("note"):
+        out.append(f"<div class='meta'>Throughput: {html.escape(throughput['note'])}.</div>")
+    return out
 
 
 def render_report(summary: dict[str, Any]) -> str:
@@ -118,53 +195,41 @@ def render_report(summary: dict[str, Any]) -> str:
         f"{run.get('users')} users, shape {html.escape(str(run.get('shape')))}, "
         f"{run.get('durationSeconds')} s, {run.get('processes')} process(es) · target "
         f"{html.escape(str(run.get('host')))}</div>",
+        *_banner(summary),
         "<h2>Phases (milliseconds)</h2>",
         _table(
             ["phase", "type", "count", "failures", "p50", "p90", "p99", "max", "req/s"],
             _phase_rows(summary.get("phases", {})),
         ),
     ]
-    problems = summary.get("thresholds", {}).get("crossed", []) + summary.get(
-        "reconciliation", {}
-    ).get("problems", [])
-    if problems:
-        out.append("<h2 class='bad'>Problems</h2><ul>")
-        out += [f"<li>{html.escape(p)}</li>" for p in problems]
-        out.append("</ul>")
-    series = summary.get("series", {})
-    out.append("<h2>Over time, per phase</h2><div class='charts'>")
-    for name in summary.get("phases", {}):
-        points = series.get(name)
-        if not points or name.startswith("RPC ") or name == "supported":
-            continue
-        latency = {
-            key: [(p["t"], p[key]) for p in points if p.get(key) is not None]
-            for key in ("p50", "p90", "p99")
-        }
-        out.append(line_chart(f"{name}: latency", latency, "ms"))
-        throughput = {
-            "req/s": [(p["t"], p["rps"]) for p in points],
-            "failures/s": [(p["t"], p["fps"]) for p in points],
-        }
-        out.append(line_chart(f"{name}: throughput", throughput, "per second"))
+    if summary.get("steps"):
+        out.append("<h2>Per step</h2>")
+        rows = [
+            [s["users"], s["fromSeconds"], s["seconds"], s["perSecond"], s["failures"],
+             s["p50"], s["p99"]]
+            for s in summary["steps"]
+        ]  # fmt: skip
+        out.append(_table(["users", "from s", "seconds", "per s", "failures", "p50", "p99"], rows))
+    if summary.get("failureReasons"):
+        out.append("<h2 class='bad'>Failures by reason</h2>")
+        rows = [[f["name"], f["error"], f["occurrences"]] for f in summary["failureReasons"]]
+        out.append(_table(["request", "error", "times"], rows))
+    out += _charts(summary)
     cpu = summary.get("generator", {}).get("cpu", {})
-    if cpu.get("series"):
-        lines = {
-            "generator": [(p["t"], p["cpu"]) for p in cpu["series"]],
-            "busiest process": [(p["t"], p["busiest"]) for p in cpu["series"]],
-            "machine": [(p["t"], p["machine"]) for p in cpu["series"]],
-        }
-        out.append(line_chart("load generator CPU", lines, "% of one core (machine: %)"))
-    out.append("</div>")
     generator = {k: v for k, v in summary.get("generator", {}).items() if k != "cpu"}
     generator.update({f"cpu {k}": v for k, v in cpu.items() if k != "series"})
     out.append("<h2>Load generator</h2>")
     out.append(_table(["figure", "value"], [[k, v] for k, v in generator.items()]))
+    if summary.get("targetCpu"):
+        out.append("<h2>Target processes (CPU, % of one core)</h2>")
+        rows = [[n, f["avgPercent"], f["maxPercent"]] for n, f in summary["targetCpu"].items()]
+        out.append(_table(["process", "average", "max"], rows))
     reconciliation = summary.get("reconciliation", {})
     if reconciliation.get("checked"):
         out.append("<h2>Reconciliation with the chain</h2>")
-        rows = [[k, v] for k, v in reconciliation.items() if k not in ("problems", "notes")]
-        out.append(_table(["figure", "value"], rows))
+        out.append(_table(["figure", "value"], _reconciliation_rows(reconciliation)))
+        for problem in reconciliation.get("problems", []):
+            out.append(f"<div class='bad'>{html.escape(problem)}</div>")
         for note in reconciliation.get("notes", []):
             out.append(f"<div class='meta'>{html.escape(note)}</div>")
     out.append(FILES)

@@ -40,6 +40,7 @@ class RunPlan:
     main_entry: str = "round trip"
     stop_timeout: float = 15.0
     web_ui: bool = False
+    watch: dict[str, int] = field(default_factory=dict)  # target processes: name -> pid
 
     @property
     def csv_prefix(self) -> Path:
@@ -52,6 +53,7 @@ class RunResult:
     wall_seconds: float
     cpu: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
+    target_cpu: dict[str, Any] = field(default_factory=dict)
 
 
 def locust_command(plan: RunPlan) -> list[str]:
@@ -133,6 +135,48 @@ class _CpuMeter:
         }
 
 
+class _TargetMeter:
+    """CPU percent of each target process on this machine (the stack's chain, facilitator,
+    server), to tell a saturated target from a saturated generator."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.processes: dict[str, psutil.Process] = {}
+        for name, pid in pids.items():
+            try:
+                self.processes[name] = psutil.Process(pid)
+            except psutil.Error:
+                continue
+        self.first: dict[str, tuple[float, float]] = {}
+        self.last: dict[str, tuple[float, float]] = {}
+        self.peak: dict[str, float] = {}
+
+    def sample(self) -> None:
+        now = time.monotonic()
+        for name, process in self.processes.items():
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            used = times.user + times.system
+            before = self.last.get(name)
+            if before is not None and now > before[0]:
+                percent = 100.0 * (used - before[1]) / (now - before[0])
+                self.peak[name] = max(self.peak.get(name, 0.0), percent)
+            self.first.setdefault(name, (now, used))
+            self.last[name] = (now, used)
+
+    def summary(self) -> dict[str, Any]:
+        out = {}
+        for name, (t0, used0) in self.first.items():
+            t1, used1 = self.last[name]
+            if t1 > t0:
+                out[name] = {
+                    "avgPercent": round(100.0 * (used1 - used0) / (t1 - t0), 1),
+                    "maxPercent": round(self.peak.get(name, 0.0), 1),
+                }
+        return out
+
+
 def _latest(history: Path, name: str) -> dict[str, str] | None:
     try:
         with history.open(newline="") as handle:
@@ -170,6 +214,8 @@ def run_locust(plan: RunPlan, console: Console, progress: bool = True) -> RunRes
             start_new_session=True,
         )  # fmt: skip
         meter = _CpuMeter(process.pid)
+        targets = _TargetMeter(plan.watch)
+        targets.sample()
         interrupted = False
         live = Live(console=console, auto_refresh=False, transient=True) if progress else None
         try:
@@ -178,6 +224,7 @@ def run_locust(plan: RunPlan, console: Console, progress: bool = True) -> RunRes
             while process.poll() is None:
                 time.sleep(1.0)
                 point = meter.sample()
+                targets.sample()
                 elapsed = time.monotonic() - started
                 if live:
                     live.update(_status(plan, elapsed, point), refresh=True)
@@ -200,4 +247,5 @@ def run_locust(plan: RunPlan, console: Console, progress: bool = True) -> RunRes
         wall_seconds=round(time.monotonic() - started, 2),
         cpu=meter.summary(),
         interrupted=interrupted,
+        target_cpu=targets.summary(),
     )

@@ -31,6 +31,7 @@ from sandbox.loadtest.report_html import render_report
 from sandbox.loadtest.resolve import LoadtestError, resolve_targets
 from sandbox.loadtest.run import RunPlan, locust_command, run_locust
 from sandbox.loadtest.summary import history_series, phase_stats, threshold_failures
+from sandbox.loadtest.verdict import DEFAULT_FAIL_RATIO, failure_reasons, judge
 from sandbox.orchestration.stack import StackPaths, read_admin_token
 from sandbox.payer import load_keypair, read_challenge
 from sandbox.protocol import USDC_DEVNET_MINT
@@ -54,7 +55,7 @@ class LoadtestOptions:
     rpc: str | None = None
     processes: int = 1
     fail_p99: float | None = None
-    fail_error_rate: float | None = None
+    fail_ratio: float = DEFAULT_FAIL_RATIO
     payers: int = 20
     keys: Path | None = None
     path: str = "/api/premium-content"
@@ -96,6 +97,13 @@ def _wait_quiet(chain: ChainAccounts, seconds: float = 10.0) -> None:
         if now == last:
             return
         last = now
+
+
+def _local_targets(stack, host: str) -> dict[str, int]:
+    """The stack's processes, when the load goes to that stack (on this machine)."""
+    if stack is None or host not in (stack.server_url, stack.facilitator_url):
+        return {}
+    return {name: pid for name, pid in (stack.pids or {}).items() if pid}
 
 
 def _web_ui(plan: RunPlan, console: Console) -> dict[str, Any]:
@@ -200,6 +208,7 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
         processes=options.processes,
         main_entry=profile.main_entry,
         web_ui=options.web_ui,
+        watch=_local_targets(targets.stack, host),
     )
 
     if options.web_ui:
@@ -226,8 +235,7 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
     else:
         reconciliation = Reconciliation(checked=False, notes=["no chain to reconcile with"])
     crossed = threshold_failures(
-        phases.get(profile.main_entry), profile.main_entry, options.fail_p99,
-        options.fail_error_rate,
+        phases.get(profile.main_entry), profile.main_entry, options.fail_p99, None
     )  # fmt: skip
     run_seconds = max(1e-9, min(result.wall_seconds, options.duration))
     summary: dict[str, Any] = {
@@ -283,12 +291,18 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
         "reconciliation": reconciliation.to_json(),
         "thresholds": {
             "failP99Ms": options.fail_p99,
-            "failErrorRate": options.fail_error_rate,
+            "failRatio": options.fail_ratio,
             "crossed": crossed,
         },
-        "ok": not crossed and reconciliation.ok and not result.interrupted,
+        "targetCpu": result.target_cpu,
+        "failureReasons": failure_reasons(Path(f"{plan.csv_prefix}_failures.csv")),
         "series": history_series(Path(f"{plan.csv_prefix}_stats_history.csv")),
     }
+    slot_ms = (info or {}).get("slotMs")
+    summary.update(
+        judge(summary, options.fail_ratio, slot_ms if isinstance(slot_ms, int) else None)
+    )
+    summary["ok"] = summary["verdict"]["ok"]
     (report_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (report_dir / "report.html").write_text(render_report(summary))
     if chain is not None:

@@ -70,7 +70,8 @@ def _number(text: str) -> float | None:
 
 def history_series(history_csv: Path) -> dict[str, list[dict[str, Any]]]:
     """Per entry name (and "Aggregated"), one point a second: t (s from start), users, rps
-    (from the request counter), failures/s, p50/p90/p99 (ms, rolling window)."""
+    (from the request counter), failures/s, mean (ms, exact, of the requests completed in
+    that second), p50/p90/p99 (ms, Locust's rolling window, rounded)."""
     if not history_csv.exists():
         return {}
     with history_csv.open(newline="") as handle:
@@ -79,23 +80,27 @@ def history_series(history_csv: Path) -> dict[str, list[dict[str, Any]]]:
         return {}
     start = min(int(r["Timestamp"]) for r in rows)
     series: dict[str, list[dict[str, Any]]] = {}
-    last: dict[str, tuple[int, int, int]] = {}
+    last: dict[str, tuple[int, int, int, float]] = {}
     for row in rows:
         name = row["Name"]
         t = int(row["Timestamp"])
         total = int(row["Total Request Count"] or 0)
         failed = int(row["Total Failure Count"] or 0)
-        prev_t, prev_total, prev_failed = last.get(name, (t - 1, 0, 0))
-        last[name] = (t, total, failed)
+        # Locust's running mean is exact (its percentiles are rounded to 10 ms above 100 ms):
+        # the sum it implies, less the previous second's, is this second's time spent.
+        spent = (_number(row.get("Total Average Response Time", "")) or 0.0) * total
+        prev_t, prev_total, prev_failed, prev_spent = last.get(name, (t - 1, 0, 0, 0.0))
+        last[name] = (t, total, failed, spent)
         if t == prev_t:
             continue
-        dt = t - prev_t
+        dt, done = t - prev_t, total - prev_total
         series.setdefault(name, []).append(
             {
                 "t": t - start,
                 "users": int(row["User Count"] or 0),
-                "rps": round((total - prev_total) / dt, 2),
+                "rps": round(done / dt, 2),
                 "fps": round((failed - prev_failed) / dt, 2),
+                "mean": round((spent - prev_spent) / done, 3) if done > 0 else None,
                 "p50": _number(row["50%"]),
                 "p90": _number(row["90%"]),
                 "p99": _number(row["99%"]),

@@ -7,6 +7,7 @@ slowed facilitator must show up in the measured latency: the measurement is real
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -125,3 +126,58 @@ def test_slowed_facilitator_shows_in_the_paid_request(x402_stack, tmp_path: Path
     assert slow_ms - 40 <= grown_trip <= slow_ms + 80
     assert slow["phases"]["challenge"]["p50"] < 50  # the 402 does not call the facilitator
     assert slow["reconciliation"]["ok"]
+
+
+@pytest.fixture
+def own_stack(tmp_path: Path):
+    """A stack of the test's own (its faults or block time must not reach other tests)."""
+    from sandbox.orchestration.stack import StackConfig, start_stack, stop_stack
+    from sandbox.processes import free_port, free_port_pair
+
+    started = []
+
+    def start(**options):
+        home = tmp_path / f"stack-{len(started)}"
+        config = StackConfig(
+            home=home, rpc_port=free_port_pair(), facilitator_port=free_port(),
+            server_port=free_port(), payers=1, **options,
+        )  # fmt: skip
+        started.append(home)
+        return start_stack(config)
+
+    yield start
+    for home in started:
+        stop_stack(home)
+
+
+def test_a_chain_dropping_transactions_fails_the_run_with_the_reason(own_stack, tmp_path: Path):
+    stack = own_stack(slot_ms=0, chain_faults=(("dropRate", 0.1),))
+    code, summary = run(stack, tmp_path / "report", "paid-flow", "--users", "4",
+                        "--duration", "15s")  # fmt: skip
+    assert code == 1 and not summary["ok"]
+    reasons = summary["verdict"]["reasons"]
+    assert any("stalled" in r or "failed" in r for r in reasons), reasons
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "banner bad" in page and reasons[0].split(":")[0] in page
+
+
+def test_at_400_ms_slots_the_phases_differ_and_throughput_does_not_zig_zag(
+    own_stack, tmp_path: Path
+):
+    stack = own_stack(slot_ms=400)
+    code, summary = run(stack, tmp_path, "paid-flow", "--users", "8", "--duration", "14s")
+    assert code == 0, summary["verdict"]
+    series = summary["series"]
+    means = {
+        phase: [p["mean"] for p in series[phase] if p["mean"] is not None]
+        for phase in ("challenge", "sign", "paid request", "round trip")
+    }
+    assert len({tuple(values) for values in means.values()}) == 4  # four different series
+    assert max(means["challenge"]) < min(means["paid request"]) < min(means["round trip"])
+    throughput = summary["throughput"]
+    assert throughput["windowSeconds"] == 2 and throughput["slotMs"] == 400
+    steady = [p["rps"] for p in throughput["series"]][2:-2]  # ramp and stop left out
+    assert steady
+    # zig-zag: consecutive windows alternating up and down by a block's worth of payments
+    swings = [abs(b - a) for a, b in itertools.pairwise(steady)]
+    assert max(swings) <= 0.35 * (sum(steady) / len(steady)), steady
