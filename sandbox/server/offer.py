@@ -29,13 +29,12 @@ from sandbox.protocol import (
     to_v1,
 )
 from sandbox.protocol.exact_svm.server import (
-    SCHEME,
     payment_required_v1,
     payment_required_v2,
     requirements_v1,
     requirements_v2,
 )
-from sandbox.protocol.exact_svm.transaction import PaymentTransaction
+from sandbox.protocol.exact_svm.transaction import SCHEME, PaymentTransaction
 from sandbox.server._asgi import Headers, send_json
 from sandbox.server.binding import BindingError, MemoBinder, check_v1_payload, check_v2_accepted
 from sandbox.server.errors import FacilitatorError

@@ -45,7 +45,8 @@ from sandbox.protocol import (
     ProtocolError,
     reasons,
 )
-from sandbox.protocol.exact_svm.server import SCHEME, fee_payer_of
+from sandbox.protocol.exact_svm.server import fee_payer_of
+from sandbox.protocol.exact_svm.transaction import SCHEME
 from sandbox.server._asgi import capture, send_captured, with_headers
 from sandbox.server._payment import payment_header, read_payment
 from sandbox.server.binding import BindingError, MemoBinder

@@ -23,7 +23,6 @@ from sandbox.protocol.exact_svm.transaction import SCHEME
 from sandbox.protocol.models import SupportedResponse
 
 __all__ = [
-    "SCHEME",
     "fee_payer_of",
     "payment_required_v1",
     "payment_required_v2",
