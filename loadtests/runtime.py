@@ -13,6 +13,7 @@ from typing import Any
 
 from locust import constant, constant_pacing, events
 
+from loadtests import web_tab  # noqa: F401  (the x402 tab of the web UI)
 from loadtests.accounting import ACCOUNTING
 from loadtests.chain_view import ChainView
 from loadtests.targets import Targets

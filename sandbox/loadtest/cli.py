@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--report-dir", type=Path, help="write the report here instead")
     parser.add_argument("--no-progress", action="store_true", help="no live progress line")
     parser.add_argument("--ui", action="store_true", help="start Locust's web UI instead")
+    parser.add_argument(
+        "--autostart", action="store_true",
+        help="with --ui: start at once and measure the run as headless runs do",
+    )  # fmt: skip
+    parser.add_argument("--web-port", type=int, default=8089, help="with --ui (8089)")
     parser.add_argument("--json", action="store_true", help="print summary.json to stdout")
     return parser
 
@@ -110,6 +115,10 @@ def _options(args: argparse.Namespace) -> LoadtestOptions:
         raise UsageError("--rate must be positive")
     if not 0 <= args.fail_ratio <= 1:
         raise UsageError("--fail-ratio is a share between 0 and 1, e.g. 0.01")
+    if args.autostart and not args.ui:
+        raise UsageError("--autostart goes with --ui (a headless run starts at once anyway)")
+    if not 1 <= args.web_port <= 65535:
+        raise UsageError("--web-port must be a TCP port, 1-65535")
     if not args.path.startswith("/"):
         raise UsageError("--path must start with '/'")
     if args.keys is not None and not args.keys.is_dir():
@@ -137,6 +146,8 @@ def _options(args: argparse.Namespace) -> LoadtestOptions:
         report_dir=args.report_dir,
         progress=not args.no_progress and not args.json,
         web_ui=args.ui,
+        autostart=args.autostart,
+        web_port=args.web_port,
     )
 
 

@@ -26,6 +26,9 @@ from rich.text import Text
 __all__ = ["RunPlan", "RunResult", "locust_command", "run_locust"]
 
 
+AUTOQUIT_S = 10  # --ui --autostart: the web UI stays this long after the run
+
+
 @dataclass
 class RunPlan:
     locustfile: Path
@@ -40,6 +43,8 @@ class RunPlan:
     main_entry: str = "round trip"
     stop_timeout: float = 15.0
     web_ui: bool = False
+    autostart: bool = False  # with web_ui: start at once, stop after the duration
+    web_port: int = 8089
     watch: dict[str, int] = field(default_factory=dict)  # target processes: name -> pid
 
     @property
@@ -67,7 +72,11 @@ def locust_command(plan: RunPlan) -> list[str]:
         "--exit-code-on-error", "0",
     ]  # fmt: skip
     if plan.web_ui:
-        command += ["--web-host", "127.0.0.1"]
+        command += ["--web-host", "127.0.0.1", "--web-port", str(plan.web_port)]
+        if plan.autostart:  # the UI stays AUTOQUIT_S after the run, for a last look
+            command += ["--autostart", "--autoquit", str(AUTOQUIT_S)]
+            if plan.shape == "constant":
+                command += ["--run-time", f"{round(plan.duration)}s"]
     else:
         command += ["--headless", "--only-summary"]
         if plan.shape == "constant":
@@ -228,7 +237,9 @@ def run_locust(plan: RunPlan, console: Console, progress: bool = True) -> RunRes
                 elapsed = time.monotonic() - started
                 if live:
                     live.update(_status(plan, elapsed, point), refresh=True)
-                if not plan.web_ui and elapsed > deadline:
+                if elapsed > deadline + (AUTOQUIT_S if plan.autostart else 0) and (
+                    plan.autostart or not plan.web_ui
+                ):
                     console.print(f"[red]Locust did not stop after {elapsed:.0f} s; killing it[/]")
                     os.killpg(process.pid, signal.SIGKILL)
         except KeyboardInterrupt:

@@ -65,6 +65,8 @@ class LoadtestOptions:
     report_dir: Path | None = None
     progress: bool = True
     web_ui: bool = False
+    autostart: bool = False
+    web_port: int = 8089
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -107,9 +109,11 @@ def _local_targets(stack, host: str) -> dict[str, int]:
 
 
 def _web_ui(plan: RunPlan, console: Console) -> dict[str, Any]:
-    """Locust's web UI in the foreground (Ctrl-C to stop): no summary, no reconciliation."""
+    """Locust's web UI in the foreground (Ctrl-C to stop): no summary, no reconciliation
+    (with --autostart the run is a measured one, summary and reconciliation included)."""
     console.print(
-        f"Locust web UI on http://127.0.0.1:8089 (Ctrl-C stops it); reports in {plan.report_dir}"
+        f"Locust web UI on http://127.0.0.1:{plan.web_port} (its x402 tab: the main phase "
+        f"alone; Ctrl-C stops it); reports in {plan.report_dir}"
     )
     try:
         code = subprocess.call(locust_command(plan), env={**os.environ, **plan.env})
@@ -194,6 +198,7 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
         "X402_LOADTEST_DURATION": f"{options.duration:g}",
         "X402_LOADTEST_SHAPE": "constant" if options.shape == "rate" else options.shape,
         "X402_LOADTEST_RATE": f"{options.rate:g}" if options.rate else "",
+        "X402_LOADTEST_MAIN": profile.main_entry,
         **options.extra_env,
     }
     plan = RunPlan(
@@ -208,10 +213,12 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
         processes=options.processes,
         main_entry=profile.main_entry,
         web_ui=options.web_ui,
+        autostart=options.autostart,
+        web_port=options.web_port,
         watch=_local_targets(targets.stack, host),
     )
 
-    if options.web_ui:
+    if options.web_ui and not options.autostart:
         return _web_ui(plan, console), report_dir
     before = Snapshot.take(chain, merchant, payers, mint) if chain else None
     console.print(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -181,3 +182,44 @@ def test_at_400_ms_slots_the_phases_differ_and_throughput_does_not_zig_zag(
     # zig-zag: consecutive windows alternating up and down by a block's worth of payments
     swings = [abs(b - a) for a, b in itertools.pairwise(steady)]
     assert max(swings) <= 0.35 * (sum(steady) / len(steady)), steady
+
+
+def test_the_locust_tab_counts_paid_round_trips_as_the_chain_does(x402_stack, tmp_path: Path):
+    """--ui --autostart: Locust's web UI with the x402 tab, measured like a headless run. The
+    tab's paid round trips/s match the reconciled payments over the run time within 5%."""
+    import threading
+
+    from sandbox.processes import free_port
+
+    port = free_port()
+    result: dict = {}
+    runner = threading.Thread(
+        target=lambda: result.update(
+            zip(("code", "summary"),
+                run(x402_stack, tmp_path, "paid-flow", "--users", "4", "--duration", "10s",
+                    "--ui", "--autostart", "--web-port", str(port)), strict=True)
+        )
+    )  # fmt: skip
+    runner.start()
+    tab: dict = {}
+    deadline = time.monotonic() + 90
+    while runner.is_alive() and time.monotonic() < deadline:
+        try:
+            stats = httpx.get(f"http://127.0.0.1:{port}/stats/requests", timeout=5).json()
+        except (httpx.HTTPError, ValueError):
+            time.sleep(0.2)
+            continue
+        if stats.get("state") == "stopped" and stats.get("extended_stats"):
+            rows = stats["extended_stats"][0]["data"]
+            tab = {row["figure"]: float(row["value"]) for row in rows}
+            break
+        time.sleep(0.2)
+    runner.join(timeout=120)
+    assert result["code"] == 0, result["summary"]["verdict"]
+    summary = result["summary"]
+    per_second = tab["round trip per second (whole run)"]
+    payments = summary["reconciliation"]["payments"]
+    main = summary["phases"]["round trip"]
+    reconciled = payments / (main["count"] / main["rps"])  # over the run's own time span
+    assert payments == tab["round trip: completed"] > 0
+    assert abs(per_second - reconciled) <= 0.05 * reconciled, (tab, reconciled)
