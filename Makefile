@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SANDBOX := $(BIN)/x402-sandbox
 
 .PHONY: up down status logs pay scenarios loadtest loadtest-ui bench test fuzz interop \
-        test-compose compose-up compose-down compose-loadtest lint format clean venv
+        test-compose compose-up compose-down compose-loadtest lint format clean venv test-js
 
 venv: $(STAMP)
 
@@ -55,6 +55,11 @@ fuzz: $(STAMP)
 
 interop: $(STAMP)
 	@bash interop/run.sh
+
+# The JavaScript fixture (js/) and the JS/TS examples (examples/) with node --test, vitest and jest;
+# npm ci from the committed lock files when needed (js/run-tests.sh).
+test-js: $(STAMP)
+	@bash js/run-tests.sh
 
 test-compose: $(STAMP)
 	@bash docker/test-compose.sh

@@ -10,6 +10,7 @@ function optionsFromEnv() {
   if (process.env.X402_SANDBOX_JS_PAYERS) options.payers = Number(process.env.X402_SANDBOX_JS_PAYERS);
   if (process.env.X402_SANDBOX_JS_SLOT_MS) options.slotMs = Number(process.env.X402_SANDBOX_JS_SLOT_MS);
   if (process.env.X402_SANDBOX_JS_KEEP_HOME) options.keepHome = true;
+  if (process.env.X402_SANDBOX_JS_VENV) options.venv = process.env.X402_SANDBOX_JS_VENV;
   return options;
 }
 
