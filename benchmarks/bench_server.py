@@ -156,6 +156,10 @@ def start_memory_server(info, home: Path) -> ManagedProcess:
     return server
 
 
+def _met(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -216,6 +220,8 @@ def main(argv: list[str] | None = None) -> dict:
     result["merchant_matches_paid_requests"] = after - before == counted * PRICE
     result["paid_vs_health"] = round(paid["per_second"] / health["per_second"], 3)
     result["goal_paid_per_second"] = GOAL_PAID_RPS
+    result["goal_paid_per_second_met"] = paid["per_second"] >= GOAL_PAID_RPS
+    result["goal_record_vs_memory_met"] = result["record_vs_memory"] >= 0.9
     result["concurrency"] = CONCURRENCY
     print(
         f"   free /health: {health['per_second']:.0f} req/s, p50 {health['p50_ms']} ms, "
@@ -223,13 +229,14 @@ def main(argv: list[str] | None = None) -> dict:
     )
     print(
         f"   paid round trip (402, pay, 200) x{CONCURRENCY}: {paid['per_second']:.0f} paid req/s "
-        f"(goal {GOAL_PAID_RPS}), p50 {paid['p50_ms']} ms, p99 {paid['p99_ms']} ms; "
+        f"(goal {GOAL_PAID_RPS}: {_met(result['goal_paid_per_second_met'])}), "
+        f"p50 {paid['p50_ms']} ms, p99 {paid['p99_ms']} ms; "
         f"{result['paid_vs_health']:.3f}x the free route"
     )
     print(
         f"   the same with the payment record in memory: {memory['per_second']:.0f} paid req/s, "
         f"p50 {memory['p50_ms']} ms; with it in SQLite {result['record_vs_memory']:.3f}x that "
-        "(goal at least 0.9)"
+        f"(goal at least 0.9: {_met(result['goal_record_vs_memory_met'])})"
     )
     print(f"   phases p50 (ms): {paid['phase_p50_ms']}; failures: {paid['failures'] or 'none'}")
     print(
