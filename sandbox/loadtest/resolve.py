@@ -52,8 +52,7 @@ def resolve_targets(
         if value is not None and not value.startswith(("http://", "https://")):
             raise LoadtestError(f"{flag} {value!r} is not an http(s) URL")
     stack = read_stack(StackPaths(home))
-    running = stack is not None and bool(running_pids(stack))
-    use_stack = stack if running else None
+    use_stack = stack if stack is not None and _is_running(stack) else None
     server = server or (use_stack.server_url if use_stack else None)
     facilitator = facilitator or (use_stack.facilitator_url if use_stack else None)
     rpc = rpc or (use_stack.rpc_url if use_stack else None)
@@ -73,6 +72,20 @@ def resolve_targets(
         rpc_url=rpc.rstrip("/") if rpc else None,
         stack=use_stack,
     )
+
+
+def _is_running(stack: StackInfo) -> bool:
+    """Ours: its recorded processes are alive. A stack whose processes are not ours to see
+    (compose: they live in containers, stack.json records no pid) runs when its server and
+    facilitator answer, as `x402-sandbox status` judges it."""
+    if stack.pids:
+        return bool(running_pids(stack))
+    for url in (stack.server_url, stack.facilitator_url):
+        try:
+            httpx.get(f"{url.rstrip('/')}/health", timeout=5.0)
+        except httpx.HTTPError:
+            return False
+    return True
 
 
 def _reachable(url: str, what: str) -> None:

@@ -119,3 +119,42 @@ def test_compare_last_exits_1_on_a_20_percent_drop_and_0_on_noise(tmp_path: Path
 def test_compare_last_without_two_reports_says_what_to_do(tmp_path: Path, capsys):
     assert main(["compare", "--last", "--home", str(tmp_path)]) == 2
     assert "run `make loadtest` first" in capsys.readouterr().err
+
+
+def test_a_compose_stack_without_pids_is_running_when_it_answers(tmp_path: Path):
+    """Compose writes stack.json with no pids (its processes live in containers): `status`
+    says healthy, so the load test must use it too, and say stopped only when it is."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import pytest
+
+    from sandbox.loadtest.resolve import LoadtestError, resolve_targets
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    stack = {
+        "home": str(tmp_path), "rpc_url": url, "ws_url": "ws://127.0.0.1:1",
+        "facilitator_url": url, "server_url": url, "network": "solana:x", "network_v1": "x",
+        "usdc_mint": "Mint", "pids": {},
+        "wallets": [{"name": "merchant", "address": "M", "keypair_file": "k.json"}],
+    }  # fmt: skip
+    (tmp_path / "stack.json").write_text(json.dumps(stack))
+    try:
+        targets = resolve_targets(tmp_path, "server", None, None, None)
+        assert targets.server_url == url and targets.stack is not None
+        assert targets.merchant == "M"
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(LoadtestError, match="is stopped"):
+        resolve_targets(tmp_path, "server", None, None, None)
