@@ -56,7 +56,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="x402-sandbox loadtest",
         description="Run a Locust load profile headless and write a report.",
         epilog=f"profiles:\n{_profiles_text()}\n\n"
-        "x402-sandbox loadtest compare REPORT_A REPORT_B   compare two runs",
+        "x402-sandbox loadtest compare REPORT_A REPORT_B   compare two runs\n"
+        "x402-sandbox loadtest compare --last [--threshold PERCENT] [--home DIR]\n"
+        "    the two newest runs of a profile; exit 1 when the main phase lost more than\n"
+        "    PERCENT (20) of its throughput or its p50 grew by more",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("profile", help="paid-flow | challenge | verify | settle")
