@@ -220,6 +220,16 @@ def render_report(summary: dict[str, Any]) -> str:
     generator.update({f"cpu {k}": v for k, v in cpu.items() if k != "series"})
     out.append("<h2>Load generator</h2>")
     out.append(_table(["figure", "value"], [[k, v] for k, v in generator.items()]))
+    split = summary.get("serverSplit")
+    if split:
+        out.append("<h2>Where the paid server's time goes (its /metrics, mean ms)</h2>")
+        rows = [
+            ["facilitator /verify", split["verifyMs"], split["verifies"]],
+            ["facilitator /settle", split["settleMs"], split["settles"]],
+            ["whole request (402s included)", split["requestMs"], split["requests"]],
+            ["the rest: handler and server, per request", split["restMsPerRequest"], ""],
+        ]
+        out.append(_table(["part", "mean ms", "calls"], rows))
     if summary.get("targetCpu"):
         out.append("<h2>Target processes (CPU, % of one core)</h2>")
         rows = [[n, f["avgPercent"], f["maxPercent"]] for n, f in summary["targetCpu"].items()]

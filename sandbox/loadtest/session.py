@@ -30,6 +30,7 @@ from sandbox.loadtest.reconcile import Reconciliation, merge_accounting, reconci
 from sandbox.loadtest.report_html import render_report
 from sandbox.loadtest.resolve import LoadtestError, resolve_targets
 from sandbox.loadtest.run import RunPlan, locust_command, run_locust
+from sandbox.loadtest.server_metrics import read_server_metrics, server_split
 from sandbox.loadtest.summary import history_series, phase_stats, threshold_failures
 from sandbox.loadtest.verdict import DEFAULT_FAIL_RATIO, failure_reasons, judge
 from sandbox.orchestration.stack import StackPaths, read_admin_token
@@ -221,6 +222,8 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
     if options.web_ui and not options.autostart:
         return _web_ui(plan, console), report_dir
     before = Snapshot.take(chain, merchant, payers, mint) if chain else None
+    server_url = targets.server_url if profile.target == "server" else None
+    metrics_before = read_server_metrics(server_url)
     console.print(
         f"[bold]{options.profile}[/] against {host}: {options.users} users, shape "
         f"{options.shape}, {options.duration:g} s, {options.processes} process(es) -> {report_dir}"
@@ -231,6 +234,7 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
         _wait_quiet(chain)
         after = Snapshot.take(chain, merchant, payers, mint)
 
+    server_time = server_split(metrics_before, read_server_metrics(server_url))
     stats_file = report_dir / "locust_stats.json"
     if not stats_file.exists():
         tail = (report_dir / "locust.log").read_text(errors="replace")[-3000:]
@@ -302,6 +306,7 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
             "crossed": crossed,
         },
         "targetCpu": result.target_cpu,
+        "serverSplit": server_time,
         "failureReasons": failure_reasons(Path(f"{plan.csv_prefix}_failures.csv")),
         "series": history_series(Path(f"{plan.csv_prefix}_stats_history.csv")),
     }

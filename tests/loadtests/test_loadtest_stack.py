@@ -60,6 +60,11 @@ def test_money_profiles_reconcile_with_the_chain(x402_stack, tmp_path: Path, pro
     assert rec["receiptSignatures"] == paid and rec["duplicateSignatures"] == 0
     assert summary["generator"]["signed"] >= paid
     assert summary["generator"]["cpu"]["series"]
+    if profile == "paid-flow":  # the server's own split of its time, from its /metrics
+        split = summary["serverSplit"]
+        assert split["settles"] == paid and split["verifies"] >= paid
+        assert 0 < split["verifyMs"] < split["requestMs"] and split["settleMs"] > 0
+        assert "Where the paid server" in (tmp_path / "report.html").read_text()
 
 
 @pytest.mark.parametrize("profile", ["challenge", "verify"])
