@@ -1,9 +1,9 @@
 // The fixture against real stack processes: node --test (no dependencies).
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import { base58, connectSandbox, generateKeypair, isProcessAlive, startSandbox } from "../src/index.js";
@@ -94,6 +94,7 @@ describe("startSandbox: a whole stack of our own", () => {
     const bare = connectSandbox(lonely);
     assert.equal(bare.home, null);
     assert.equal((await bare.fund(generateKeypair().address, 1)).balance, 1_000_000n);
+    rmSync(dirname(lonely), { recursive: true, force: true });
   });
 });
 
@@ -126,6 +127,7 @@ describe("without Python 3.11+: one clear line", () => {
   writeFileSync(old, "#!/bin/sh\necho 3.9\n"); // answers the version probe as Python 3.9 would
   chmodSync(old, 0o755);
   const venv = join(bin, "no-venv-here"); // so the environment has to be built
+  after(() => rmSync(bin, { recursive: true, force: true }));
 
   const expectOneLine = (error, pattern) => {
     assert.equal(error.name, "SandboxError");

@@ -2,16 +2,17 @@
 // line saying so, no stack trace. `python3` on PATH is a fake that answers as Python 3.9 does,
 // and the Python environment is pointed at an empty folder, so it would have to be built.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect, test } from "vitest";
+import { afterAll, expect, test } from "vitest";
 
 const examples = join(import.meta.dirname, "..", "..");
 const bin = mkdtempSync(join(tmpdir(), "fake-python-"));
 writeFileSync(join(bin, "python3"), "#!/bin/sh\necho 3.9\n");
 chmodSync(join(bin, "python3"), 0o755);
 const venv = join(bin, "venv");
+afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
 function runWithOldPython(command, args) {
   const env = {};
