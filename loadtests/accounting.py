@@ -26,6 +26,9 @@ class Accounting:
     starved: int = 0  # facilitator profiles: takes that found no pre-signed payment
     sign_seconds: float = 0.0
     started: float = field(default_factory=time.time)
+    # (request name, error) -> times: Locust's failures file misses those recorded while users
+    # stop (after it was written), so the process counts its own, up to its last moment.
+    failures: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def record_payment(self, payer: str, amount: int, signature: str | None) -> None:
         entry = self.paid.setdefault(payer, [0, 0])
@@ -36,6 +39,10 @@ class Accounting:
         else:
             self.unconfirmed += 1
 
+    def record_failure(self, name: str, error: str) -> None:
+        key = (name, error[:300])
+        self.failures[key] = self.failures.get(key, 0) + 1
+
     def record_signing(self, seconds: float, count: int = 1) -> None:
         self.signed += count
         self.sign_seconds += seconds
@@ -43,6 +50,7 @@ class Accounting:
     def reset(self) -> None:
         self.paid.clear()
         self.signatures.clear()
+        self.failures.clear()
         self.unconfirmed = self.signed = self.starved = 0
         self.sign_seconds = 0.0
         self.started = time.time()
@@ -58,11 +66,12 @@ class Accounting:
             "signed": self.signed,
             "signSeconds": round(self.sign_seconds, 6),
             "starved": self.starved,
+            "failures": [[name, error, n] for (name, error), n in self.failures.items()],
         }
 
     def write(self, folder: Path | None) -> Path | None:
         """Write `process-<pid>.json` into `folder` (nothing when no folder is configured)."""
-        if folder is None or (not self.signed and not self.paid):
+        if folder is None or (not self.signed and not self.paid and not self.failures):
             return None
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"process-{os.getpid()}.json"

@@ -89,6 +89,12 @@ def _on_test_start(environment: Any, **_kwargs: Any) -> None:
     ACCOUNTING.reset()
 
 
+@events.request.add_listener
+def _on_request(name: str, exception: BaseException | None = None, **_kwargs: Any) -> None:
+    if exception is not None:
+        ACCOUNTING.record_failure(name, str(exception) or type(exception).__name__)
+
+
 @events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_kwargs: Any) -> None:
     ACCOUNTING.write(runtime().targets.out_dir)

@@ -25,7 +25,7 @@ def merge_accounting(folder: Path) -> dict[str, Any]:
     """The sum of every Locust process's `process-<pid>.json` in `folder`."""
     merged: dict[str, Any] = {
         "processes": 0, "paid": {}, "signatures": [], "unconfirmed": 0,
-        "signed": 0, "signSeconds": 0.0, "starved": 0,
+        "signed": 0, "signSeconds": 0.0, "starved": 0, "failures": {},
     }  # fmt: skip
     for path in sorted(folder.glob("process-*.json")) if folder.is_dir() else []:
         try:
@@ -40,6 +40,8 @@ def merge_accounting(folder: Path) -> dict[str, Any]:
         merged["signatures"] += data.get("signatures", [])
         for key in ("unconfirmed", "signed", "signSeconds", "starved"):
             merged[key] += data.get(key, 0)
+        for name, error, count in data.get("failures", []):
+            merged["failures"][(name, error)] = merged["failures"].get((name, error), 0) + count
     return merged
 
 

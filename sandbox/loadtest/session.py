@@ -307,7 +307,9 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
         },
         "targetCpu": result.target_cpu,
         "serverSplit": server_time,
-        "failureReasons": failure_reasons(Path(f"{plan.csv_prefix}_failures.csv")),
+        "failureReasons": failure_reasons(
+            Path(f"{plan.csv_prefix}_failures.csv"), merged["failures"]
+        ),
         "series": history_series(Path(f"{plan.csv_prefix}_stats_history.csv")),
     }
     slot_ms = (info or {}).get("slotMs")

@@ -148,24 +148,22 @@ def step_table(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return table
 
 
-def failure_reasons(failures_csv) -> list[dict[str, Any]]:
-    """Locust's failures file as rows {name, error, occurrences}, most frequent first."""
+def failure_reasons(failures_csv, counted: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+    """Rows {name, error, occurrences}, most frequent first: what the Locust processes counted
+    themselves (`counted`, to their last moment), else Locust's failures file."""
     import csv
 
-    try:
-        with failures_csv.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError:
-        return []
-    tally = [
-        {
-            "name": row.get("Name", ""),
-            "error": row.get("Error", ""),
-            "occurrences": int(row.get("Occurrences") or 0),
-        }
-        for row in rows
-    ]
-    return sorted(tally, key=lambda row: -row["occurrences"])
+    tally = dict(counted)
+    if not tally:
+        try:
+            with failures_csv.open(newline="") as handle:
+                for row in csv.DictReader(handle):
+                    key = (row.get("Name", ""), row.get("Error", ""))
+                    tally[key] = tally.get(key, 0) + int(row.get("Occurrences") or 0)
+        except OSError:
+            pass
+    rows = [{"name": n, "error": e, "occurrences": c} for (n, e), c in tally.items()]
+    return sorted(rows, key=lambda row: -row["occurrences"])
 
 
 def judge(summary: dict[str, Any], fail_ratio: float, slot_ms: int | None) -> dict[str, Any]:

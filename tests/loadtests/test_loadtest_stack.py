@@ -165,6 +165,10 @@ def test_a_chain_dropping_transactions_fails_the_run_with_the_reason(own_stack, 
     assert any("stalled" in r or "failed" in r for r in reasons), reasons
     page = (tmp_path / "report" / "report.html").read_text()
     assert "banner bad" in page and reasons[0].split(":")[0] in page
+    # every failure counted in the phases has its reason (Locust's own file can miss those of
+    # users stopped at the end)
+    failed = sum(p["failures"] for p in summary["phases"].values())
+    assert sum(f["occurrences"] for f in summary["failureReasons"]) == failed
 
 
 def test_at_400_ms_slots_the_phases_differ_and_throughput_does_not_zig_zag(
