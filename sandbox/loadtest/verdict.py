@@ -173,31 +173,31 @@ def judge(summary: dict[str, Any], fail_ratio: float, slot_ms: int | None) -> di
     main = summary["phases"].get(main_name)
     points = summary.get("series", {}).get(main_name, [])
     run = summary["run"]
-    reasons = list(summary["thresholds"]["crossed"])
+    why = list(summary["thresholds"]["crossed"])
     ratio = failure_ratio_reason(main, main_name, fail_ratio)
     if ratio:
-        reasons.append(ratio)
+        why.append(ratio)
     stall = longest_stall(points)
     if stall and stall[1] >= STALL_SECONDS:
-        reasons.append(
+        why.append(
             f"throughput stalled: no {main_name} completed for {stall[1]:.0f} s from "
             f"{stall[0]:.0f} s into the run, with users running (a target that stops "
             "answering, or a chain that drops transactions, leaves every user waiting)"
         )
-    reasons += [f"reconciliation: {problem}" for problem in summary["reconciliation"]["problems"]]
+    why += [f"reconciliation: {problem}" for problem in summary["reconciliation"]["problems"]]
     if run.get("interrupted"):
-        reasons.append(
+        why.append(
             f"interrupted (Ctrl-C) after {run.get('wallSeconds', 0):.0f} of "
             f"{run.get('durationSeconds')} s: the figures cover part of the run"
         )
     if run.get("locustExitCode") not in (0, None) and not run.get("interrupted"):
-        reasons.append(f"Locust exited with code {run['locustExitCode']}: see locust.log")
+        why.append(f"Locust exited with code {run['locustExitCode']}: see locust.log")
     warnings = saturation_warnings(
         summary["generator"].get("cpu", {}), summary.get("targetCpu", {})
     )
     window = slot_window(slot_ms)
     return {
-        "verdict": {"ok": not reasons, "reasons": reasons, "warnings": warnings},
+        "verdict": {"ok": not why, "reasons": why, "warnings": warnings},
         "throughput": {
             "phase": main_name,
             "windowSeconds": window,
