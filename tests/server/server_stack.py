@@ -10,36 +10,27 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from sandbox.jsonrpc import JsonRpcClient
 from sandbox.processes import ManagedProcess, free_port, free_port_pair
 from sandbox.protocol import USDC_DEVNET_MINT, associated_token_address
 
 
-class Rpc:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._client = httpx.Client(timeout=30)
+class Rpc(JsonRpcClient):
+    """The shared client (sandbox/jsonrpc.py; its RpcError is a RuntimeError) and a USDC read."""
 
-    def call(self, method: str, *params: Any) -> Any:
-        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
-        answer = self._client.post(self.url, json=body).json()
-        if "error" in answer:
-            raise RuntimeError(f"{method}: {answer['error']}")
-        return answer["result"]
+    def __init__(self, url: str) -> None:
+        super().__init__(url, timeout=30)
 
     def usdc(self, owner: str) -> int:
         ata = associated_token_address(
             Pubkey.from_string(owner), Pubkey.from_string(USDC_DEVNET_MINT)
         )
         return int(self.call("getTokenAccountBalance", str(ata))["value"]["amount"])
-
-    def close(self) -> None:
-        self._client.close()
 
 
 def write_keypair(path: Path, keypair: Keypair) -> Path:
