@@ -1,4 +1,4 @@
-from sandbox.scenario_runner import SERVER_ROUTES, Context, scenario
+from sandbox.scenario_runner import SERVER_ROUTES, Context, Skip, scenario
 
 
 @scenario(
@@ -9,6 +9,13 @@ from sandbox.scenario_runner import SERVER_ROUTES, Context, scenario
 )
 async def route_binding(ctx: Context) -> str:
     # Two sample-server routes of the same price (hence needs=SERVER_ROUTES), not --path.
+    _reply, offer = await ctx.challenge("/api/premium-content")
+    if not (offer.extra or {}).get("memo"):
+        raise Skip(
+            "the server's offers carry no extra.memo (memo binding off: --route-binding none), "
+            "so a payment is bound only by the terms it echoes and two routes of one price "
+            "cannot be told apart"
+        )
     payer = await ctx.new_payer()
     payment = await ctx.payment("/api/premium-content", payer)
     _reply, other = await ctx.challenge("/api/upfront")

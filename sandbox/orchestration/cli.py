@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import os
 import subprocess
@@ -44,6 +45,11 @@ Home = Annotated[
 COMPONENTS = ("chain", "facilitator", "server")
 
 
+class RouteBinding(enum.StrEnum):
+    memo = "memo"
+    none = "none"
+
+
 def _fail(message: str, code: int = 1) -> None:
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
@@ -83,6 +89,14 @@ def up(
         list[str], typer.Option(help="Extra flag for the facilitator, e.g. a fault.")
     ] = [],  # noqa: B006
     server_arg: Annotated[list[str], typer.Option(help="Extra flag for the server.")] = [],  # noqa: B006
+    route_binding: Annotated[
+        RouteBinding,
+        typer.Option(
+            envvar="X402_SANDBOX_ROUTE_BINDING",
+            help="memo: every 402 carries extra.memo bound to its route; none: no memo, for "
+            "clients that do not copy extra.memo.",
+        ),
+    ] = RouteBinding.memo,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Start chain, facilitator and server, fund wallets, print where everything is."""
@@ -100,6 +114,7 @@ def up(
         chain_faults=tuple((name, value) for name, value in faults.items() if value),
         chain_args=tuple(chain_arg),
         facilitator_args=tuple(facilitator_arg), server_args=tuple(server_arg),
+        route_binding=route_binding.value,
     )  # fmt: skip
     try:
         if as_json:

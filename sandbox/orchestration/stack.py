@@ -79,6 +79,7 @@ class StackConfig:
     chain_args: tuple[str, ...] = ()
     facilitator_args: tuple[str, ...] = ()
     server_args: tuple[str, ...] = ()
+    route_binding: str = "memo"  # the server's --route-binding: memo, or none (no extra.memo)
 
     @property
     def ws_port(self) -> int:
@@ -287,6 +288,7 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
             "--host", host, "--port", str(config.server_port),
             "--facilitator-url", facilitator_url, "--pay-to", merchant, "--usdc-mint", usdc_mint,
             "--rpc-url", rpc_url, "--payment-record", str(paths.payment_record),
+            "--route-binding", config.route_binding,
         ]  # fmt: skip
         server = ManagedProcess(
             "server", "sandbox.server", server_args + list(config.server_args),

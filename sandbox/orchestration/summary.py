@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sandbox.admin_guard import admin_headers
@@ -132,9 +133,20 @@ def print_bugs(console: Console, bugs: dict[str, list[str] | None]) -> None:
         )
 
 
+def server_warnings(base_url: str) -> list[str]:
+    """What the paid server's /health warns of (memo binding off); [] when it cannot say."""
+    try:
+        warnings = httpx.get(f"{base_url}/health", timeout=READ_TIMEOUT).json().get("warnings")
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return []
+    return [str(text) for text in warnings] if isinstance(warnings, list) else []
+
+
 def print_up(console: Console, info: StackInfo) -> None:
     console.print(f"[bold green]x402 sandbox is up[/] (ready in {info.ready_seconds:.1f}s)\n")
     print_bugs(console, deliberate_bugs(info))
+    for warning in server_warnings(info.server_url):
+        console.print(f"[yellow]paid server:[/] {escape(warning)}", highlight=False)
     services = Table(title="Services", title_justify="left")
     services.add_column("component")
     services.add_column("URL")

@@ -24,7 +24,12 @@ from sandbox.server.paywall import Paywall
 from sandbox.server.pricing import PricedRoute, PriceError, RoutePricing
 from sandbox.server.settings import ServerSettings
 
-__all__ = ["PRICE_PER_TOKEN", "create_app", "sample_pricing"]
+__all__ = ["MEMO_BINDING_OFF", "PRICE_PER_TOKEN", "create_app", "sample_pricing"]
+
+MEMO_BINDING_OFF = (
+    "memo binding is off (--route-binding none): offers carry no extra.memo, a v2 payment is "
+    "bound by the requirements it echoes, a v1 payment only by amount, mint and payTo"
+)
 
 PRICE_PER_TOKEN = 10  # atomic units: $0.00001
 MAX_TOKENS = 100_000
@@ -64,6 +69,7 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
         rpc_url=settings.rpc_url,
         payment_record=settings.payment_record,
         bugs=settings.bugs,
+        route_binding=settings.route_binding,
     )
 
     @contextlib.asynccontextmanager
@@ -78,7 +84,13 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
 
     @app.get("/health")
     async def health() -> dict:
-        answer = {"status": "ok", "paywallReady": paywall.ready}
+        answer = {
+            "status": "ok",
+            "paywallReady": paywall.ready,
+            "routeBinding": paywall.route_binding,
+        }
+        if paywall.route_binding == "none":
+            answer["warnings"] = [MEMO_BINDING_OFF]
         if paywall.bugs:
             answer["bugs"] = sorted(paywall.bugs)
         return answer

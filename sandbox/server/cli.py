@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: kept in memory, forgotten on restart)",
     )
     parser.add_argument(
+        "--route-binding",
+        choices=("memo", "none"),
+        default=_env("SERVER_ROUTE_BINDING", "memo"),
+        help="memo (default): every 402 carries a fresh extra.memo binding the payment to its "
+        "route; none: no extra.memo in offers, for clients that do not copy it (v2 payments are "
+        "bound by the requirements they echo, v1 ones only by amount, mint and payTo)",
+    )
+    parser.add_argument(
         "--bug",
         action="append",
         default=[],
@@ -98,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             payment_record=args.payment_record or None,
             log_level=args.log_level,
             bugs=parse_bugs(args.bug),
+            route_binding=args.route_binding,
         )
     except ValueError as exc:
         print(f"x402-sandbox server: {exc}", file=sys.stderr)
@@ -117,6 +126,10 @@ def serve(settings, header_timeout: float = HEADER_TIMEOUT) -> int:
     if settings.bugs:
         logging.getLogger("sandbox.server").warning(
             "DELIBERATELY BROKEN (--bug): %s", ", ".join(sorted(settings.bugs))
+        )
+    if settings.route_binding == "none":
+        logging.getLogger("sandbox.server").warning(
+            "memo binding is off (--route-binding none): offers carry no extra.memo"
         )
     config = uvicorn.Config(
         create_app(settings),

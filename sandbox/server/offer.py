@@ -41,6 +41,7 @@ from sandbox.server.errors import FacilitatorError
 from sandbox.server.pricing import PricedRoute
 
 __all__ = [
+    "ROUTE_BINDINGS",
     "Offer",
     "Offers",
     "bad_request",
@@ -51,6 +52,16 @@ __all__ = [
 ]
 
 log = logging.getLogger("sandbox.server")
+
+# "memo": every 402 carries a fresh extra.memo bound to the request (binding.py); "none": offers
+# carry no memo, for clients that do not copy it (v2 payments are then bound by the requirements
+# they echo, v1 payments by amount, mint and payTo alone).
+ROUTE_BINDINGS = ("memo", "none")
+_NO_MEMO = (
+    "the transaction carries no Memo instruction: the client did not copy extra.memo into its "
+    "transaction, which the exact scheme on Solana requires (a MUST). For a client that does not, "
+    'run the sandbox with --route-binding none (make up ARGS="--route-binding none")'
+)
 
 NO_STORE = (b"cache-control", b"no-store")
 EXPOSE = (
@@ -83,13 +94,17 @@ class Offers:
         asset: str,
         binder: MemoBinder,
         bugs: frozenset[str] = frozenset(),
+        route_binding: str = "memo",
     ) -> None:
+        if route_binding not in ROUTE_BINDINGS:
+            raise ValueError(f"route_binding must be memo or none, not {route_binding!r}")
         self.network = to_caip2(network)
         self.network_v1 = to_v1(network)
         self.asset = asset
         self.pay_to = pay_to
         self.binder = binder
         self.bugs = bugs
+        self.memo_binding = route_binding == "memo"
         self.fee_payer: str | None = None  # learned from the facilitator by the paywall
 
     def price(self, scope, receive, route: PricedRoute) -> Offer:
@@ -107,7 +122,7 @@ class Offers:
 
     # ------------------------------------------------------------------ requirements
 
-    def requirements_v2(self, offer: Offer, memo: str) -> dict:
+    def requirements_v2(self, offer: Offer, memo: str | None) -> dict:
         return requirements_v2(
             network=self.network,
             amount=offer.amount,
@@ -118,7 +133,7 @@ class Offers:
             memo=memo,
         )
 
-    def requirements_v1(self, offer: Offer, memo: str) -> dict:
+    def requirements_v1(self, offer: Offer, memo: str | None) -> dict:
         route = offer.route
         return requirements_v1(
             network=self.network_v1,
@@ -145,6 +160,17 @@ class Offers:
             if isinstance(payload, PaymentPayload):
                 return payload.accepted.to_wire()
             return self.requirements_v1(offer, tx.memos[0] if tx.memos else "")
+        if not self.memo_binding:
+            # Bound by the requirements a v2 payment echoes; a v1 payment by what the
+            # facilitator checks against these requirements (amount, mint, payTo).
+            if isinstance(payload, PaymentPayload):
+                offered = self.requirements_v2(offer, None)
+                check_v2_accepted(payload, offered, offer.path)
+                return offered
+            check_v1_payload(payload, SCHEME, self.network_v1)
+            return self.requirements_v1(offer, None)
+        if not tx.memos:
+            raise BindingError(reasons.SVM_MEMO_COUNT, _NO_MEMO)
         if isinstance(payload, PaymentPayload):
             memo = payload.accepted.memo
             if memo is None or not self._memo_is_ours(memo, offer):
@@ -176,9 +202,14 @@ class Offers:
     async def challenge(
         self, send, offer: Offer, error: str, message: str, headers: Headers = ()
     ) -> None:
-        """402 with a fresh memo: the v1 challenge as body, the v2 one in PAYMENT-REQUIRED."""
-        memo = self.binder.issue(
-            offer.method, offer.path, offer.amount, self.network, self.asset, offer.pay_to
+        """402 with a fresh memo (none without memo binding): the v1 challenge as body, the v2
+        one in PAYMENT-REQUIRED."""
+        memo = (
+            self.binder.issue(
+                offer.method, offer.path, offer.amount, self.network, self.asset, offer.pay_to
+            )
+            if self.memo_binding
+            else None
         )
         route = offer.route
         required = payment_required_v2(

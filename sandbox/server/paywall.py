@@ -97,6 +97,7 @@ class Paywall:
         max_connections: int = 256,
         payment_record: str | Path | None = None,
         bugs: frozenset[str] = frozenset(),
+        route_binding: str = "memo",
     ) -> None:
         if facilitator is None and facilitator_url is None:
             raise ValueError("Paywall needs a facilitator_url or a facilitator client")
@@ -111,7 +112,12 @@ class Paywall:
             )
         self.facilitator = facilitator
         self.offers = Offers(
-            pay_to=pay_to, network=network, asset=asset, binder=MemoBinder(memo_secret), bugs=bugs
+            pay_to=pay_to,
+            network=network,
+            asset=asset,
+            binder=MemoBinder(memo_secret),
+            bugs=bugs,
+            route_binding=route_binding,
         )
         self.settlement = Settlement(
             facilitator,
@@ -138,6 +144,11 @@ class Paywall:
     @property
     def pending(self) -> PendingSettlements:
         return self.settlement.pending
+
+    @property
+    def route_binding(self) -> str:
+        """ "memo" (every 402 carries a memo bound to its request) or "none"."""
+        return "memo" if self.offers.memo_binding else "none"
 
     @property
     def ready(self) -> bool:

@@ -26,6 +26,7 @@ class ServerSettings:
     payment_record: str | None = None  # SQLite file of pending and served payments; None: memory
     log_level: str = "warning"
     bugs: frozenset[str] = frozenset()  # deliberate bugs, for testing tests (bugs.py)
+    route_binding: str = "memo"  # "memo" or "none" (offer.py ROUTE_BINDINGS)
 
     def __post_init__(self) -> None:
         for name in ("pay_to", "usdc_mint"):
@@ -41,5 +42,7 @@ class ServerSettings:
             raise ValueError(f"--network: {exc}") from None
         if not self.facilitator_url.startswith(("http://", "https://")):
             raise ValueError(f"--facilitator-url: {self.facilitator_url!r} is not an http URL")
+        if self.route_binding not in ("memo", "none"):
+            raise ValueError(f"--route-binding: {self.route_binding!r} is not memo or none")
         if self.facilitator_timeout <= 0:
             raise ValueError("--facilitator-timeout must be more than zero seconds")

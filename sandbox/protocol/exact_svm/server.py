@@ -12,7 +12,8 @@ sandbox/protocol/models.py by tests/protocol/test_exact_svm_server.py.
 
 The exact-SVM `extra` of a requirement carries two fields: `feePayer`, the facilitator's key that
 pays the fee and must sign first, and `memo`, the server's per-challenge nonce the transaction
-must carry (it binds the payment to the request; see sandbox/server/binding.py).
+must carry (it binds the payment to the request; see sandbox/server/binding.py). A server that
+binds no memo (`--route-binding none`) passes `memo=None`: `extra` then holds `feePayer` alone.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def requirements_v2(
     pay_to: str,
     max_timeout_seconds: int,
     fee_payer: str | None,
-    memo: str,
+    memo: str | None,
 ) -> dict[str, Any]:
     """One v2 requirement; `network` in CAIP-2 form, `amount` in atomic units."""
     return {
@@ -49,7 +50,7 @@ def requirements_v2(
         "asset": asset,
         "payTo": pay_to,
         "maxTimeoutSeconds": max_timeout_seconds,
-        "extra": {"feePayer": fee_payer, "memo": memo},
+        "extra": _extra(fee_payer, memo),
     }
 
 
@@ -64,7 +65,7 @@ def requirements_v1(
     max_timeout_seconds: int,
     asset: str,
     fee_payer: str | None,
-    memo: str,
+    memo: str | None,
 ) -> dict[str, Any]:
     """One v1 requirement; `network` in v1 form ("solana-devnet"), `resource` the full URL."""
     return {
@@ -77,8 +78,12 @@ def requirements_v1(
         "payTo": pay_to,
         "maxTimeoutSeconds": max_timeout_seconds,
         "asset": asset,
-        "extra": {"feePayer": fee_payer, "memo": memo},
+        "extra": _extra(fee_payer, memo),
     }
+
+
+def _extra(fee_payer: str | None, memo: str | None) -> dict[str, Any]:
+    return {"feePayer": fee_payer} if memo is None else {"feePayer": fee_payer, "memo": memo}
 
 
 def payment_required_v2(
