@@ -407,6 +407,15 @@ def test_at_most_one_memo_without_extra_memo(p):
     assert isinstance(check(p, pay(p, instructions(p, AMOUNT)[:3])), CheckedPayment)
 
 
+def test_an_empty_extra_memo_is_unset(p):
+    req = requirements(p, AMOUNT, memo="")
+    assert isinstance(check(p, pay(p, instructions(p, AMOUNT)[:3], req)), CheckedPayment)
+    result = check(p, pay(p, instructions(p, AMOUNT, "client-nonce"), req))
+    assert isinstance(result, CheckedPayment) and result.memo == b"client-nonce"
+    two = [*instructions(p, AMOUNT), memo()]
+    rejected(check(p, pay(p, two, req)), reasons.SVM_MEMO_COUNT)
+
+
 def test_nonce_key_is_scoped_to_the_payer(p):
     a = check(p, pay(p, instructions(p, AMOUNT, "same")))
     other = Parties(fee_payer=p.fee_payer, pay_to=p.pay_to)

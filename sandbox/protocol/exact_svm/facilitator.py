@@ -395,8 +395,11 @@ def _check_amount(paid: int, required: int, policy: AmountPolicy) -> Rejection |
 
 
 def _check_memos(memos: list[bytes], extra: dict):
-    """Answers (rejection, None) or (None, the memo or None)."""
+    """Answers (rejection, None) or (None, the memo or None). An empty extra.memo is unset, as
+    the reference verifier reads it."""
     wanted = extra.get("memo")
+    if wanted == "":
+        wanted = None
     if wanted is not None and not isinstance(wanted, str):
         return Rejection(reasons.INVALID_PAYMENT_REQUIREMENTS, "extra.memo must be a string"), None
     if wanted is not None:
