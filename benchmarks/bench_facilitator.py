@@ -10,6 +10,10 @@
    kind of transaction (fully signed, sendTransaction + signatureSubscribe). Goal: settle p50 <=
    1.1x the chain's p50.
 3. The same at `--slot-ms 0`.
+4. Verify throughput by layout policy, same run: a positional facilitator and a role-based one
+   (`--layout role-based --allow-create-ata`) on one chain, the same kind of payments POSTed to
+   each in alternating rounds (order swapped every round); and `check_payment` alone, in
+   process, under each policy. Goal: role-based within 10% of positional.
 
 Run: `make bench ARGS=facilitator` or `.venv/bin/python benchmarks/bench_facilitator.py`.
 """
@@ -193,6 +197,86 @@ def bench_verify() -> dict:
     }
 
 
+# ---------------------------------------------------------------- verify by layout policy
+
+LAYOUT_ROUNDS = 4
+LAYOUT_BATCH = 1_500
+ROLE_BASED = ["--layout", "role-based", "--allow-create-ata"]
+
+
+def _static_rate(bodies: list[bytes], policy) -> float:
+    """check_payment alone (parse included), in process: payments checked per second."""
+    from sandbox.protocol import parse_facilitator_request
+    from sandbox.protocol.exact_svm.facilitator import CheckedPayment, check_payment
+
+    requests = [parse_facilitator_request(body) for body in bodies]
+    started = time.perf_counter()
+    for request in requests:
+        if not isinstance(check_payment(request, policy), CheckedPayment):
+            raise RuntimeError("check_payment refused a benchmark payment")
+    return len(requests) / (time.perf_counter() - started)
+
+
+def bench_layouts() -> dict:
+    from sandbox.protocol.exact_svm.facilitator import VerifyPolicy
+
+    with start_chain(slot_ms=0) as chain:
+        parties = Parties(chain)
+        count = 2 * LAYOUT_ROUNDS * LAYOUT_BATCH
+        bodies = parties.bodies(chain, count + 2 * 300)
+        with (
+            start_facilitator(chain.rpc_url, [parties.fee_payer], ws_url=chain.ws_url) as pos,
+            start_facilitator(
+                chain.rpc_url, [parties.fee_payer], ROLE_BASED, ws_url=chain.ws_url
+            ) as role,
+        ):
+            urls = {"positional": f"{pos.url}/verify", "role-based": f"{role.url}/verify"}
+            for index, url in enumerate(urls.values()):  # warm-up
+                warm = bodies[count + 300 * index : count + 300 * (index + 1)]
+                asyncio.run(_fire(url, warm, CONCURRENCY, _expect_valid))
+            elapsed = dict.fromkeys(urls, 0.0)
+            for round_ in range(LAYOUT_ROUNDS):
+                order = list(urls) if round_ % 2 == 0 else list(reversed(urls))
+                for slot, name in enumerate(order):
+                    start = (2 * round_ + slot) * LAYOUT_BATCH
+                    batch = bodies[start : start + LAYOUT_BATCH]
+                    elapsed[name] += asyncio.run(
+                        _fire(urls[name], batch, CONCURRENCY, _expect_valid)
+                    )
+    rates = {name: LAYOUT_ROUNDS * LAYOUT_BATCH / seconds for name, seconds in elapsed.items()}
+    ratio = rates["role-based"] / rates["positional"]
+    keys = frozenset([parties.fee_payer.pubkey()])
+    sample = bodies[:4_000]
+    static = {
+        "positional": _static_rate(sample, VerifyPolicy(fee_payers=keys, network=SOLANA_DEVNET)),
+        "role-based": _static_rate(
+            sample,
+            VerifyPolicy(
+                fee_payers=keys, network=SOLANA_DEVNET, layout="role-based", allow_create_ata=True
+            ),
+        ),
+    }
+    static_ratio = static["role-based"] / static["positional"]
+    print(
+        f"   verify by layout, same run ({LAYOUT_ROUNDS} alternating rounds of {LAYOUT_BATCH:,}): "
+        f"positional {rates['positional']:,.0f}/s, role-based {rates['role-based']:,.0f}/s -> "
+        f"{ratio:.3f}x; goal within 10%: {'met' if ratio >= 0.9 else 'NOT met'}"
+    )
+    print(
+        f"   check_payment alone: positional {static['positional']:,.0f}/s, role-based "
+        f"{static['role-based']:,.0f}/s -> {static_ratio:.3f}x"
+    )
+    return {
+        "positional_per_s": round(rates["positional"], 1),
+        "role_based_per_s": round(rates["role-based"], 1),
+        "role_based_over_positional": round(ratio, 3),
+        "goal_within_10_percent_met": ratio >= 0.9,
+        "check_payment_positional_per_s": round(static["positional"], 1),
+        "check_payment_role_based_per_s": round(static["role-based"], 1),
+        "check_payment_role_based_over_positional": round(static_ratio, 3),
+    }
+
+
 # ---------------------------------------------------------------- settle latency
 
 
@@ -285,6 +369,7 @@ def bench_settle(slot_ms: int) -> dict:
 def main() -> dict:
     return {
         "verify": bench_verify(),
+        "verify_by_layout": bench_layouts(),
         "settle_slot_400": bench_settle(400),
         "settle_slot_0": bench_settle(0),
     }

@@ -86,6 +86,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-instructions", type=int, default=7, help="6 is the Python SDK's limit")
     p.add_argument(
+        "--layout",
+        choices=("positional", "role-based"),
+        default=_env("LAYOUT", "positional"),
+        help="instruction layout: positional (default; the spec text and the published SDKs) or "
+        "role-based (the reference verifier's main branch: by role, Lighthouse anywhere)",
+    )
+    p.add_argument(
+        "--preflight-allow",
+        action="append",
+        default=[],
+        metavar="PROGRAM",
+        help="role-based: a program whose instructions may come before the payment, in one "
+        "block, none using the fee payer (repeatable)",
+    )
+    p.add_argument(
+        "--postflight-allow",
+        action="append",
+        default=[],
+        metavar="PROGRAM",
+        help="role-based: a program whose instructions may come after the payment (repeatable)",
+    )
+    p.add_argument(
+        "--allow-create-ata",
+        action="store_true",
+        default=bool(_env("ALLOW_CREATE_ATA")),
+        help="role-based: accept a CreateAssociatedTokenIdempotent of payTo's token account "
+        "before the transfer, its rent paid by the fee payer (every account pinned)",
+    )
+    p.add_argument(
         "--confirm-timeout",
         type=float,
         default=8.0,
@@ -181,6 +210,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         bugs=parse_bugs(args.bug),
         payer_cooldown_s=args.payer_cooldown_s,
         ledger_memory_rows=args.ledger_memory_rows,
+        layout=args.layout,
+        preflight_allow=tuple(args.preflight_allow),
+        postflight_allow=tuple(args.postflight_allow),
+        allow_create_ata=args.allow_create_ata,
     )
 
 

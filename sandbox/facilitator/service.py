@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import logging
 
+from solders.pubkey import Pubkey
+
 from sandbox.facilitator.guard import Cooldown
 from sandbox.facilitator.ledger import Ledger
 from sandbox.facilitator.metrics import FacilitatorMetrics
@@ -97,6 +99,10 @@ class Facilitator:
             max_compute_unit_price=self.settings.max_compute_unit_price,
             max_instructions=self.settings.max_instructions,
             bugs=self.settings.bugs,
+            layout=self.settings.layout,
+            preflight_allow=frozenset(map(Pubkey.from_string, self.settings.preflight_allow)),
+            postflight_allow=frozenset(map(Pubkey.from_string, self.settings.postflight_allow)),
+            allow_create_ata=self.settings.allow_create_ata,
         )
         self.supported_body = self._supported()
         log.info("facilitator ready on network %s", self.network)
@@ -159,6 +165,7 @@ class Facilitator:
             },
             "commitment": self.settings.commitment,
             "amountPolicy": self.settings.amount_policy,
+            "verification": self.settings.verification_policy(),
             "maxComputeUnitPrice": self.settings.max_compute_unit_price,
             "payerCooldownSeconds": self.settings.payer_cooldown_s,
             "payersRefused": len(self.cooldown),

@@ -7,10 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from solders.keypair import Keypair
+from solders.pubkey import Pubkey
 
 from sandbox.facilitator.faults import Fault
 from sandbox.facilitator.ledger import DEFAULT_MEMORY_ROWS
-from sandbox.protocol.exact_svm.facilitator import DEFAULT_MAX_COMPUTE_UNIT_LIMIT, AmountPolicy
+from sandbox.protocol.exact_svm.facilitator import (
+    DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
+    AmountPolicy,
+    Layout,
+)
+from sandbox.protocol.exact_svm.layouts import LAYOUTS, RESERVED_PROGRAMS
 
 __all__ = [
     "DEFAULT_LEDGER",
@@ -83,7 +89,46 @@ class Settings:
     history: int = 1000  # recent settlements/rejections kept for /_sandbox/*
     payer_cooldown_s: float = DEFAULT_PAYER_COOLDOWN_S
     ledger_memory_rows: int = DEFAULT_MEMORY_ROWS  # final ledger rows kept in memory
+    layout: Layout = "positional"  # or "role-based" (protocol/exact_svm/layouts.py)
+    preflight_allow: tuple[str, ...] = ()  # programs allowed before the payment (role-based)
+    postflight_allow: tuple[str, ...] = ()  # programs allowed after it (role-based)
+    allow_create_ata: bool = False  # payTo's create-ATA funded by the fee payer (role-based)
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"--layout must be one of {', '.join(LAYOUTS)}, not {self.layout!r}")
+        if self.layout != "role-based":
+            for flag, value in (
+                ("--preflight-allow", self.preflight_allow),
+                ("--postflight-allow", self.postflight_allow),
+                ("--allow-create-ata", self.allow_create_ata),
+            ):
+                if value:
+                    raise ValueError(f"{flag} needs --layout role-based")
+        for flag, programs in (
+            ("--preflight-allow", self.preflight_allow),
+            ("--postflight-allow", self.postflight_allow),
+        ):
+            for program in programs:
+                try:
+                    key = Pubkey.from_string(program)
+                except ValueError:
+                    raise ValueError(f"{flag}: {program!r} is not a program address") from None
+                if key in RESERVED_PROGRAMS:
+                    raise ValueError(
+                        f"{flag}: {program} has a role in the payment itself (compute budget, "
+                        "token, memo, associated token or Lighthouse) and cannot be allow-listed"
+                    )
+
+    def verification_policy(self) -> dict:
+        """The layout policy as /health reports it."""
+        return {
+            "layout": self.layout,
+            "preflightAllow": list(self.preflight_allow),
+            "postflightAllow": list(self.postflight_allow),
+            "allowCreateAta": self.allow_create_ata,
+        }
 
     def websocket_url(self) -> str | None:
         if self.ws_url:

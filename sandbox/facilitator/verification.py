@@ -34,7 +34,7 @@ class NotReady(Exception):
     """The chain has not told us its network yet."""
 
 
-def simulation_rejection(simulation: Simulation) -> Rejection:
+def simulation_rejection(simulation: Simulation, transfer_index: int = 2) -> Rejection:
     err = simulation.err
     hint = next(
         (
@@ -46,9 +46,10 @@ def simulation_rejection(simulation: Simulation) -> Rejection:
     )
     message = f"simulation failed: {err}" + (f" ({hint})" if hint else "")
     reason = reasons.TRANSACTION_SIMULATION_FAILED
-    # {"InstructionError": [2, {"Custom": 1}]}: the transfer (instruction 2) lacked funds.
+    # {"InstructionError": [2, {"Custom": 1}]}: the transfer (instruction 2 in the positional
+    # layout) lacked funds.
     detail = err.get("InstructionError") if isinstance(err, dict) else err
-    if isinstance(detail, list) and len(detail) == 2 and detail[0] == 2:
+    if isinstance(detail, list) and len(detail) == 2 and detail[0] == transfer_index:
         code = detail[1].get("Custom") if isinstance(detail[1], dict) else detail[1]
         if code == _TOKEN_INSUFFICIENT_FUNDS:
             reason = reasons.INSUFFICIENT_FUNDS
@@ -120,7 +121,7 @@ class Verifier:
                 f"the chain refused to simulate the transaction: {exc.message}",
             )
         if simulation.err is not None:
-            return simulation_rejection(simulation)
+            return simulation_rejection(simulation, checked.transfer_index)
         return None
 
     async def verify(self, request: Request) -> VerifyResult:

@@ -108,10 +108,10 @@ class Reason(StrEnum):
     SVM_FEE_PAYER_TRANSFERRING_FUNDS = (
         "invalid_exact_svm_payload_transaction_fee_payer_transferring_funds"
     )
-    # the memo differs from extra.memo or is over MAX_MEMO_BYTES (facilitator.py _check_memos);
+    # the memo differs from extra.memo or is over MAX_MEMO_BYTES (layouts.py check_memos);
     # the server: a v1 memo that binds no offer of this route (server/paywall.py)
     SVM_MEMO_MISMATCH = "invalid_exact_svm_payload_memo_mismatch"
-    # more than one memo, or not exactly one when extra.memo is set (facilitator.py _check_memos)
+    # more than one memo, or not exactly one when extra.memo is set (layouts.py check_memos)
     SVM_MEMO_COUNT = "invalid_exact_svm_payload_memo_count"
     # the transfer authority does not sign, or a client signature does not verify
     # (facilitator.py _check_signers, _check_signatures)
@@ -120,6 +120,38 @@ class Reason(StrEnum):
     SVM_EXCESSIVE_SIGNERS = "invalid_exact_svm_payload_excessive_signers"
     # a v0 message with address lookup tables (facilitator.py check_payment)
     SVM_ADDRESS_LOOKUP_TABLES = "invalid_exact_svm_payload_address_lookup_tables"
+
+    # ---------------------------------------------------------------- role-based layout
+    # (`--layout role-based`; layouts.py is `sandbox/protocol/exact_svm/layouts.py`)
+    # a program that is none of the payment's, nor Lighthouse, nor allow-listed; an ATA
+    # instruction without --allow-create-ata (layouts.py check_roles)
+    SVM_UNKNOWN_INSTRUCTION = "invalid_exact_svm_payload_unknown_instruction"
+    # compute limit, compute price, [create-ATA], transfer, memos out of that relative order, or
+    # one of them twice (layouts.py check_roles)
+    SVM_INSTRUCTIONS_ORDER = "invalid_exact_svm_payload_transaction_instructions_order"
+    # an allow-listed preflight or postflight instruction uses a fee payer (layouts.py
+    # _flight_blocks)
+    SVM_FLIGHT_FEE_PAYER_NOT_ISOLATED = (
+        "invalid_exact_svm_preflight_postflight_fee_payer_not_isolated"
+    )
+    # the CreateAssociatedTokenIdempotent before the transfer (--allow-create-ata), one reason a
+    # pin (layouts.py check_create_ata): data not exactly 0x01, not six accounts, funder not
+    # extra.feePayer, owner not payTo, mint not the asset, account 4 not the System Program,
+    # account 5 not the transfer's token program, account 1 not payTo's associated token account
+    SVM_CREATE_ATA_NOT_IDEMPOTENT = "invalid_exact_svm_payload_create_ata_not_idempotent"
+    SVM_CREATE_ATA_ACCOUNT_COUNT = "invalid_exact_svm_payload_create_ata_account_count"
+    SVM_CREATE_ATA_FUNDER_MISMATCH = "invalid_exact_svm_payload_create_ata_funder_mismatch"
+    SVM_CREATE_ATA_OWNER_MISMATCH = "invalid_exact_svm_payload_create_ata_owner_mismatch"
+    SVM_CREATE_ATA_MINT_MISMATCH = "invalid_exact_svm_payload_create_ata_mint_mismatch"
+    SVM_CREATE_ATA_SYSTEM_PROGRAM_MISMATCH = (
+        "invalid_exact_svm_payload_create_ata_system_program_mismatch"
+    )
+    SVM_CREATE_ATA_TOKEN_PROGRAM_MISMATCH = (
+        "invalid_exact_svm_payload_create_ata_token_program_mismatch"
+    )
+    SVM_CREATE_ATA_DESTINATION_MISMATCH = (
+        "invalid_exact_svm_payload_create_ata_destination_mismatch"
+    )
 
     # ---------------------------------------------------------------- chain and settlement
     # the chain's simulation failed or refused the transaction (facilitator/service.py simulate)

@@ -1,7 +1,8 @@
 """Every reason the facilitator and the server can answer is a member of `reasons.Reason`.
 
 In process: each rule of `check_payment` is driven once (the unknown instruction at every
-position up to the limit, and past the reasons' table), and the cases must reach every reason
+position up to the limit, and past the reasons' table; the role-based layout's rules from
+role_builders.py), and the cases must reach every reason
 its module names, so a new rule without a case here fails. The server's own refusals (reading a
 payment header, binding a payload to its offer) are driven too. The rest of sandbox/ is read:
 every `reasons.NAME` is a member, and no reason is spelled as a literal or an f-string.
@@ -28,6 +29,7 @@ from facilitator_builders import (
     valid_body,
 )
 from fake_chain import FakeChain
+from role_builders import ROLE_RULES
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.message import MessageAddressTableLookup, MessageV0
@@ -238,12 +240,22 @@ def _reasons_named(path: Path) -> set[str]:
     }
 
 
+@pytest.mark.parametrize(
+    ("reason", "build", "changes"),
+    ROLE_RULES,
+    ids=[f"{i}-{reason.name}" for i, (reason, _, _) in enumerate(ROLE_RULES)],
+)
+def test_every_role_based_rule_answers_its_reason_as_a_member(reason, build, changes) -> None:
+    assert answer(PARTIES, build(PARTIES), **changes) == reason
+
+
 def test_the_cases_reach_every_reason_the_checks_name() -> None:
-    named = _reasons_named(EXACT_SVM / "facilitator.py") | _reasons_named(
-        EXACT_SVM / "transaction.py"
-    )
+    named = set()
+    for module in ("facilitator.py", "transaction.py", "layouts.py"):
+        named |= _reasons_named(EXACT_SVM / module)
     named.discard("unknown_instruction")  # the positional reasons, driven above
     reached = {reason.name for reason, _ in RULES} | {r.name for r in UNKNOWN_INSTRUCTION.values()}
+    reached |= {reason.name for reason, _, _ in ROLE_RULES}
     assert named - reached == set(), "a rule of check_payment without a case here"
 
 

@@ -6,10 +6,14 @@ nothing here raises on client input and nothing does I/O. The transaction is dec
 
 Order of the checks (the first failure is the answer):
   scheme, network, accepted == requirements (v2), requirement fields, feePayer named and managed,
-  transaction decodes, fee payer is account 0, no address lookup tables, instruction count,
-  compute limit and price (with caps), one TransferChecked, only Memo/Lighthouse after it,
-  fee-payer isolation, signers, mint, recipient, amount, memo rules, client signatures.
-Each reason's comment in `sandbox/protocol/reasons.py` names the function here that answers it.
+  transaction decodes, fee payer is account 0, no address lookup tables, then the layout:
+    positional (the default, as the spec text and the published SDKs): instruction count,
+      compute limit and price (with caps), one TransferChecked, only Memo/Lighthouse after it;
+    role-based (`layout="role-based"`, layouts.py check_roles): the same by role, Lighthouse
+      anywhere, allow-listed preflight/postflight, the create-ATA and each of its pins;
+  fee-payer isolation, signers, mint, recipient, amount, memo rules (layouts.py check_memos),
+  client signatures.
+Each reason's comment in `sandbox/protocol/reasons.py` names the function that answers it.
 """
 
 from __future__ import annotations
@@ -26,11 +30,17 @@ from solders.transaction import VersionedTransaction
 from sandbox.protocol import reasons
 from sandbox.protocol.errors import ProtocolError, short_repr
 from sandbox.protocol.exact_svm import transaction as ixs
+from sandbox.protocol.exact_svm.layouts import (
+    Layout,
+    Rejection,
+    check_create_ata,
+    check_memos,
+    check_roles,
+)
 from sandbox.protocol.exact_svm.transaction import (
     DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
     DEFAULT_MAX_COMPUTE_UNIT_PRICE,
     DEFAULT_MAX_INSTRUCTIONS,
-    MAX_MEMO_BYTES,
     MIN_INSTRUCTIONS,
     SCHEME,
     TransferChecked,
@@ -46,18 +56,13 @@ __all__ = [
     "DEFAULT_MAX_COMPUTE_UNIT_PRICE",
     "AmountPolicy",
     "CheckedPayment",
+    "Layout",
     "Rejection",
     "VerifyPolicy",
     "check_payment",
 ]
 
 AmountPolicy = Literal["exact", "at-least"]
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    reason: str  # a reasons.Reason, or an injected fault's own string
-    message: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,10 @@ class VerifyPolicy:
     min_instructions: int = MIN_INSTRUCTIONS
     max_instructions: int = DEFAULT_MAX_INSTRUCTIONS
     bugs: frozenset[str] = frozenset()  # deliberate bugs (facilitator/bugs.py); empty unless asked
+    layout: Layout = "positional"  # or "role-based" (layouts.py)
+    preflight_allow: frozenset[Pubkey] = frozenset()  # programs allowed before the payment
+    postflight_allow: frozenset[Pubkey] = frozenset()  # programs allowed after it
+    allow_create_ata: bool = False  # a create-ATA of payTo funded by the fee payer (role-based)
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,7 @@ class CheckedPayment:
     memo: bytes | None
     network: str
     amount: int = field(default=0)
+    transfer_index: int = 2  # where the TransferChecked sits (the role-based layout moves it)
 
     @property
     def nonce_key(self) -> bytes | None:
@@ -226,10 +236,22 @@ def check_payment(
             "the transaction uses address lookup tables; this facilitator only accepts "
             "transactions whose accounts are all listed in the message",
         )
-    rejection, transfer, memos = _check_instructions(message.instructions, keys, policy)
-    if rejection:
-        return rejection
-    rejection = _check_fee_payer_isolation(message.instructions, keys, transfer, policy)
+    roles = created = None  # created: the create-ATA's index: its funder is the fee payer, pinned
+    if policy.layout == "role-based":
+        roles = check_roles(message.instructions, keys, policy)
+        if isinstance(roles, Rejection):
+            return roles
+        transfer, memos, created = roles.transfer, roles.memos, roles.create_ata_index
+        if created is not None:
+            ix = message.instructions[created]
+            rejection = check_create_ata(ix, keys, transfer, fee_payer, asset, pay_to)
+            if rejection:
+                return rejection
+    else:
+        rejection, transfer, memos = _check_instructions(message.instructions, keys, policy)
+        if rejection:
+            return rejection
+    rejection = _check_fee_payer_isolation(message.instructions, keys, transfer, policy, created)
     if rejection and "skip-fee-payer-isolation" not in policy.bugs:
         return rejection
     rejection = _check_signers(message, keys, fee_payer, transfer.authority)
@@ -250,7 +272,7 @@ def check_payment(
     rejection = _check_amount(transfer.amount, required_amount, policy.amount_policy)
     if rejection and "skip-amount-check" not in policy.bugs:
         return rejection
-    rejection, memo = _check_memos(memos, req.extra or {})
+    rejection, memo = check_memos(memos, req.extra or {}, policy.layout == "role-based")
     if rejection:
         return rejection
     message_bytes = to_bytes_versioned(message)
@@ -267,6 +289,7 @@ def check_payment(
         memo=memo,
         network=req.network,
         amount=transfer.amount,
+        transfer_index=2 if roles is None else roles.transfer_index,
     )
 
 
@@ -331,8 +354,9 @@ def _refused(reason: str, message: str):
     return Rejection(reason, message), None, None
 
 
-def _check_fee_payer_isolation(instructions, keys, transfer, policy: VerifyPolicy):
-    """No managed fee payer may be touched by any instruction: it only pays fees and signs."""
+def _check_fee_payer_isolation(instructions, keys, transfer, policy: VerifyPolicy, created=None):
+    """No managed fee payer may be touched by any instruction: it only pays fees and signs (and
+    funds the pinned create-ATA at index `created`, its account 0)."""
     managed = policy.fee_payers
     for who, key in (("authority", transfer.authority), ("source", transfer.source)):
         if key in managed:
@@ -348,7 +372,10 @@ def _check_fee_payer_isolation(instructions, keys, transfer, policy: VerifyPolic
                 f"{fee_payer}",
             )
     for position, ix in enumerate(instructions):
-        touched = [keys[i] for i in bytes(ix.accounts) if i < len(keys)]
+        accounts = bytes(ix.accounts)
+        touched = [
+            keys[i] for i in (accounts[1:] if position == created else accounts) if i < len(keys)
+        ]
         touched.append(keys[ix.program_id_index])
         for key in touched:
             if key in managed:
@@ -392,33 +419,6 @@ def _check_amount(paid: int, required: int, policy: AmountPolicy) -> Rejection |
             f"{required} (amount policy 'exact')",
         )
     return None
-
-
-def _check_memos(memos: list[bytes], extra: dict):
-    """Answers (rejection, None) or (None, the memo or None). An empty extra.memo is unset, as
-    the reference verifier reads it."""
-    wanted = extra.get("memo")
-    if wanted == "":
-        wanted = None
-    if wanted is not None and not isinstance(wanted, str):
-        return Rejection(reasons.INVALID_PAYMENT_REQUIREMENTS, "extra.memo must be a string"), None
-    if wanted is not None:
-        if len(memos) != 1:
-            message = (
-                f"extra.memo is set, so the transaction needs exactly one memo; it has {len(memos)}"
-            )
-            return Rejection(reasons.SVM_MEMO_COUNT, message), None
-        if memos[0] != wanted.encode():
-            message = f"the memo {memos[0][:64]!r} differs from extra.memo {wanted[:64]!r}"
-            return Rejection(reasons.SVM_MEMO_MISMATCH, message), None
-    if len(memos) > 1:
-        message = f"the transaction has {len(memos)} memos; a payment carries at most one"
-        return Rejection(reasons.SVM_MEMO_COUNT, message), None
-    memo = memos[0] if memos else None
-    if memo is not None and len(memo) > MAX_MEMO_BYTES:
-        message = f"the memo is longer than {MAX_MEMO_BYTES} bytes"
-        return Rejection(reasons.SVM_MEMO_MISMATCH, message), None
-    return None, memo
 
 
 def _check_signatures(tx: VersionedTransaction, keys, message_bytes: bytes):
