@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="mint to accept (repeatable; default: any mint, the price cap still applies)",
     )
+    parser.add_argument(
+        "--create-ata",
+        action="store_true",
+        help="create the merchant's token account in the payment (CreateAssociatedTokenIdempotent, "
+        "rent paid by the fee payer), for a merchant that has none yet; the facilitator must run "
+        "--layout role-based --allow-create-ata",
+    )
     parser.add_argument("--method", default="GET", help="HTTP method (default: GET)")
     parser.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds")
     parser.add_argument("-v", "--verbose", action="store_true", help="print decoded messages")
@@ -190,6 +197,7 @@ async def _pay(args: argparse.Namespace, max_amount: int, out: TextIO) -> int:
         policy=policy,
         x402_version=args.x402_version,
         timeout=args.timeout,
+        create_ata=args.create_ata,
     ) as client:
         response = await client.request(args.method, args.url)
     return report(response, args.verbose, out)

@@ -149,10 +149,12 @@ class X402Client:
         blockhash_ttl: float = DEFAULT_BLOCKHASH_TTL,
         timeout: float = 30.0,
         chain_facts: ChainFacts | None = None,
+        create_ata: bool = False,
     ) -> None:
         if x402_version not in (None, 1, 2):
             raise ValueError("x402_version must be 1, 2 or None (prefer v2, fall back to v1)")
         self.keypair = keypair
+        self.create_ata = create_ata  # prepend payTo's create-ATA (build_payment's create_ata)
         self.policy = policy or PaymentPolicy()
         self.x402_version = x402_version
         self._session = session
@@ -187,7 +189,10 @@ class X402Client:
         """Build and sign a payment for `requirements` (fetching mint facts and a blockhash)."""
         mint = await self.facts.mint(requirements.asset)
         blockhash = blockhash_hint(requirements) or await self.facts.blockhash()
-        return build_payment(requirements, self.keypair, mint, blockhash, resource=resource)
+        return build_payment(
+            requirements, self.keypair, mint, blockhash, resource=resource,
+            create_ata=self.create_ata,
+        )  # fmt: skip
 
     async def request(
         self,

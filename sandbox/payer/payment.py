@@ -146,14 +146,19 @@ def build_payment(
     *,
     resource: ResourceInfo | dict[str, Any] | str | None = None,
     memo: str | bytes | None = None,
+    create_ata: bool = False,
 ) -> Payment:
     """Build and sign the payment for `requirements` (v1 or v2 by their type).
 
     blockhash: None uses `extra.recentBlockhash`; memo: None uses `extra.memo`, else a random
-    nonce; resource: the v2 payload's `resource` (the PaymentRequired's, echoed).
+    nonce; resource: the v2 payload's `resource` (the PaymentRequired's, echoed); create_ata:
+    create payTo's token account first, rent paid by the fee payer (a merchant that has none
+    yet; the facilitator must run `--layout role-based --allow-create-ata`).
     """
     try:
-        spec = client.transfer_spec(requirements, owner.pubkey(), mint, blockhash, memo)
+        spec = client.transfer_spec(
+            requirements, owner.pubkey(), mint, blockhash, memo, create_ata=create_ata
+        )
         transaction = client.build_transaction(spec, owner)
     except BuildError as exc:
         raise PaymentBuildError(*exc.args) from None

@@ -7,6 +7,10 @@ Layout (shared/reference/x402-solana.md section 3, as the official clients build
                                           accounts: source ATA (w), mint, destination ATA (w),
                                           owner (signer)
     3 Memo                                extra.memo, or 16 random bytes as hex
+With `create_ata` (for a merchant with no token account yet, accepted by a facilitator running
+`--layout role-based --allow-create-ata`), CreateAssociatedTokenIdempotent [1] comes at index 2,
+its rent paid by the fee payer: accounts funder = extra.feePayer (w, signer), payTo's associated
+token account (w), payTo, mint, System Program, token program; the transfer moves to index 3.
 Message v0, fee payer (account 0) = extra.feePayer. Only the owner signs here; the fee payer's
 slot stays the default (all-zero) signature until the facilitator signs.
 
@@ -41,10 +45,12 @@ from sandbox.protocol.exact_svm.transaction import (
 )
 from sandbox.protocol.models import AnyRequirements
 from sandbox.protocol.programs import (
+    ASSOCIATED_TOKEN_PROGRAM_ID,
     COMPUTE_BUDGET_PROGRAM_ID,
     MEMO_PROGRAM_ID,
     SET_COMPUTE_UNIT_LIMIT,
     SET_COMPUTE_UNIT_PRICE,
+    SYSTEM_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
     TRANSFER_CHECKED,
     associated_token_address,
@@ -64,6 +70,7 @@ __all__ = [
     "compile_message",
     "compute_limit_instruction",
     "compute_price_instruction",
+    "create_ata_instruction",
     "memo_bytes",
     "memo_instruction",
     "parse_pubkey",
@@ -100,6 +107,7 @@ class TransferSpec:
     blockhash: Hash
     compute_limit: int = COMPUTE_UNIT_LIMIT
     compute_price: int = COMPUTE_UNIT_PRICE_MICROLAMPORTS
+    create_ata: bool = False  # CreateAssociatedTokenIdempotent of payTo's account at index 2
 
     @property
     def source(self) -> Pubkey:
@@ -150,6 +158,28 @@ def transfer_checked_instruction(
     )
 
 
+def create_ata_instruction(
+    funder: Pubkey, owner: Pubkey, mint: Pubkey, token_program: Pubkey = TOKEN_PROGRAM_ID
+) -> Instruction:
+    """CreateAssociatedTokenIdempotent of `owner`'s account for `mint`, rent paid by `funder`."""
+    return Instruction(
+        ASSOCIATED_TOKEN_PROGRAM_ID,
+        b"\x01",
+        [
+            AccountMeta(funder, is_signer=True, is_writable=True),
+            AccountMeta(
+                associated_token_address(owner, mint, token_program),
+                is_signer=False,
+                is_writable=True,
+            ),
+            AccountMeta(owner, is_signer=False, is_writable=False),
+            AccountMeta(mint, is_signer=False, is_writable=False),
+            AccountMeta(SYSTEM_PROGRAM_ID, is_signer=False, is_writable=False),
+            AccountMeta(token_program, is_signer=False, is_writable=False),
+        ],
+    )
+
+
 def memo_instruction(memo: bytes, signers: Sequence[Pubkey] = ()) -> Instruction:
     accounts = [AccountMeta(key, is_signer=True, is_writable=False) for key in signers]
     return Instruction(MEMO_PROGRAM_ID, memo, accounts)
@@ -168,8 +198,9 @@ def memo_bytes(memo: str) -> bytes:
 
 
 def payment_instructions(spec: TransferSpec) -> list[Instruction]:
-    """The four instructions of an exact-SVM payment, in order (PAYMENT_INSTRUCTIONS)."""
-    return [
+    """The four instructions of an exact-SVM payment, in order (PAYMENT_INSTRUCTIONS), and the
+    create-ATA at index 2 when `spec.create_ata`."""
+    instructions = [
         compute_limit_instruction(spec.compute_limit),
         compute_price_instruction(spec.compute_price),
         transfer_checked_instruction(
@@ -183,6 +214,11 @@ def payment_instructions(spec: TransferSpec) -> list[Instruction]:
         ),
         memo_instruction(spec.memo),
     ]
+    if spec.create_ata:
+        mint = spec.mint
+        ata = create_ata_instruction(spec.fee_payer, spec.pay_to, mint.address, mint.token_program)
+        instructions.insert(2, ata)
+    return instructions
 
 
 # ---------------------------------------------------------------- message and signatures
@@ -264,11 +300,12 @@ def transfer_spec(
     memo: str | bytes | None = None,
     compute_limit: int = COMPUTE_UNIT_LIMIT,
     compute_price: int = COMPUTE_UNIT_PRICE_MICROLAMPORTS,
+    create_ata: bool = False,
 ) -> TransferSpec:
     """Check the requirements and turn them into the facts of one transfer.
 
     blockhash: None uses `extra.recentBlockhash`; memo: None uses `extra.memo`, else a random
-    nonce."""
+    nonce; create_ata: prepend payTo's CreateAssociatedTokenIdempotent (see the docstring)."""
     if requirements.scheme != SCHEME:
         raise BuildError(f"scheme {requirements.scheme!r} is not supported (only 'exact')")
     extra = requirements.extra or {}
@@ -298,4 +335,5 @@ def transfer_spec(
         blockhash=as_hash(blockhash),
         compute_limit=compute_limit,
         compute_price=compute_price,
+        create_ata=create_ata,
     )
