@@ -113,6 +113,10 @@ stack_down() {
 # A headless distributed Locust run: master + N workers; returns the master's exit status.
 run_loadtest() {
     export X402_LOAD_WORKERS="${X402_LOAD_WORKERS:-2}"
+    # An --autostart run keeps Locust's web UI up; --autoquit ends it 10 s after the run.
+    if [ "${X402_LOCUST_MODE:-}" = "--autostart" ]; then
+        export X402_LOCUST_QUIT="--autoquit=10"
+    fi
     local locustfile="${X402_LOCUSTFILE:-locustfile_paid.py}"
     [ -f "$REPO_ROOT/loadtests/$locustfile" ] || die "loadtests/$locustfile does not exist"
     [ "$(health_of server)" = healthy ] || { prepare; stack_up; }

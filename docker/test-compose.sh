@@ -148,5 +148,21 @@ PYCODE
 }
 check "distributed Locust run (master + 2 workers) with no failures" loadtest_ok
 
+# X402_LOCUST_MODE=--autostart: the web UI's run must end (and the command return) by itself.
+autostart_returns() {
+    local t=$SECONDS pid
+    ( X402_LOCUST_MODE=--autostart X402_LOAD_DURATION=5s run_loadtest ) >/dev/null &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do  # poll: the run takes about 20 s
+        if [ $((SECONDS - t)) -ge 150 ]; then
+            kill "$pid"; log "  still running after 150 s"; return 1
+        fi
+        sleep 1
+    done
+    wait "$pid" || return 1
+    log "  the --autostart run returned after $((SECONDS - t)) s"
+}
+check "an --autostart Locust run (web UI) returns when it ends" autostart_returns
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
