@@ -13,7 +13,15 @@ import orjson
 
 from sandbox.admin_guard import Refusal
 
-from . import cheats, rpc_accounts, rpc_bank, rpc_minimal, rpc_transactions
+from . import (
+    cheats,
+    rpc_accounts,
+    rpc_bank,
+    rpc_blocks,
+    rpc_minimal,
+    rpc_scan,
+    rpc_transactions,
+)
 from .errors import RpcError
 from .node import ChainNode
 from .params import nested_deeper_than
@@ -23,7 +31,7 @@ __all__ = ["MAX_BATCH", "MAX_PARAMS_DEPTH", "Dispatcher"]
 log = logging.getLogger("sandbox.chain")
 MAX_BATCH = 1000
 MAX_PARAMS_DEPTH = 32  # arrays and objects inside `params`; real requests use 3 at most
-_FAMILIES = (rpc_minimal, rpc_bank, rpc_accounts, rpc_transactions)
+_FAMILIES = (rpc_minimal, rpc_bank, rpc_accounts, rpc_scan, rpc_transactions, rpc_blocks)
 _NO_FAULTS = frozenset({"getHealth", "getVersion", "getGenesisHash"})
 
 

@@ -7,7 +7,10 @@
       ├── invalid_params         -32602  names the parameter that was wrong
       ├── preflight_failure      -32002  simulation before sending failed (data = simulation)
       ├── signature_failure      -32003  a required signature is missing or invalid
-      ├── slot_skipped / other server errors (-32004 .. -32016)
+      ├── block_cleaned_up       -32001  a block older than the history kept
+      ├── block_not_available    -32004  a block not (yet) at the commitment asked
+      ├── slot_skipped           -32007  no block in that slot (sandbox_advanceSlots skips)
+      ├── other server errors (-32005 .. -32016)
       └── internal_error         -32603  a bug of ours, never a traceback on the wire
 
 Handlers raise RpcError; the dispatcher turns it into the error object. Any other exception is
@@ -77,6 +80,33 @@ class RpcError(Exception):
         return cls(
             -32011,
             "Transaction history is not available from this node",
+        )
+
+    @classmethod
+    def block_cleaned_up(cls, slot: int, first_available: int) -> RpcError:
+        return cls(
+            -32001,
+            f"Block {slot} cleaned up, does not exist on node. First available block: "
+            f"{first_available}",
+        )
+
+    @classmethod
+    def block_not_available(cls, slot: int) -> RpcError:
+        return cls(-32004, f"Block not available for slot {slot}")
+
+    @classmethod
+    def slot_skipped(cls, slot: int) -> RpcError:
+        return cls(
+            -32007, f"Slot {slot} was skipped, or missing due to ledger jump to recent snapshot"
+        )
+
+    @classmethod
+    def unsupported_transaction_version(cls, version: int) -> RpcError:
+        return cls(
+            -32015,
+            f"Transaction version ({version}) is not supported by the requesting client. Please "
+            "try the request again with the following configuration parameter: "
+            f'"maxSupportedTransactionVersion": {version}',
         )
 
     @classmethod

@@ -3,7 +3,8 @@
 LiteSVM keeps its accounts in memory only, and the state file (state.py) is written at a clean
 shutdown; a kill -9 or a power cut would lose everything since. So every closed block (and every
 cheat write) appends one frame to `<state file>.journal`: the current value of each account it
-wrote, its transactions (status and details, as getTransaction answers them) and the clocks.
+wrote, its transactions (status and details, as getTransaction answers them), the blocks closed
+since the last frame (blocks.py: an empty block rides in a frame of its own) and the clocks.
 Frames hold whole account values, not deltas, so replaying a journal in order over any state
 file of the same ledger gives the newest state.
 
@@ -22,8 +23,8 @@ the new one, whatever the moment of a crash.
 
 Checkpoints bound replay: past `ChainSettings.journal_max_bytes` (128 MiB), at a clean
 shutdown, a reset or a load, the state file is rewritten and the journal replaced by one frame
-holding the transaction history still kept (statuses and details), so history survives
-restarts too.
+holding the transaction and block history still kept (statuses, details, blocks), so history
+survives restarts too.
 
 Frame: 4-byte length, 4-byte CRC-32 of the payload, the payload (JSON). A torn last frame (a
 crash mid-write) fails its length or CRC and is cut off at start.
@@ -142,6 +143,9 @@ class ChainJournal:
                 replayed += 1
         if seed is not None:
             producer.restore_clock(closed, height, count or producer.stats["transactions"], seed)
+            producer.block_sigs = producer.blocks.finish_replay(
+                producer.slot, producer.closed_slot, producer.blockhash, producer.block_height
+            )
         self.stats["replayed"] = replayed
         self._fd = _open_append(self.path, good if replayed else 0)
         self.size = good if replayed else 0
@@ -149,6 +153,7 @@ class ChainJournal:
         self.base = len(frame_bytes(frames[0])) if replayed else 0
         producer.journal = self
         producer.take_journal_marks()  # the replay's own writes are on disk already
+        producer.blocks.take_journal()
         return replayed
 
     # ---- appending -------------------------------------------------------------------------
@@ -157,7 +162,11 @@ class ChainJournal:
         group mode the frame is only promised here; the flusher encodes every promise since
         its last write as one frame (accounts written by many transactions encoded once)."""
         producer = self.node.producer
-        if not producer.journal_sigs and not producer.journal_dirty:
+        if (
+            not producer.journal_sigs
+            and not producer.journal_dirty
+            and not producer.blocks.unjournaled
+        ):
             return
         self._appended += 1
         if not self.group:
@@ -188,6 +197,7 @@ class ChainJournal:
                 "count": producer.stats["transactions"],
                 "txs": [record_json(sig, statuses[sig]) for sig in sigs if sig in statuses],
                 "accounts": [account_json(key, read(key)) for key in dirty],
+                "blocks": producer.blocks.take_journal(),
             }
         )
 
@@ -270,6 +280,7 @@ class ChainJournal:
 
         producer = self.node.producer
         producer.take_journal_marks()  # all of it is in what follows
+        producer.blocks.take_journal()
         target = self._appended
         save_state(self.node, self.node.state_file)
         tmp = self.path.with_name(self.path.name + ".tmp")

@@ -4,6 +4,7 @@ A record is a list, to keep frames small and fast: [signature, slot, height, err
 transaction, metadata, pre balances, post balances, pre token heads, post token heads], binary
 fields base64 (a record past the producer's DETAIL_KEEP has no transaction or metadata: null).
 An account is [pubkey, lamports, owner, executable, rent epoch, data], or [pubkey] once gone.
+A block is [slot, height, time, transaction count, parent slot, previous height] (blocks.py).
 """
 
 from __future__ import annotations
@@ -101,9 +102,14 @@ def apply_frame(producer: BlockProducer, frame: dict[str, Any]) -> tuple[int, in
     for value in frame.get("accounts", ()):
         key, account = _account_from(value)
         producer.set_account(key, account)
+    blocks, statuses = producer.blocks, producer.statuses
     for value in frame.get("txs", ()):
         sig, record = record_from(value)
-        producer.restore_record(sig, record)
+        if sig not in statuses:
+            producer.restore_record(sig, record)
+            blocks.attach(sig, record.slot)
+    for value in frame.get("blocks", ()):
+        blocks.restore(value, producer.seed)
     return frame["closed"], frame["height"], frame["count"]
 
 
@@ -118,4 +124,5 @@ def history_payload(producer: BlockProducer) -> dict[str, Any]:
         "count": producer.stats["transactions"],
         "txs": [record_json(sig, record) for sig, record in statuses.items()],  # oldest first
         "accounts": [],
+        "blocks": producer.blocks.history_json(),
     }

@@ -14,12 +14,14 @@ __all__ = [
     "commitment_of",
     "config_at",
     "int_at",
+    "max_supported_version",
     "min_context_slot",
     "nested_deeper_than",
     "pubkey_at",
     "pubkey_from",
     "require",
     "signature_from",
+    "slot_at",
     "str_at",
 ]
 
@@ -115,6 +117,26 @@ def min_context_slot(config: dict) -> int | None:
         raise RpcError.invalid_params(
             f"`minContextSlot` must be a slot number (integer >= 0), got {shown(value)}"
         )
+    return value
+
+
+def max_supported_version(config: dict) -> int | None:
+    """`maxSupportedTransactionVersion`: None when absent, else a version number (u8)."""
+    value = config.get("maxSupportedTransactionVersion")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+        raise RpcError.invalid_params(
+            f"`maxSupportedTransactionVersion` must be a version number (0), got {shown(value)}"
+        )
+    return value
+
+
+def slot_at(params: list, index: int, name: str) -> int:
+    """A slot number (u64) at `index`."""
+    value = int_at(params, index, name)
+    if value >= 2**64:
+        raise RpcError.invalid_params(f"`{name}` must be a slot number (u64), got {shown(value)}")
     return value
 
 

@@ -15,16 +15,15 @@ decides instead, the way a validator does:
 - cheat writes (funding, setAccount) show at every level at once: their change is carried into
   those pre-images instead of replacing them (pre_images.py).
 
-Beside it: records.py (what it answers and remembers per transaction), balances.py (the pre and
-post balances a status reports), pre_images.py (reads at confirmed/finalized), clock.py (the
-ticks that drive it).
+Beside it: records.py (what it answers and remembers per transaction), blocks.py (per closed
+block), balances.py (the pre and post balances a status reports), pre_images.py (reads at
+confirmed/finalized), clock.py (the ticks that drive it).
 
 Everything runs on the event loop thread: LiteSVM holds the GIL, so threads would gain nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections import deque
@@ -40,6 +39,7 @@ from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
 from .balances import post_balances, pre_balances, writable_indexes
+from .blocks import BlockHistory, blockhash_at
 from .pre_images import ABSENT, PendingBlock, carry_cheat, existing
 from .records import SendOutcome, TxRecord
 from .settings import MAX_BLOCKHASH_AGE, ChainSettings
@@ -106,6 +106,7 @@ class BlockProducer:
         # in slot order, an entry is dropped once its time has passed.
         self._late: dict[int, float] = {}
         self.blockhash = self._issue_blockhash()
+        self.blocks = BlockHistory(slot - 1, self.blockhash, height, self)
         # (slot, block height, blockhash, transaction count) as each recent block closed: what
         # getBlockHeight, getLatestBlockhash and getTransactionCount answer at its level.
         self._closed: deque[tuple[int, int, Hash, int]] = deque(maxlen=self.finalize_slots + 2)
@@ -113,8 +114,7 @@ class BlockProducer:
 
     # ---- clocks ----------------------------------------------------------------------------
     def _issue_blockhash(self) -> Hash:
-        digest = hashlib.sha256(self.seed + self.block_height.to_bytes(8, "little")).digest()
-        blockhash = Hash(digest)
+        blockhash = blockhash_at(self.seed, self.block_height)
         self.live[blockhash] = self.block_height
         self._live_order.append((self.block_height, blockhash))
         return blockhash
@@ -140,6 +140,7 @@ class BlockProducer:
         closed = self.slot
         self.closed_slot = closed
         self.slot = closed + 1
+        self.blocks.close(closed, self.block_height, self.blockhash, self.block_sigs)
         self.block_sigs = []
         if not self.instant_finality:
             self._closed.append(
@@ -164,6 +165,10 @@ class BlockProducer:
         blockhashes from after the jump. The blocks before them pass in one step."""
         closes = 1 if self.instant_finality else min(n, self.finalize_slots + 1)
         skipped = n - closes
+        if skipped and self.block_sigs:  # the open block's transactions close in their slot
+            self.advance_height(1)
+            self.close_block()
+            skipped -= 1
         if skipped:
             self.closed_slot = self.slot + skipped - 1
             self.slot += skipped
@@ -244,13 +249,10 @@ class BlockProducer:
                 break
             del late[slot]
 
-    def _reached(self, block: PendingBlock, commitment: str, now: float) -> bool:
-        return self.reached(block.slot, commitment, now)
-
     def _prune_pending(self) -> None:
         """Blocks that reached finalized need no pre-images any more."""
         pending, now = self.pending, time.monotonic()
-        while pending and self._reached(pending[0], "finalized", now):
+        while pending and self.reached(pending[0].slot, "finalized", now):
             pending.popleft()
 
     def _pending_block(self) -> PendingBlock:
@@ -269,7 +271,7 @@ class BlockProducer:
         now = time.monotonic()
         found: dict[Pubkey, Account | None] = {}
         for block in self.pending:
-            if self._reached(block, commitment, now):
+            if self.reached(block.slot, commitment, now):
                 continue
             for key, image in block.images.items():
                 found.setdefault(key, image)
@@ -404,7 +406,7 @@ class BlockProducer:
             self._prune_pending()
             now = time.monotonic()
             for block in self.pending:
-                if not self._reached(block, commitment, now):
+                if not self.reached(block.slot, commitment, now):
                     account = block.images.get(pubkey, ABSENT)
                     if account is not ABSENT:
                         break

@@ -1,4 +1,5 @@
-"""The "minimal" RPC family: health, version, identity, slots, heights, epochs, genesis."""
+"""The "minimal" RPC family: health, version, identity, slots, heights, epochs, genesis (the
+first available block is rpc_blocks.py's)."""
 
 from __future__ import annotations
 
@@ -64,14 +65,6 @@ def get_epoch_schedule(node: ChainNode, params: list) -> dict[str, Any]:
     }
 
 
-def get_first_available_block(node: ChainNode, params: list) -> int:
-    return 0
-
-
-def minimum_ledger_slot(node: ChainNode, params: list) -> int:
-    return 0
-
-
 METHODS = {
     "getHealth": get_health,
     "getVersion": get_version,
@@ -82,6 +75,4 @@ METHODS = {
     "getTransactionCount": get_transaction_count,
     "getEpochInfo": get_epoch_info,
     "getEpochSchedule": get_epoch_schedule,
-    "getFirstAvailableBlock": get_first_available_block,
-    "minimumLedgerSlot": minimum_ledger_slot,
 }

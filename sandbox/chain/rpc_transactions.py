@@ -18,6 +18,7 @@ from .params import (
     commitment_of,
     config_at,
     int_at,
+    max_supported_version,
     min_context_slot,
     pubkey_at,
     pubkey_from,
@@ -259,14 +260,9 @@ def get_transaction(node: ChainNode, params: list) -> dict[str, Any] | None:
     if record.tx is None:
         raise RpcError.transaction_history_not_available()
     is_v0 = isinstance(record.tx.message, MessageV0)
-    max_version = config.get("maxSupportedTransactionVersion")
-    if is_v0 and (max_version is None or max_version < 0):
-        raise RpcError(
-            -32015,
-            "Transaction version (0) is not supported by the requesting client. Please try the "
-            "request again with the following configuration parameter: "
-            '"maxSupportedTransactionVersion": 0',
-        )
+    max_version = max_supported_version(config)
+    if is_v0 and max_version is None:
+        raise RpcError.unsupported_transaction_version(0)
     result = {
         "blockTime": record.block_time,
         "meta": meta_json(record, node.decimals_of),

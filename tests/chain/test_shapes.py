@@ -21,7 +21,7 @@ import websockets
 from solders.hash import Hash
 from solders.keypair import Keypair
 
-from sandbox.protocol.programs import associated_token_address
+from sandbox.protocol.programs import TOKEN_PROGRAM_ID, associated_token_address
 
 from .conftest import USDC
 from .x402_tx import transfer_checked
@@ -176,6 +176,22 @@ def answers(fast_chain):
             method = key.split(":")[0]
             body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
             results[key] = http.post(rpc_url, json=body).json()
+        slot = results["getTransaction"]["result"]["slot"]  # the payment's block
+        owner_filter = {"memcmp": {"offset": 32, "bytes": str(merchant.pubkey())}}
+        blocks = {
+            "getBlock": [slot, {"encoding": "json", "maxSupportedTransactionVersion": 0}],
+            "getBlocks": [max(slot - 5, 0), slot],
+            "getBlocksWithLimit": [slot, 3],
+            "getBlockTime": [slot],
+            "getProgramAccounts": [
+                str(TOKEN_PROGRAM_ID),
+                {"encoding": "base64", "filters": [{"dataSize": 165}, owner_filter]},
+            ],
+            "getRecentPerformanceSamples": [3],
+        }
+        for method, params in blocks.items():
+            body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+            results[method] = http.post(rpc_url, json=body).json()
     results.update(asyncio.run(_pubsub_answers(fast_chain, fee_payer, owner, merchant)))
     return results
 

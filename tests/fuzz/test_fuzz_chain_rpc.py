@@ -55,6 +55,7 @@ CONFIG_KEYS = [
     "before", "until", "maxSupportedTransactionVersion", "innerInstructions", "mint",
     "programId", "enableReceivedNotification", "addresses", "offset", "length", "lamports",
     "data", "owner", "executable", "latencyMs", "dropRate", "lateConfirmMs", "errorRate", "",
+    "filters", "transactionDetails", "rewards", "withContext", "dataSize", "memcmp", "bytes",
 ]  # fmt: skip
 WORDS = [
     "", " ", "processed", "confirmed", "finalized", "recent", "max", "base64", "base58",
@@ -219,6 +220,20 @@ def _pool(node_or_chain_tx: dict[str, Any]) -> dict[str, list]:
             {"programId": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"},
         ],
         "name": ["snap", "snap-1", "../snap", "/tmp/x402-fuzz-snap", ""],
+        "slot": [0, 1, 2, 3, 5, 2**64 - 1, 2**64],
+        "filters": [
+            [{"dataSize": 165}],
+            [{"memcmp": {"offset": 32, "bytes": node_or_chain_tx["wallets"][0]}}],
+            [{"memcmp": {"offset": 0, "bytes": "AAAA", "encoding": "base64"}}, {"dataSize": 82}],
+            [{"tokenAccountState": None}],
+            [{"memcmp": {"offset": 2**64, "bytes": "1" * 200}}],
+            [{}] * 5,
+        ],
+        "blockConfig": [
+            {"transactionDetails": d, "maxSupportedTransactionVersion": 0, "rewards": r}
+            for d in ("full", "accounts", "signatures", "none")
+            for r in (True, False)
+        ],
         "faults": [{"dropRate": 0.5}, {"latencyMs": 0}, {"errorRate": 2}, {"nope": 1}],
         "account": [{"lamports": 5, "data": "AAAA"}, {"owner": "x"}, {"executable": True}],
     }
