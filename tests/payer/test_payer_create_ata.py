@@ -9,8 +9,9 @@ from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from sandbox.payer import MintInfo, X402Client, build_payment
+from sandbox.payer import MintInfo, PaymentBuildError, X402Client, build_payment
 from sandbox.payer.cli import build_parser
+from sandbox.payer.mutations import CREATE_ATA_PINS, create_ata_pin
 from sandbox.protocol import PaymentRequirements, parse_facilitator_request
 from sandbox.protocol.exact_svm import client
 from sandbox.protocol.exact_svm.facilitator import CheckedPayment, VerifyPolicy, check_payment
@@ -84,3 +85,29 @@ def test_the_flag_and_the_client_option():
     assert build_parser().parse_args(["http://x/", "--create-ata"]).create_ata is True
     assert build_parser().parse_args(["http://x/"]).create_ata is False
     assert X402Client(Keypair(), create_ata=True).create_ata is True
+
+
+@pytest.mark.parametrize("pin", list(CREATE_ATA_PINS))
+def test_each_create_ata_pin_mutation_is_refused_with_its_own_reason(pin):
+    mint = MintInfo(Pubkey.from_string(USDC_DEVNET_MINT), 6)
+    requirements = _requirements(Keypair().pubkey(), mint.address)
+    payment = create_ata_pin(requirements, Keypair(), mint, Hash.new_unique(), pin=pin)
+    assert payment.description.startswith("create-ATA with ")
+    request = parse_facilitator_request(orjson.dumps(payment.facilitator_body()))
+    policy = VerifyPolicy(
+        fee_payers=frozenset([FEE_PAYER.pubkey()]),
+        network=SOLANA_DEVNET,
+        layout="role-based",
+        allow_create_ata=True,
+    )
+    rejection = check_payment(request, policy)
+    assert getattr(rejection, "reason", None) == f"invalid_exact_svm_payload_create_ata_{pin}" + (
+        "" if pin in ("not_idempotent", "account_count") else "_mismatch"
+    )
+
+
+def test_an_unknown_pin_is_refused():
+    mint = MintInfo(Pubkey.from_string(USDC_DEVNET_MINT), 6)
+    with pytest.raises(PaymentBuildError, match="pin must be one of"):
+        create_ata_pin(_requirements(Keypair().pubkey(), mint.address), Keypair(), mint,
+                       Hash.new_unique(), pin="rent")  # fmt: skip

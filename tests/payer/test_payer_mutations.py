@@ -88,6 +88,7 @@ def test_registry_names_every_mutation() -> None:
         "wrong_network",
         "accepted_mismatch",
         "version_mixup",
+        "create_ata_pin",
     }
 
 

@@ -9,6 +9,7 @@ maps a name to each function so a scenario can run them all.
 from __future__ import annotations
 
 from sandbox.payer.mutations._build import Mutation
+from sandbox.payer.mutations.create_ata import CREATE_ATA_PINS, create_ata_pin
 from sandbox.payer.mutations.payload import (
     VERSION_MIXUPS,
     accepted_mismatch,
@@ -32,6 +33,7 @@ from sandbox.payer.mutations.transaction import (
 )
 
 __all__ = [
+    "CREATE_ATA_PINS",
     "INSTRUCTION_NAMES",
     "MUTATIONS",
     "VERSION_MIXUPS",
@@ -40,6 +42,7 @@ __all__ = [
     "bad_signature",
     "compute_limit_too_high",
     "compute_price_too_high",
+    "create_ata_pin",
     "extra_instruction",
     "fee_payer_as_authority",
     "fee_payer_in_instruction",
@@ -69,4 +72,5 @@ MUTATIONS: dict[str, Mutation] = {
     "wrong_network": wrong_network,
     "accepted_mismatch": accepted_mismatch,
     "version_mixup": version_mixup,
+    "create_ata_pin": create_ata_pin,
 }
