@@ -4,7 +4,7 @@ LiteSVM keeps its accounts in memory only, and the state file (state.py) is writ
 shutdown; a kill -9 or a power cut would lose everything since. So every closed block (and every
 cheat write) appends one frame to `<state file>.journal`: the current value of each account it
 wrote, its transactions (status and details, as getTransaction answers them), the blocks closed
-since the last frame (blocks.py: an empty block rides in a frame of its own) and the clocks.
+since the last frame (blocks.py; an empty block gets a frame of its own too) and the clocks.
 Frames hold whole account values, not deltas, so replaying a journal in order over any state
 file of the same ledger gives the newest state.
 

@@ -1,12 +1,13 @@
 """The "blocks" RPC family: getBlock, getBlocks, getBlocksWithLimit, getBlockTime,
 getRecentPerformanceSamples, answered from the block history (blocks.py).
 
-Errors as the validator answers them: a block not yet at the commitment asked (or past the
-newest) is -32004 "Block not available for slot N"; a slot with no block (sandbox_advanceSlots
-skips slots) -32007 "Slot N was skipped"; a block older than the history kept -32001 "Block N
-cleaned up". (-32009, skipped in long-term storage, is BigTable's: this chain has none.) A
-block whose transactions' details were dropped (past the producer's DETAIL_KEEP) answers
--32011 for `transactionDetails` full or accounts, as getTransaction does.
+Reads at confirmed or finalized (finalized unless asked; processed is refused, -32602, as the
+validator does). Errors as the validator answers them: a block not yet at the commitment asked
+(or past the newest) is -32004 "Block not available for slot N"; a slot with no block
+(sandbox_advanceSlots skips slots) -32007 "Slot N was skipped"; a block older than the history
+kept -32001 "Block N cleaned up". (-32009, skipped in long-term storage, is BigTable's: this
+chain has none.) A block whose transactions' details were dropped (past the producer's
+DETAIL_KEEP) answers -32011 for `transactionDetails` full or accounts, as getTransaction does.
 """
 
 from __future__ import annotations

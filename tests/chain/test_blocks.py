@@ -317,3 +317,83 @@ def test_blocks_survive_kill_9_and_restarts(tmp_path, slot_ms):
             new = _transfer(chain, payer, merchant, 7 + n)
             block = _result(chain, "getBlock", _confirmed_slot(chain, new), CONFIRMED)
             assert block["parentSlot"] >= max(slots.values())
+
+
+def test_transactions_of_the_open_block_keep_their_block_across_a_jump():
+    """sandbox_advanceSlots past finalization closes the open block in its own slot first."""
+    with start_chain(slot_ms="manual") as chain:
+        signature = chain.rpc("requestAirdrop", str(Keypair().pubkey()), SOL)
+        slot = chain.rpc("getSignatureStatuses", [signature])["value"][0]["slot"]
+        chain.rpc("sandbox_advanceSlots", 200)
+        block = _result(chain, "getBlock", slot, {"transactionDetails": "signatures"})
+        assert block["signatures"] == [signature]
+
+
+def test_a_cheat_in_the_open_block_is_in_that_block_after_kill_9(tmp_path):
+    """A cheat's frame reaches the journal before its block closes: after a kill -9 the
+    restored chain carries it on in the open block, which lists it once closed."""
+    state = tmp_path / "state.json"
+    owner = Keypair().pubkey()
+    with start_chain(slot_ms="manual", state=state) as chain:
+        chain.rpc("sandbox_advanceSlots", 1)
+        open_slot = chain.rpc("getSlot", {"commitment": "processed"})
+        chain.rpc("sandbox_mintTo", str(owner), 1_000)
+        os.kill(chain.pid, signal.SIGKILL)
+        chain.process.popen.wait(timeout=30)
+    with start_chain(slot_ms="manual", state=state) as chain:
+        assert chain.rpc("getSlot", {"commitment": "processed"}) == open_slot
+        chain.rpc("sandbox_advanceSlots", 1)
+        found = chain.rpc("getSignaturesForAddress", str(owner), {"commitment": "confirmed"})
+        assert [entry["slot"] for entry in found] == [open_slot]
+        config = {"transactionDetails": "signatures", "commitment": "confirmed"}
+        block = _result(chain, "getBlock", open_slot, config)
+        assert block["signatures"] == [found[0]["signature"]]
+
+
+def test_blocks_past_the_history_kept_are_cleaned_up(monkeypatch):
+    from sandbox.chain import blocks
+    from sandbox.chain.dispatcher import Dispatcher
+    from sandbox.chain.node import ChainNode
+    from sandbox.chain.settings import ChainSettings
+
+    monkeypatch.setattr(blocks, "BLOCK_KEEP", 5)
+    node = ChainNode(ChainSettings(slot_ms=0))
+    dispatcher = Dispatcher(node)
+    for _ in range(10):
+        node.twin.airdrop(Keypair().pubkey(), SOL)
+
+    def call(method, *params):
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+        return orjson.loads(dispatcher.handle(orjson.dumps(body)))
+
+    newest = call("getSlot")["result"]
+    first = call("getFirstAvailableBlock")["result"]
+    assert first == newest - 4
+    assert call("getBlocks", 0)["result"] == list(range(first, newest + 1))
+    code, message = _error(call("getBlock", first - 1))
+    assert code == -32001 and message.endswith(f"First available block: {first}")
+    block = call("getBlock", first, {"transactionDetails": "signatures"})["result"]
+    assert block["parentSlot"] == first - 1 and len(block["signatures"]) == 1
+
+
+def test_get_program_accounts_refuses_more_matches_than_it_answers(fast_chain, monkeypatch):
+    from sandbox.chain import rpc_scan
+    from sandbox.chain.dispatcher import Dispatcher
+    from sandbox.chain.node import ChainNode
+    from sandbox.chain.settings import ChainSettings
+
+    monkeypatch.setattr(rpc_scan, "MAX_PROGRAM_ACCOUNTS", 2)
+    node = ChainNode(ChainSettings(slot_ms=0))
+    owners = [Keypair().pubkey() for _ in range(3)]
+    for owner in owners:
+        node.twin.mint_to(owner, 1, USDC)
+    dispatcher = Dispatcher(node)
+
+    def call(*params):
+        body = {"jsonrpc": "2.0", "id": 1, "method": "getProgramAccounts", "params": list(params)}
+        return orjson.loads(dispatcher.handle(orjson.dumps(body)))
+
+    code, message = _error(call(str(TOKEN_PROGRAM_ID), {"filters": [{"dataSize": 165}]}))
+    assert code == -32602 and "narrow" in message and "`filters`" in message
+    owner_filter = {"memcmp": {"offset": 32, "bytes": str(owners[0])}}
+    assert len(call(str(TOKEN_PROGRAM_ID), {"filters": [owner_filter]})["result"]) == 1
