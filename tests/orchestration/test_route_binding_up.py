@@ -55,12 +55,14 @@ def test_up_without_memo_binding(tmp_path: Path) -> None:
         report = tmp_path / "report.json"
         ran = cli(
             "scenarios", "--home", str(home), "--json", str(report), "route-binding",
-            "happy-path-v2", timeout=180,
+            "happy-path-v2", "memo-less-client", "nonce-reuse", timeout=180,
         )  # fmt: skip
         assert ran.returncode == 0, ran.stdout + ran.stderr
         results = {r["name"]: r for r in json.loads(report.read_text())}
         assert results["route-binding"]["outcome"] == "skipped", results
         assert "--route-binding none" in results["route-binding"]["detail"]
-        assert results["happy-path-v2"]["outcome"] == "passed", results
+        for name in ("happy-path-v2", "memo-less-client", "nonce-reuse"):
+            assert results[name]["outcome"] == "passed", results
+        assert "paid" in results["memo-less-client"]["detail"]
     finally:
         cli("down", "--home", str(home))

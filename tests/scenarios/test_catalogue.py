@@ -25,7 +25,7 @@ EXPECTED_STORIES = {
     "extra-instruction", "replay-settled-payment", "parallel-race", "nonce-reuse",
     "route-binding", "malformed-headers", "facilitator-down", "facilitator-slow",
     "settlement-pending", "facilitator-lying", "chain-drops-transaction",
-    "fee-payer-out-of-sol", "handler-failure", "facilitator-errors",
+    "fee-payer-out-of-sol", "handler-failure", "facilitator-errors", "memo-less-client",
 }  # fmt: skip
 
 
