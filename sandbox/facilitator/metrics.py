@@ -65,6 +65,18 @@ class FacilitatorMetrics:
             ["fee_payer"],
             registry=r,
         )
+        self.created_accounts = Counter(
+            "facilitator_created_accounts",
+            "Token accounts created by settled create-ATA payments (rent paid by the fee payer)",
+            ["fee_payer"],
+            registry=r,
+        )
+        self.created_account_lamports = Counter(
+            "facilitator_created_account_rent_lamports",
+            "Lamports of rent the fee payer paid for accounts created by settled payments",
+            ["fee_payer"],
+            registry=r,
+        )
         # Cache label children: .labels() costs a lock and a dict lookup per call.
         self._outcome_children: dict[tuple[str, str], object] = {}
         self._chain_children: dict[tuple[str, bool], object] = {}
@@ -96,6 +108,10 @@ class FacilitatorMetrics:
     def failed_transaction(self, fee_payer: str, lamports: int) -> None:
         self.failed_transactions.labels(fee_payer).inc()
         self.failed_lamports.labels(fee_payer).inc(lamports)
+
+    def created_account(self, fee_payer: str, lamports: int) -> None:
+        self.created_accounts.labels(fee_payer).inc()
+        self.created_account_lamports.labels(fee_payer).inc(lamports)
 
     def fault(self, endpoint: str, kind: str) -> None:
         self.faults.labels(endpoint, kind).inc()

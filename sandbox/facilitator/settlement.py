@@ -132,7 +132,23 @@ class Settler:
             refusal = await self.verifier.simulate(checked)
         if refusal is not None:
             return _failed(refusal.reason, refusal.message, payer)
-        return await self._send_new(checked, wait, turn)
+        if checked.created_account is None:
+            return await self._send_new(checked, wait, turn)
+        # A create-ATA: the rent the fee payer funds is what the account holds afterwards
+        # beyond what it held before (nothing when it existed: CreateIdempotent).
+        before = await self._lamports(checked.created_account)
+        result = await self._send_new(checked, wait, turn)
+        after = await self._lamports(checked.created_account) if result.success else None
+        if before is not None and after is not None and after > before:
+            self.metrics.created_account(str(checked.fee_payer), after - before)
+        return result
+
+    async def _lamports(self, account: Pubkey) -> int | None:
+        """Best effort, for the metrics only: a chain error leaves the rent uncounted."""
+        try:
+            return (await self.chain.balance(str(account))) or 0
+        except ChainError:
+            return None
 
     async def _send_new(self, checked: CheckedPayment, wait: bool, turn: Turn) -> SettleResult:
         payer = str(checked.payer)

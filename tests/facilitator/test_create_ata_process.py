@@ -1,7 +1,8 @@
 """A first-time merchant (no token account yet) paid through create-ATA, on real processes: a
 chain and a facilitator run with `--layout role-based --allow-create-ata`, the payment built by
 the payer's `create_ata=True`. The account exists afterwards and the fee payer's SOL fell by
-exactly the rent plus the fee; each create-ATA pin wrong is refused and costs it nothing."""
+exactly the rent plus the fee, which /metrics counts; each create-ATA pin wrong is refused and
+costs it nothing."""
 
 from __future__ import annotations
 
@@ -148,3 +149,10 @@ def test_first_time_merchant_paid_through_create_ata() -> None:
             assert before - sol() <= max_fee(again.transaction.message)
             balance = chain.rpc("getTokenAccountBalance", str(ata))["value"]["amount"]
             assert int(balance) == 2 * AMOUNT
+
+            # /metrics counts the one account created and its rent, not the idempotent repeat.
+            metrics = httpx.get(f"{fac.url}/metrics", timeout=10).text
+            label = f'{{fee_payer="{fee_payer.pubkey()}"}}'
+            values = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if label in line)
+            assert float(values[f"facilitator_created_accounts_total{label}"]) == 1
+            assert float(values[f"facilitator_created_account_rent_lamports_total{label}"]) == rent

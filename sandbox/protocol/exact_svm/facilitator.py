@@ -97,6 +97,7 @@ class CheckedPayment:
     network: str
     amount: int = field(default=0)
     transfer_index: int = 2  # where the TransferChecked sits (the role-based layout moves it)
+    created_account: Pubkey | None = None  # the account its create-ATA makes (fee payer's rent)
 
     @property
     def nonce_key(self) -> bytes | None:
@@ -290,6 +291,7 @@ def check_payment(
         network=req.network,
         amount=transfer.amount,
         transfer_index=2 if roles is None else roles.transfer_index,
+        created_account=None if created is None else transfer.destination,
     )
 
 
