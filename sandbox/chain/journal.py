@@ -21,10 +21,10 @@ new at every reset or load). Replay applies only frames of the state file's seed
 left behind by a ledger that sandbox_reset or sandbox_loadState replaced is never replayed over
 the new one, whatever the moment of a crash.
 
-Checkpoints bound replay: past `ChainSettings.journal_max_bytes` (128 MiB), at a clean
-shutdown, a reset or a load, the state file is rewritten and the journal replaced by one frame
-holding the transaction and block history still kept (statuses, details, blocks), so history
-survives restarts too.
+Checkpoints bound replay: past `ChainSettings.journal_max_bytes` (128 MiB) or MAX_EMPTY_FRAMES
+frames of empty blocks, at a clean shutdown, a reset or a load, the state file is rewritten and
+the journal replaced by one frame holding the transaction and block history still kept
+(statuses, details, blocks), so history survives restarts too.
 
 Frame: 4-byte length, 4-byte CRC-32 of the payload, the payload (JSON). A torn last frame (a
 crash mid-write) fails its length or CRC and is cut off at start.
@@ -59,6 +59,9 @@ __all__ = ["ChainJournal", "journal_path", "read_frames"]
 log = logging.getLogger("sandbox.chain")
 
 _HEAD = struct.Struct("<II")  # payload length, CRC-32
+# Frames of empty blocks alone (an idle chain at 400 ms writes 2.5 a second) also bound replay:
+# past this many since the last checkpoint (~5.5 hours idle), a checkpoint (replay ~0.5 s).
+MAX_EMPTY_FRAMES = 50_000
 
 
 def journal_path(state_file: Path) -> Path:
@@ -119,6 +122,7 @@ class ChainJournal:
         self._fd = -1
         self.size = 0
         self.base = 0  # the history frame a checkpoint starts with: never counted to the limit
+        self.empty_frames = 0  # frames of empty blocks alone since the last checkpoint
         self._appended = 0  # commits promised (group mode: not all encoded yet)
         self._durable = 0  # commits known to be on disk
         self._waiters: list[tuple[int, Callable[[], None]]] = []
@@ -141,6 +145,7 @@ class ChainJournal:
                 at = apply_frame(producer, frame)
                 closed, height, count = max(closed, at[0]), max(height, at[1]), at[2]
                 replayed += 1
+                self.empty_frames += not frame.get("txs") and not frame.get("accounts")
         if seed is not None:
             producer.restore_clock(closed, height, count or producer.stats["transactions"], seed)
             producer.block_sigs = producer.blocks.finish_replay(
@@ -185,6 +190,7 @@ class ChainJournal:
     def _encode(self) -> bytes:
         producer = self.node.producer
         sigs, dirty = producer.take_journal_marks()
+        self.empty_frames += not sigs and not dirty
         statuses = producer.statuses
         read = producer.svm.get_account
         self.stats["frames"] += 1
@@ -264,7 +270,7 @@ class ChainJournal:
 
     # ---- checkpoints -----------------------------------------------------------------------
     def _over_limit(self) -> bool:
-        return self.size - self.base > self.max_bytes
+        return self.size - self.base > self.max_bytes or self.empty_frames > MAX_EMPTY_FRAMES
 
     def _maybe_checkpoint(self) -> None:
         if self._over_limit():
@@ -299,6 +305,7 @@ class ChainJournal:
         if old >= 0:
             os.close(old)
         self.size = self.base = len(frame)
+        self.empty_frames = 0
         self._mark_durable(target)
         self.stats["checkpoints"] += 1
 

@@ -397,3 +397,27 @@ def test_get_program_accounts_refuses_more_matches_than_it_answers(fast_chain, m
     assert code == -32602 and "narrow" in message and "`filters`" in message
     owner_filter = {"memcmp": {"offset": 32, "bytes": str(owners[0])}}
     assert len(call(str(TOKEN_PROGRAM_ID), {"filters": [owner_filter]})["result"]) == 1
+
+
+def test_empty_blocks_are_journaled_and_bound_replay(tmp_path, monkeypatch):
+    """In-process (no event loop: frames written at once): each empty block is a frame, and
+    past MAX_EMPTY_FRAMES of them a checkpoint starts the journal again, history kept."""
+    from sandbox.chain import journal
+    from sandbox.chain.app import build_node
+    from sandbox.chain.settings import ChainSettings
+
+    monkeypatch.setattr(journal, "MAX_EMPTY_FRAMES", 20)
+    settings = ChainSettings(slot_ms=400, state_file=tmp_path / "s.json")
+    node = build_node(settings)
+    for _ in range(50):
+        node.producer.advance_height(1)
+        node.producer.close_block()
+    assert node.journal.stats["frames"] == 50 and node.journal.stats["checkpoints"] == 3
+    closed = node.producer.closed_slot
+    blocks = [(b.slot, b.parent, b.blockhash, b.previous) for b in node.producer.blocks.order]
+    restored = build_node(settings)  # no clean shutdown: the journal as it was
+    assert restored.journal.stats["replayed"] <= 21
+    assert restored.producer.closed_slot == closed
+    assert [
+        (b.slot, b.parent, b.blockhash, b.previous) for b in restored.producer.blocks.order
+    ] == blocks
