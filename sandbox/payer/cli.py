@@ -115,6 +115,16 @@ def _print_offers(response: X402Response, out: TextIO) -> None:
         )
 
 
+def _unfunded(response: X402Response) -> bool:
+    """The refusal says the paying wallet has no token account for the asset (the transfer's
+    InvalidAccountData) or too little in it."""
+    if response.rejection == "insufficient_funds":
+        return True
+    return response.rejection == "transaction_simulation_failed" and (
+        "InvalidAccountData" in response.text or "AccountNotFound" in response.text
+    )
+
+
 def report(response: X402Response, verbose: bool, out: TextIO) -> int:
     """Print what happened, step by step; the exit code (0 when the content was served)."""
     if not response.paid:
@@ -143,6 +153,13 @@ def report(response: X402Response, verbose: bool, out: TextIO) -> int:
     print(f"<- {response.status} ({_ms(response.timings.paid_request)})", file=out)
     if response.rejection:
         print(f"   the server refused the payment: {response.rejection}", file=out)
+        if _unfunded(response):
+            print(
+                f"   hint: {payment.payer} holds no {_short(offer.asset)} to pay with (no token "
+                f"account, or too little): on the sandbox, run `x402-sandbox fund "
+                f"{payment.payer} --usdc 10`",
+                file=out,
+            )
     receipt = response.receipt
     if response.receipt_error:
         print(f"   receipt header is malformed: {response.receipt_error}", file=out)

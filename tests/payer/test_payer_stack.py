@@ -40,3 +40,31 @@ async def test_pays_the_sandbox_server(x402_stack, x402_payer, x402_rpc, version
     )
     assert tx is not None and tx["meta"]["err"] is None
     assert _usdc_balance(x402_rpc, x402_payer.address) == before - 1_000  # $0.001
+
+
+@pytest.mark.parametrize("usdc", [None, 0])
+def test_pay_from_a_wallet_without_usdc_says_to_fund_it(x402_stack, x402_rpc, tmp_path, usdc):
+    """No token account (None) or an empty one (0): the refusal is followed by the command that
+    fixes it, not only the raw simulation error."""
+    import io
+
+    from solders.keypair import Keypair
+
+    from sandbox.orchestration.wallets import write_keypair
+    from sandbox.payer.cli import main as pay
+
+    keypair = Keypair()
+    path = write_keypair(tmp_path / "poor.json", keypair)
+    x402_rpc.call("requestAirdrop", str(keypair.pubkey()), 1_000_000_000)
+    if usdc is not None:
+        x402_rpc.call("sandbox_mintTo", str(keypair.pubkey()), usdc)
+    out = io.StringIO()
+    code = pay(
+        [f"{x402_stack.server_url}/api/weather", "--keypair", str(path),
+         "--rpc-url", x402_stack.rpc_url],
+        out=out,
+    )  # fmt: skip
+    text = out.getvalue()
+    assert code == 1, text
+    assert "the server refused the payment" in text
+    assert f"x402-sandbox fund {keypair.pubkey()}" in text, text
