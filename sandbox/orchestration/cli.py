@@ -34,7 +34,10 @@ from sandbox.orchestration.wallets import read_wallets
 from sandbox.processes import http_ok
 from sandbox.protocol import associated_token_address
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="The x402 local stack.")
+# Plain help: Rich's help tables cut long flag names at 80 columns ("--facilitator-po…").
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="The x402 local stack.", rich_markup_mode=None
+)
 err = make_console(stderr=True)
 out = make_console()
 
