@@ -1,0 +1,129 @@
+"""An event feed: what a component did, each step of each payment, as Server-Sent Events.
+
+A component keeps one `EventFeed`: a bounded ring of events (the newest `capacity`), each a
+dict with `id` (1, 2, ... in this process), `time` (Unix seconds), `source` (the component),
+`kind` ("payment_required", "verify", "settle", ...) and the kind's own fields; a
+`correlation` id, when the payment has one, follows it across components.
+
+`publish()` is what the hot path pays: one dict, one append, one put per live subscriber;
+nothing is encoded until a subscriber reads. A subscriber that stops reading is cut off once
+`queue_limit` events wait for it, so a stuck `listen` never grows the component's memory.
+
+`serve(send, last_id)` streams over ASGI: first the events after `last_id` still in the ring
+(`Last-Event-ID` on a reconnect, or `?since=N`), then each new one, with a comment line as a
+heartbeat every `heartbeat_s` so idle proxies and clients know the stream is alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections import deque
+from typing import Any
+
+import orjson
+
+__all__ = ["SSE_HEADERS", "EventFeed", "last_event_id", "sse_frame"]
+
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def sse_frame(event: dict[str, Any]) -> bytes:
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (
+        event["id"],
+        event["kind"].encode(),
+        orjson.dumps(event),
+    )
+
+
+def last_event_id(headers: dict[bytes, bytes], query: bytes) -> int:
+    """Where a subscriber resumes: `Last-Event-ID`, else `?since=N`, else 0 (the whole ring)."""
+    raw = headers.get(b"last-event-id")
+    if raw is None:
+        for part in query.split(b"&"):
+            name, _, value = part.partition(b"=")
+            if name == b"since":
+                raw = value
+    try:
+        return max(0, int(raw)) if raw else 0
+    except ValueError:
+        return 0
+
+
+class EventFeed:
+    def __init__(
+        self,
+        source: str,
+        capacity: int = 10_000,
+        queue_limit: int = 10_000,
+        heartbeat_s: float = 15.0,
+    ) -> None:
+        self.source = source
+        self.ring: deque[dict[str, Any]] = deque(maxlen=capacity)
+        self.queue_limit = queue_limit
+        self.heartbeat_s = heartbeat_s
+        self._ids = itertools.count(1)
+        self._subscribers: set[asyncio.Queue] = set()
+        self.dropped_subscribers = 0
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def publish(self, kind: str, **fields: Any) -> dict[str, Any]:
+        event = {"id": next(self._ids), "time": time.time(), "source": self.source, "kind": kind}
+        event.update(fields)
+        self.ring.append(event)
+        if self._subscribers:
+            for queue in list(self._subscribers):
+                if queue.qsize() >= self.queue_limit:
+                    self._subscribers.discard(queue)
+                    self.dropped_subscribers += 1
+                    queue.put_nowait(None)  # the stream ends: the client reconnects and resumes
+                else:
+                    queue.put_nowait(event)
+        return event
+
+    def since(self, last_id: int) -> list[dict[str, Any]]:
+        ring = self.ring
+        if not ring or last_id >= ring[-1]["id"]:
+            return []
+        first = ring[0]["id"]
+        return list(itertools.islice(ring, max(0, last_id - first + 1), None))
+
+    async def serve(self, send, last_id: int = 0) -> None:
+        """Stream the feed as the body of an ASGI response until the client goes away."""
+        queue: asyncio.Queue = asyncio.Queue()
+        self._subscribers.add(queue)  # before the replay: nothing published between is lost
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+            backlog = self.since(last_id)
+            sent = backlog[-1]["id"] if backlog else last_id
+            body = b"retry: 1000\n\n" + b"".join(sse_frame(e) for e in backlog)
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), self.heartbeat_s)
+                except TimeoutError:
+                    await send(
+                        {"type": "http.response.body", "body": b": alive\n\n", "more_body": True}
+                    )
+                    continue
+                if event is None:
+                    break
+                if event["id"] <= sent:
+                    continue  # already in the replay
+                sent = event["id"]
+                await send(
+                    {"type": "http.response.body", "body": sse_frame(event), "more_body": True}
+                )
+        finally:
+            self._subscribers.discard(queue)
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
