@@ -23,7 +23,8 @@ BUGS = {
     "skip-recipient-check": "a transfer to any token account is accepted",
     "skip-network-check": "a payment for any network is accepted",
     "skip-fee-payer-isolation": "instructions may use the fee payer's accounts",
-    "skip-instruction-checks": "any instruction may follow the transfer",
+    "skip-instruction-checks": "any instruction may follow the transfer; a create-ATA's pins "
+    "are not checked (role-based layout)",
     "skip-signature-check": "the client's signature is not verified",
     "skip-simulation": "payments are not simulated before they are accepted or sent",
     "ignore-send-errors": "a transaction the chain refuses is reported as settled",

@@ -26,6 +26,7 @@ EXPECTED_STORIES = {
     "route-binding", "malformed-headers", "facilitator-down", "facilitator-slow",
     "settlement-pending", "facilitator-lying", "chain-drops-transaction",
     "fee-payer-out-of-sol", "handler-failure", "facilitator-errors", "memo-less-client",
+    "first-time-merchant",
 }  # fmt: skip
 
 

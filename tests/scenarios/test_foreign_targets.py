@@ -36,7 +36,7 @@ PORTABLE = {
     "happy-path-v1", "happy-path-v2", "underpay", "overpay", "wrong-mint", "wrong-recipient",
     "wrong-network", "tampered-signature", "fee-payer-as-authority", "fee-payer-in-instruction",
     "extra-instruction", "replay-settled-payment", "parallel-race", "nonce-reuse",
-    "malformed-headers",
+    "malformed-headers", "memo-less-client",
 }  # fmt: skip
 
 

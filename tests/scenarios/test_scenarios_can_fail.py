@@ -50,6 +50,7 @@ BROKEN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "route-binding": ((), ("skip-route-binding",)),
     # skip-route-binding sends a v1 payment's requirements with extra.memo "" (unset): paid
     "memo-less-client": ((), ("skip-route-binding",)),
+    "first-time-merchant": (("skip-instruction-checks",), ()),  # role-based: FACILITATOR_FLAGS
     "malformed-headers": ((), ("crash-on-malformed",)),
     "facilitator-down": ((), ("fail-open",)),
     "facilitator-slow": ((), ("fail-open",)),
@@ -61,10 +62,16 @@ BROKEN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+# story -> the facilitator flags its stack needs (a story skipped on the default stack)
+FACILITATOR_FLAGS: dict[str, tuple[str, ...]] = {
+    "first-time-merchant": ("--layout", "role-based", "--allow-create-ata"),
+}
+
+
 def _groups() -> dict[tuple, list[str]]:
     groups: dict[tuple, list[str]] = {}
     for story, bugs in BROKEN.items():
-        groups.setdefault(bugs, []).append(story)
+        groups.setdefault((*bugs, FACILITATOR_FLAGS.get(story, ())), []).append(story)
     return groups
 
 
@@ -81,12 +88,12 @@ def test_every_story_has_a_broken_stack() -> None:
 @pytest.mark.parametrize(
     ("bugs", "stories"),
     list(GROUPS.items()),
-    ids=["+".join([*f, *s]) for f, s in GROUPS],
+    ids=["+".join([*f, *s, *a]) for f, s, a in GROUPS],
 )
 def test_each_story_fails_on_a_stack_with_its_bug(
     bugs: tuple, stories: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    facilitator_bugs, server_bugs = bugs
+    facilitator_bugs, server_bugs, facilitator_flags = bugs
     # The environment reaches every process the stack (or a story: a second server) starts.
     monkeypatch.setenv("X402_FACILITATOR_BUGS", ",".join(facilitator_bugs))
     monkeypatch.setenv("X402_SERVER_BUGS", ",".join(server_bugs))
@@ -97,6 +104,7 @@ def test_each_story_fails_on_a_stack_with_its_bug(
         server_port=free_port(),
         slot_ms=0,
         payers=1,
+        facilitator_args=facilitator_flags,
     )
     stack = start_stack(config)
     try:

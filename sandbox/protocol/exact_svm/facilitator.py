@@ -243,7 +243,7 @@ def check_payment(
         if isinstance(roles, Rejection):
             return roles
         transfer, memos, created = roles.transfer, roles.memos, roles.create_ata_index
-        if created is not None:
+        if created is not None and "skip-instruction-checks" not in policy.bugs:
             ix = message.instructions[created]
             rejection = check_create_ata(ix, keys, transfer, fee_payer, asset, pay_to)
             if rejection:
