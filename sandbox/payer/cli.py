@@ -34,6 +34,7 @@ from sandbox.protocol import (
     PaymentRequirementsV1,
     format_usdc,
     parse_price,
+    reasons,
 )
 
 __all__ = ["main"]
@@ -118,9 +119,9 @@ def _print_offers(response: X402Response, out: TextIO) -> None:
 def _unfunded(response: X402Response) -> bool:
     """The refusal says the paying wallet has no token account for the asset (the transfer's
     InvalidAccountData) or too little in it."""
-    if response.rejection == "insufficient_funds":
+    if response.rejection == reasons.INSUFFICIENT_FUNDS:
         return True
-    return response.rejection == "transaction_simulation_failed" and (
+    return response.rejection == reasons.TRANSACTION_SIMULATION_FAILED and (
         "InvalidAccountData" in response.text or "AccountNotFound" in response.text
     )
 

@@ -59,7 +59,8 @@ class Reason(StrEnum):
     # (transaction.py decode_transaction; the server's read_transaction)
     SVM_NOT_DECODABLE = "invalid_exact_svm_payload_transaction_could_not_be_decoded"
     # fewer than 3 or more than max_instructions instructions, or an unknown instruction past
-    # the UNKNOWN_INSTRUCTION table (facilitator.py _check_instructions)
+    # the UNKNOWN_INSTRUCTION table (facilitator.py _check_instructions; the count also in
+    # layouts.py check_roles)
     SVM_INSTRUCTIONS_LENGTH = "invalid_exact_svm_payload_transaction_instructions_length"
     # an instruction after the transfer that is neither Memo nor Lighthouse, by position
     # (facilitator.py _check_instructions, via unknown_instruction)
@@ -68,26 +69,30 @@ class Reason(StrEnum):
     SVM_UNKNOWN_SIXTH_INSTRUCTION = "invalid_exact_svm_payload_unknown_sixth_instruction"
     # the TypeScript SDK's spelling (the Python SDK stops at six instructions)
     SVM_UNKNOWN_SEVENTH_INSTRUCTION = "invalid_exact_svm_payload_unknown_seventh_instruction"
-    # instruction 0 is not ComputeBudget SetComputeUnitLimit (facilitator.py _check_instructions)
+    # instruction 0 is not ComputeBudget SetComputeUnitLimit (facilitator.py _check_instructions;
+    # role-based: none before the transfer, layouts.py check_roles)
     SVM_COMPUTE_LIMIT_INSTRUCTION = (
         "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction"
     )
-    # the compute unit limit is above max_compute_unit_limit (facilitator.py _check_instructions)
+    # the compute unit limit is above max_compute_unit_limit (facilitator.py _check_instructions,
+    # layouts.py check_roles)
     SVM_COMPUTE_LIMIT_TOO_HIGH = (
         "invalid_exact_svm_payload_transaction_instructions_compute_limit_instruction_too_high"
     )
-    # instruction 1 is not ComputeBudget SetComputeUnitPrice (facilitator.py _check_instructions)
+    # instruction 1 is not ComputeBudget SetComputeUnitPrice (facilitator.py _check_instructions;
+    # role-based: none after the compute limit, layouts.py check_roles)
     SVM_COMPUTE_PRICE_INSTRUCTION = (
         "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction"
     )
     # the compute unit price is above max_compute_unit_price: 5,000,000 microlamports in the
     # scheme (the SDKs' cap), 50,000 by default in this facilitator (facilitator.py
-    # _check_instructions, facilitator/settings.py)
+    # _check_instructions, layouts.py check_roles, facilitator/settings.py)
     SVM_COMPUTE_PRICE_TOO_HIGH = (
         "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction_too_high"
     )
     # instruction 2 is not a four-account TransferChecked of Token or Token-2022
-    # (facilitator.py _check_instructions, transaction.py transfer_checked)
+    # (facilitator.py _check_instructions, transaction.py transfer_checked; role-based: no
+    # TransferChecked, or one without its four accounts, layouts.py check_roles)
     SVM_NO_TRANSFER_INSTRUCTION = "invalid_exact_svm_payload_no_transfer_instruction"
     # the transfer's mint is not the requirements' asset (facilitator.py check_payment)
     SVM_MINT_MISMATCH = "invalid_exact_svm_payload_mint_mismatch"
