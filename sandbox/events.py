@@ -90,6 +90,12 @@ class EventFeed:
                     queue.put_nowait(event)
         return event
 
+    def close(self) -> None:
+        """End every stream (at shutdown: a server waits for open responses to finish)."""
+        for queue in list(self._subscribers):
+            queue.put_nowait(None)
+        self._subscribers.clear()
+
     def since(self, last_id: int) -> list[dict[str, Any]]:
         ring = self.ring
         if not ring or last_id >= ring[-1]["id"]:
@@ -97,14 +103,33 @@ class EventFeed:
         first = ring[0]["id"]
         return list(itertools.islice(ring, max(0, last_id - first + 1), None))
 
-    async def serve(self, send, last_id: int = 0) -> None:
-        """Stream the feed as the body of an ASGI response until the client goes away."""
+    async def serve(self, send, last_id: int = 0, receive=None) -> None:
+        """Stream the feed as the body of an ASGI response until the client goes away (with
+        `receive`, its http.disconnect ends the stream at once, not at the next write)."""
+        if receive is None:
+            await self._stream(send, last_id)
+            return
+
+        async def disconnected() -> None:
+            while (await receive()).get("type") != "http.disconnect":
+                pass
+
+        stream = asyncio.create_task(self._stream(send, last_id))
+        gone = asyncio.create_task(disconnected())
+        await asyncio.wait({stream, gone}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (stream, gone):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _stream(self, send, last_id: int) -> None:
         queue: asyncio.Queue = asyncio.Queue()
         self._subscribers.add(queue)  # before the replay: nothing published between is lost
         try:
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
             backlog = self.since(last_id)
-            sent = backlog[-1]["id"] if backlog else last_id
+            newest = self.ring[-1]["id"] if self.ring else 0
+            sent = backlog[-1]["id"] if backlog else min(last_id, newest)
             body = b"retry: 1000\n\n" + b"".join(sse_frame(e) for e in backlog)
             await send({"type": "http.response.body", "body": body, "more_body": True})
             while True:

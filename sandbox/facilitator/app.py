@@ -4,6 +4,8 @@
     GET  /supported, /health, /metrics
     GET  /_sandbox/settlements, /_sandbox/rejections      recent outcomes (?limit=N)
     GET|POST /_sandbox/faults                             fault injection
+    GET  /_sandbox/events                                 every verify and settle, as SSE
+                                                          (Last-Event-ID or ?since=N resumes)
 Admin routes (/_sandbox/*) follow sandbox/admin_guard.py: JSON bodies only, no foreign Origin, and
 the admin token (`Authorization: Bearer TOKEN` or `X-Admin-Token`) from beyond loopback.
 
@@ -22,6 +24,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from sandbox.admin_guard import AdminGuard, Refusal
+from sandbox.events import last_event_id
 from sandbox.facilitator._asgi import BodyTooLarge, read_body, respond
 from sandbox.facilitator.answers import Answers
 from sandbox.facilitator.faults import Fault, FaultError, Faults
@@ -34,7 +37,7 @@ from sandbox.facilitator.settings import Settings
 from sandbox.protocol import ProtocolError, parse_facilitator_request, reasons
 from sandbox.protocol.exact_svm.wire import settle_failure, verify_invalid
 
-__all__ = ["FacilitatorApp", "create_app"]
+__all__ = ["CORRELATION_HEADER", "FacilitatorApp", "correlation_of", "create_app"]
 
 log = logging.getLogger("sandbox.facilitator")
 
@@ -66,6 +69,7 @@ class FacilitatorApp:
             ("GET", "/_sandbox/rejections"): self._rejections,
             ("GET", "/_sandbox/faults"): self._faults_get,
             ("POST", "/_sandbox/faults"): self._faults_post,
+            ("GET", "/_sandbox/events"): self._events,
         }
         self._paths = {path for _method, path in self._routes}
         self._guard = AdminGuard(
@@ -97,6 +101,7 @@ class FacilitatorApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.answers.feed.close()
                 await self.facilitator.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -167,13 +172,13 @@ class FacilitatorApp:
                     result = await self.facilitator.verify(request)
                 else:
                     result = await self.injector.verify(request, fault)
-                body = self.answers.verify(request, result)
+                body = self.answers.verify(request, result, correlation_of(scope))
             else:
                 if fault is None:
                     result = await self.facilitator.settle(request)
                 else:
                     result = await self.injector.settle(request, fault)
-                body = self.answers.settle(request, result)
+                body = self.answers.settle(request, result, correlation_of(scope))
         except NotReady:
             status = 503
             body = shape(
@@ -224,6 +229,13 @@ class FacilitatorApp:
         await respond(send, 200, orjson.dumps({**body, "routes": routes}))
         return 200
 
+    async def _events(self, scope, receive, send) -> int:
+        """Server-Sent Events of every verify and settle (sandbox/events.py)."""
+        headers = dict(scope.get("headers") or ())
+        since = last_event_id(headers, scope.get("query_string", b""))
+        await self.answers.feed.serve(send, since, receive)
+        return 200
+
     async def _settlements(self, scope, receive, send) -> int:
         items = _recent(self.answers.settlements, scope)
         await respond(send, 200, orjson.dumps({"settlements": items}))
@@ -263,6 +275,17 @@ class FacilitatorApp:
         log.warning("faults set: %s", [f.to_wire() for f in faults])
         await respond(send, 200, orjson.dumps(self.faults.to_wire()))
         return 200
+
+
+CORRELATION_HEADER = b"x-x402-correlation-id"  # the server's id of one payment, on its calls
+
+
+def correlation_of(scope) -> str | None:
+    for name, value in scope.get("headers") or ():
+        if name == CORRELATION_HEADER:
+            text = value[:128].decode("ascii", "replace")
+            return text if text.isprintable() else None
+    return None
 
 
 def create_app(settings: Settings) -> FaultMiddleware:
