@@ -95,11 +95,11 @@ class Roles:
 
 
 def _order(index: int, what: str, after: int) -> Rejection:
-    expected = "nothing of the payment" if after == _NONE else f"the {_ROLE[after]}"
+    where = "before any compute limit" if after == _NONE else f"after the {_ROLE[after]}"
     return Rejection(
         reasons.SVM_INSTRUCTIONS_ORDER,
-        f"the {ixs.ordinal(index)} instruction is the {what}, which cannot come after "
-        f"{expected}: the order is compute limit, compute price, [create-ATA], transfer, memos",
+        f"the {ixs.ordinal(index)} instruction, a {what}, comes {where}: a payment is compute "
+        "limit, compute price, [create-ATA], transfer, then memos, each of the others once",
     )
 
 
