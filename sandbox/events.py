@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import time
 from collections import deque
@@ -25,7 +26,21 @@ from typing import Any
 
 import orjson
 
-__all__ = ["SSE_HEADERS", "EventFeed", "last_event_id", "sse_frame"]
+__all__ = [
+    "CORRELATION",
+    "CORRELATION_HEADER",
+    "SSE_HEADERS",
+    "EventFeed",
+    "last_event_id",
+    "sse_frame",
+]
+
+# One payment's id across components: the server sets it (its 402's memo, or the payment's own
+# identity without memo binding) and its facilitator client sends it on /verify and /settle.
+CORRELATION_HEADER = b"x-x402-correlation-id"
+CORRELATION: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "x402_correlation", default=None
+)
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),

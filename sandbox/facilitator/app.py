@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from sandbox.admin_guard import AdminGuard, Refusal
-from sandbox.events import last_event_id
+from sandbox.events import CORRELATION_HEADER, last_event_id
 from sandbox.facilitator._asgi import BodyTooLarge, read_body, respond
 from sandbox.facilitator.answers import Answers
 from sandbox.facilitator.faults import Fault, FaultError, Faults
@@ -37,7 +37,7 @@ from sandbox.facilitator.settings import Settings
 from sandbox.protocol import ProtocolError, parse_facilitator_request, reasons
 from sandbox.protocol.exact_svm.wire import settle_failure, verify_invalid
 
-__all__ = ["CORRELATION_HEADER", "FacilitatorApp", "correlation_of", "create_app"]
+__all__ = ["FacilitatorApp", "correlation_of", "create_app"]
 
 log = logging.getLogger("sandbox.facilitator")
 
@@ -275,9 +275,6 @@ class FacilitatorApp:
         log.warning("faults set: %s", [f.to_wire() for f in faults])
         await respond(send, 200, orjson.dumps(self.faults.to_wire()))
         return 200
-
-
-CORRELATION_HEADER = b"x-x402-correlation-id"  # the server's id of one payment, on its calls
 
 
 def correlation_of(scope) -> str | None:

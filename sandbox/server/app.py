@@ -7,6 +7,7 @@
 /api/upfront              $0.01, settled before the handler runs
 /api/broken               $0.01, the handler fails with 500 (so the payment is never settled)
 /metrics                  Prometheus
+/_sandbox/events          every step of every payment, as Server-Sent Events (events.py)
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ import hashlib
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from sandbox.admin_guard import AdminGuard
+from sandbox.events import EventFeed, last_event_id
 from sandbox.server.metrics import CONTENT_TYPE_LATEST
 from sandbox.server.middleware import PaymentMiddleware
 from sandbox.server.paywall import Paywall
 from sandbox.server.pricing import PricedRoute, PriceError, RoutePricing
 from sandbox.server.settings import ServerSettings
 
-__all__ = ["MEMO_BINDING_OFF", "PRICE_PER_TOKEN", "create_app", "sample_pricing"]
+__all__ = ["MEMO_BINDING_OFF", "PRICE_PER_TOKEN", "FeedResponse", "create_app", "sample_pricing"]
 
 MEMO_BINDING_OFF = (
     "memo binding is off (--route-binding none): offers carry no extra.memo, a v2 payment is "
@@ -58,6 +61,17 @@ def sample_pricing() -> RoutePricing:
     )
 
 
+class FeedResponse(Response):
+    """A response streaming an event feed until the client leaves (or shutdown)."""
+
+    def __init__(self, feed: EventFeed, since: int) -> None:
+        super().__init__()
+        self.feed, self.since = feed, since
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.feed.serve(send, self.since, receive)
+
+
 def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> FastAPI:
     paywall = paywall or Paywall(
         facilitator_url=settings.facilitator_url,
@@ -76,6 +90,7 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
     async def lifespan(_app: FastAPI):
         await paywall.start()
         yield
+        paywall.feed.close()  # open event streams end, so shutdown does not wait on them
         await paywall.close()
 
     app = FastAPI(title="x402 sandbox paid API", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -122,6 +137,22 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
             {"error": "handler_failed", "message": "this route fails on purpose; not charged"},
             status_code=500,
         )
+
+    # The feed tells payers and amounts: the admin rule's Host and Origin checks keep a
+    # DNS-rebinding or cross-site page from reading it (the server has no admin token).
+    guard = AdminGuard(port=settings.port, host=settings.host)
+
+    @app.get("/_sandbox/events")
+    async def events(request: Request):
+        refusal = guard.check(
+            dict(request.scope.get("headers") or ()),
+            request.client.host if request.client else None,
+            has_body=False,
+        )
+        if refusal is not None:
+            return JSONResponse({"error": refusal.message}, status_code=refusal.status)
+        since = last_event_id(dict(request.scope["headers"]), request.scope["query_string"])
+        return FeedResponse(paywall.feed, since)
 
     @app.get("/metrics")
     async def metrics() -> Response:

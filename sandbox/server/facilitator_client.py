@@ -18,6 +18,7 @@ import aiohttp
 import orjson
 from pydantic import ValidationError
 
+from sandbox.events import CORRELATION
 from sandbox.protocol import (
     ProtocolError,
     SettleResponse,
@@ -125,6 +126,9 @@ class FacilitatorClient:
         try:
             data = None if payload is None else orjson.dumps(payload)
             headers = {"Content-Type": "application/json"} if data is not None else None
+            correlation = CORRELATION.get()
+            if correlation is not None and headers is not None:
+                headers["X-X402-Correlation-Id"] = correlation  # links the facilitator's events
             async with self._client().request(
                 method, self.base_url + path, data=data, headers=headers
             ) as response:

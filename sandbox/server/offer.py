@@ -201,9 +201,9 @@ class Offers:
 
     async def challenge(
         self, send, offer: Offer, error: str, message: str, headers: Headers = ()
-    ) -> None:
+    ) -> str | None:
         """402 with a fresh memo (none without memo binding): the v1 challenge as body, the v2
-        one in PAYMENT-REQUIRED."""
+        one in PAYMENT-REQUIRED. Returns the memo (the payment's correlation id)."""
         memo = (
             self.binder.issue(
                 offer.method, offer.path, offer.amount, self.network, self.asset, offer.pay_to
@@ -233,6 +233,7 @@ class Offers:
                 *headers,
             ],
         )
+        return memo
 
 
 # ---------------------------------------------------------------------- other answers

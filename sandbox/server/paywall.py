@@ -38,6 +38,7 @@ import logging
 import time
 from pathlib import Path
 
+from sandbox.events import CORRELATION, EventFeed
 from sandbox.protocol import (
     PAYMENT_RESPONSE,
     USDC_DEVNET_MINT,
@@ -128,6 +129,7 @@ class Paywall:
             ),
             bugs=bugs,
         )
+        self.feed = EventFeed("server")  # every step of every payment (sandbox/events.py)
         self.not_ready_reason = "the facilitator has not been asked yet"
         self._learning: asyncio.Task | None = None
 
@@ -221,8 +223,11 @@ class Paywall:
             return "bad_request"
 
         header, value = payment_header(scope)
+        feed = self.feed
         if value is None:
-            await offers.challenge(send, offer, "Payment required", _PAY_ME)
+            memo = await offers.challenge(send, offer, "Payment required", _PAY_ME)
+            feed.publish("payment_required", correlation=memo, route=route.path,
+                         amount=str(offer.amount), payTo=offer.pay_to)  # fmt: skip
             return "challenge"
         try:
             payload, tx = read_payment(header, value)
@@ -231,10 +236,19 @@ class Paywall:
                 raise
             await malformed(send, exc)
             return "malformed"
+        # One id across the components: the 402's memo the payment copied, else its identity.
+        correlation = tx.memos[0] if tx.memos else tx.key[:32]
+        CORRELATION.set(correlation)
+        feed.publish(
+            "payment_received", correlation=correlation, route=route.path,
+            x402Version=payload.x402_version,
+        )  # fmt: skip
         try:
             requirements = offers.bound_requirements(offer, payload, tx)
         except BindingError as exc:
             await offers.challenge(send, offer, exc.reason, exc.message)
+            feed.publish("refused", correlation=correlation, stage="binding",
+                         reason=exc.reason, message=exc.message)  # fmt: skip
             return "wrong_payment"
 
         request = {
@@ -248,35 +262,40 @@ class Paywall:
         if (unfinished := settlement.unfinished(tx.key)) is not None:
             result = await settlement.resume(request, tx, unfinished)
             if isinstance(result, Refusal):
-                return await self._refuse(send, offer, result, receipt_header)
+                return await self._refuse(send, offer, result, receipt_header, correlation)
             headers = receipt_headers(receipt_header, result.settled)
             await app(scope, receive, with_headers(send, headers))
             return result.outcome
 
+        verify_started = time.perf_counter()
         try:
             verdict = await self.facilitator.verify(request)
         except FacilitatorError as exc:
+            feed.publish("refused", correlation=correlation, stage="verify", reason=exc.code,
+                         message=str(exc))  # fmt: skip
             if "fail-open" in self.bugs:
                 await app(scope, receive, send)
                 return "paid"
             await facilitator_failed(send, exc, "verify")
             return exc.code
+        feed.publish("verify", correlation=correlation, ok=verdict.is_valid,
+                     reason=verdict.invalid_reason, message=verdict.invalid_message,
+                     ms=round((time.perf_counter() - verify_started) * 1000, 3))  # fmt: skip
         if not verdict.is_valid:
-            await offers.challenge(
-                send,
-                offer,
-                verdict.invalid_reason or reasons.INVALID_PAYLOAD,
-                verdict.invalid_message or "the facilitator found the payment invalid",
-            )
+            reason = verdict.invalid_reason or reasons.INVALID_PAYLOAD
+            message = verdict.invalid_message or "the facilitator found the payment invalid"
+            await offers.challenge(send, offer, reason, message)
+            feed.publish("refused", correlation=correlation, stage="verify", reason=reason,
+                         message=message)  # fmt: skip
             return "rejected"
 
         if "skip-settle" in self.bugs:
             await app(scope, receive, send)
             return "paid"
         if route.mode == "upfront":
-            result = await settlement.settle(request, tx)
+            result = await self._settle(request, tx, correlation)
             if isinstance(result, Refusal):
-                return await self._refuse(send, offer, result, receipt_header)
+                return await self._refuse(send, offer, result, receipt_header, correlation)
             headers = receipt_headers(receipt_header, result.settled)
             await app(scope, receive, with_headers(send, headers))
             return result.outcome
@@ -284,17 +303,34 @@ class Paywall:
         # An exception from the app propagates: the error middleware outside answers 500, and
         # nothing was settled.
         answer = await capture(app, scope, receive)
+        feed.publish("handler", correlation=correlation, status=answer.status)
         if answer.status >= 400 and "settle-failed-handler" not in self.bugs:
             await send_captured(send, answer)
             return "handler_error"
-        result = await settlement.settle(request, tx)
+        result = await self._settle(request, tx, correlation)
         if isinstance(result, Refusal):
-            return await self._refuse(send, offer, result, receipt_header)
+            return await self._refuse(send, offer, result, receipt_header, correlation)
         await send_captured(send, answer, receipt_headers(receipt_header, result.settled))
         return result.outcome
 
-    async def _refuse(self, send, offer: Offer, refusal: Refusal, receipt_header: bytes) -> str:
+    async def _settle(self, request: dict, tx, correlation: str):
+        started = time.perf_counter()
+        result = await self.settlement.settle(request, tx)
+        ms = round((time.perf_counter() - started) * 1000, 3)
+        if not isinstance(result, Refusal):
+            settled = result.settled
+            self.feed.publish(
+                "settle", correlation=correlation, ok=True, ms=ms,
+                transaction=settled.transaction, payer=settled.payer,
+            )  # fmt: skip
+        return result
+
+    async def _refuse(
+        self, send, offer: Offer, refusal: Refusal, receipt_header: bytes, correlation=None
+    ) -> str:
         """Answer a settlement that is not served: 502/504 or a 402; the metrics outcome."""
+        self.feed.publish("refused", correlation=correlation, stage="settle",
+                          reason=refusal.reason, message=refusal.message)  # fmt: skip
         if refusal.failure is not None:
             await facilitator_failed(send, refusal.failure, "settle")
         else:

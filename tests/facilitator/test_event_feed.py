@@ -9,7 +9,7 @@ import threading
 import httpx
 import orjson
 
-from sandbox.facilitator.app import CORRELATION_HEADER
+from sandbox.events import CORRELATION_HEADER
 
 
 class Reader:
