@@ -38,6 +38,9 @@ def build_node(settings: ChainSettings) -> ChainNode:
         if path.exists() and not settings.fresh:
             count = load_state(node, path, same_ledger=True)
             replayed = journal.open(node.producer.seed)
+            # A fresh start of the journal: the replayed frames become the state file (a state
+            # file of an older version, without a seed, gets one now, so its journal replays).
+            journal.checkpoint()
             log.info(
                 "loaded %d accounts from %s and replayed %d journal frames (slot %d)",
                 count,
@@ -59,8 +62,7 @@ async def _close_journal(node: ChainNode) -> None:
     if node.journal is None:
         return
     try:
-        await node.journal.durable()
-        node.journal.close()
+        await node.journal.aclose()
         log.info("saved the state to %s", node.state_file)
     except OSError as exc:
         log.error("could not save state to %s: %s", node.state_file, exc)

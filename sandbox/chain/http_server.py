@@ -236,8 +236,8 @@ class RpcHttpProtocol(asyncio.Protocol):
 
     def _reply(self, response: bytes) -> None:
         transport = self._transport
-        if transport is None or transport.is_closing():
-            return
+        if transport is None or transport.is_closing() or self._refused:
+            return  # refused: its end of stream is written, so a held answer is dropped
         transport.write(response)
         if self._closing:
             transport.close()
@@ -304,8 +304,14 @@ class RpcHttpServer:
         self._schedule_sweep()
 
     def close(self) -> None:
+        """Stop the sweeper and close every connection: at shutdown nothing more is dispatched
+        (the journal closes next, and a transaction sent after that could not be durable)."""
         if self._sweeper is not None:
             self._sweeper.cancel()
+        for conn in list(self.connections):
+            transport = conn._transport
+            if transport is not None:
+                transport.close()
 
 
 async def serve_http(

@@ -226,7 +226,10 @@ class ChainJournal:
                 if self._checkpoint_wanted or self._over_limit():
                     self._checkpoint_wanted = False
                     self._flushing = False
-                    self.checkpoint()
+                    try:
+                        self.checkpoint()
+                    except OSError as exc:
+                        log.error("journal %s: checkpoint failed: %s", self.path, exc)
                     self._flushing = True
         finally:
             self._flushing = False
@@ -246,7 +249,10 @@ class ChainJournal:
         ready = [cb for seq, cb in self._waiters if seq <= target]
         self._waiters = [(seq, cb) for seq, cb in self._waiters if seq > target]
         for callback in ready:
-            callback()
+            try:  # one client's broken connection must not hold back the others' answers
+                callback()
+            except Exception:
+                log.exception("journal: a durable-callback failed")
 
     # ---- waiting ---------------------------------------------------------------------------
     @property
@@ -276,19 +282,20 @@ class ChainJournal:
         if self._over_limit():
             self.checkpoint()
 
-    def checkpoint(self) -> None:
-        """State file, then a journal of the history alone (each step atomic). While a group
-        flush is in flight it runs when that flush is done."""
+    def checkpoint(self) -> int | None:
+        """State file, then a journal of the history alone (each step atomic); returns how many
+        accounts the state file holds. While a group flush is in flight it runs when that
+        flush is done (None)."""
         if self._flushing and self.group:
             self._checkpoint_wanted = True
-            return
+            return None
         from .state import save_state  # state.py reads the node; imported late to stay light
 
         producer = self.node.producer
         producer.take_journal_marks()  # all of it is in what follows
         producer.blocks.take_journal()
         target = self._appended
-        save_state(self.node, self.node.state_file)
+        count = save_state(self.node, self.node.state_file)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -308,10 +315,19 @@ class ChainJournal:
         self.empty_frames = 0
         self._mark_durable(target)
         self.stats["checkpoints"] += 1
+        return count
+
+    async def aclose(self) -> None:
+        """Clean shutdown, once nothing is dispatched any more: the group flush in flight (its
+        executor thread holds the fd), then everything into one checkpoint."""
+        if self._flusher is not None and not self._flusher.done():
+            with contextlib.suppress(Exception):
+                await self._flusher
+        self.close()
 
     def close(self) -> None:
-        """Clean shutdown: everything into a checkpoint."""
-        self._flushing = False  # the loop is gone: no flush runs any more
+        """Everything into a checkpoint (no group flush may be running: see aclose)."""
+        self._flushing = False
         self.checkpoint()
         os.close(self._fd)
         self._fd = -1

@@ -76,6 +76,8 @@ def save_state(node: ChainNode, path: Path) -> int:
     tmp = path.with_name(path.name + ".tmp")
     with _create_private(tmp) as out:
         json.dump(snapshot, out, separators=(",", ":"))
+        out.flush()
+        os.fsync(out.fileno())  # on disk before the rename (a checkpoint then drops the journal)
     os.replace(tmp, path)
     return len(snapshot["accounts"])
 

@@ -163,3 +163,37 @@ def test_checkpoints_bound_the_journal_and_keep_history(tmp_path):
     assert again.producer.statuses[signatures[0]].tx is not None
     # the blockhash the payer signed with is still live after the restart
     assert again.producer.is_live(node.producer.blockhash)
+
+
+def test_one_failing_durable_callback_does_not_hold_back_the_others(tmp_path):
+    """A client whose connection was refused mid-pipeline raises when its held answer is
+    written: every other held answer must still go out."""
+    node = build_node(ChainSettings(slot_ms=0, state_file=tmp_path / "s.json"))
+    journal = node.journal
+    journal._appended += 1  # a commit promised, not yet on disk
+    ran = []
+
+    def broken():
+        raise RuntimeError("write after EOF")
+
+    journal.after_durable(broken)
+    journal.after_durable(lambda: ran.append("second client"))
+    journal._mark_durable(journal._appended)
+    assert ran == ["second client"] and not journal.behind
+
+
+def test_save_state_without_a_name_is_a_checkpoint(tmp_path):
+    """The main state file is where replay starts: saving it restarts the journal, so no older
+    frame can be replayed over it."""
+    state = tmp_path / "state.json"
+    payer, merchant = Keypair(), Keypair().pubkey()
+    with start_chain(slot_ms=0, state=state) as chain:
+        chain.rpc("requestAirdrop", str(payer.pubkey()), SOL)
+        _transfer(chain, payer, merchant, 1_000_000)
+        before = chain.rpc("sandbox_getInfo")["journal"]
+        chain.rpc("sandbox_saveState")
+        after = chain.rpc("sandbox_getInfo")["journal"]
+        assert after["checkpoints"] == before["checkpoints"] + 1
+        _kill(chain)
+    with start_chain(slot_ms=0, state=state) as chain:
+        assert _balance(chain, merchant) == 1_000_000
