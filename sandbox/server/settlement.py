@@ -114,8 +114,13 @@ class Settlement:
         if receipt.success or "serve-unsettled" in self.bugs:
             await self.pending.mark_served(tx.key)
             return Receipt(receipt)
-        if began and receipt.error_reason != reasons.SETTLEMENT_PENDING:
-            await self.pending.drop(tx.key)  # refused: our settlement moved nothing
+        # Refused: our settlement moved nothing, unless it is a duplicate (a twin request of
+        # this payment may be settling it right now: its record must stay until it is served).
+        if began and receipt.error_reason not in (
+            reasons.SETTLEMENT_PENDING,
+            reasons.DUPLICATE_SETTLEMENT,
+        ):
+            await self.pending.drop(tx.key)
         return await self._unsettled(tx, receipt, "not_settled")
 
     # ------------------------------------------------------------------ a resend
