@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "facilitator": ("sandbox.facilitator.cli", "Run the x402 facilitator."),
     "server": ("sandbox.server.cli", "Run the sample paid FastAPI server."),
     "pay": ("sandbox.payer.cli", "Pay one request and show each step."),
+    "listen": ("sandbox.listen", "Every payment event of server and facilitator, live."),
     "scenarios": ("sandbox.scenario_runner.cli", "Run the end-to-end scenarios."),
     "loadtest": ("sandbox.loadtest.cli", "Run a Locust load profile headless."),
 }
