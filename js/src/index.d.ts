@@ -76,6 +76,8 @@ export interface Sandbox {
   facilitatorFaults(faults?: FacilitatorFault[]): Promise<FacilitatorFault[]>;
   /** Change the chain's faults; no argument reads them. */
   chainFaults(changes?: Partial<ChainFaults>): Promise<ChainFaults>;
+  /** Every event of the server's and the facilitator's feeds, merged (see README). */
+  events(options?: { since?: number; signal?: AbortSignal }): AsyncGenerator<SandboxEvent>;
   /** The facilitator's recent settlements. */
   settlements(): Promise<unknown[]>;
   /** Stop every process startSandbox started and wait until each pid is gone. */
@@ -109,3 +111,17 @@ export function checkPython(interpreter: string): string;
 export function isProcessAlive(pid: number): boolean;
 export function base58(bytes: Uint8Array): string;
 export function generateKeypair(): Payer;
+
+/** One step of one payment, from GET /_sandbox/events of the server or the facilitator. */
+export interface SandboxEvent {
+  id: number;
+  time: number;
+  source: "server" | "facilitator";
+  kind: string;
+  correlation?: string | null;
+  ok?: boolean;
+  reason?: string | null;
+  message?: string | null;
+  transaction?: string | null;
+  [field: string]: unknown;
+}

@@ -312,6 +312,45 @@ function makeSandbox(fields) {
       return rpc("sandbox_setFaults", [changes]);
     },
 
+    /**
+     * Every event of the server's and the facilitator's feeds (GET /_sandbox/events), merged,
+     * as an async iterator: `for await (const event of sandbox.events()) ...`. Each event has
+     * id, time, source ("server" | "facilitator"), kind and its fields; `correlation` links the
+     * steps of one payment. `since: 0` replays what the feeds still hold; by default only new
+     * events come. Stop with `signal` (an AbortSignal) or by breaking out of the loop.
+     */
+    async *events({ since, signal } = {}) {
+      const controller = new AbortController();
+      if (signal) signal.addEventListener("abort", () => controller.abort(), { once: true });
+      const queue = [];
+      let wake = null;
+      const push = (item) => {
+        queue.push(item);
+        if (wake) wake();
+      };
+      const feeds = [
+        [pub.serverUrl, {}],  // the server has no admin token and refuses one
+        [pub.facilitatorUrl, pub.adminToken ? { authorization: `Bearer ${pub.adminToken}` } : {}],
+      ];
+      const query = since === undefined ? "?since=999999999999" : `?since=${since}`;
+      for (const [base, headers] of feeds) {
+        readFeed(`${base}/_sandbox/events${query}`, headers, controller.signal, push);
+      }
+      try {
+        while (!controller.signal.aborted) {
+          if (!queue.length) await new Promise((resolve) => { wake = resolve; });
+          wake = null;
+          while (queue.length) {
+            const item = queue.shift();
+            if (item instanceof Error) throw item;
+            yield item;
+          }
+        }
+      } finally {
+        controller.abort();
+      }
+    },
+
     /** Recent settlements and rejections the facilitator decided (for debugging). */
     async settlements() {
       return (await admin("GET", "/_sandbox/settlements")).settlements;
@@ -355,6 +394,36 @@ function makeSandbox(fields) {
 
 // ---------------------------------------------------------------------------------------------
 // The Python side: find the CLI, build .venv once when it is missing
+
+async function readFeed(url, headers, signal, push) {
+  let response;
+  try {
+    response = await fetch(url, { headers, signal });
+  } catch (error) {
+    if (!signal.aborted) push(new SandboxError(`GET ${url}: no answer (${error.cause?.code ?? error.message})`));
+    return;
+  }
+  if (!response.ok) {
+    push(new SandboxError(`GET ${url}: HTTP ${response.status} ${(await response.text()).slice(0, 200)}`));
+    return;
+  }
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = frame.split("\n").find((line) => line.startsWith("data: "));
+        if (data) push(JSON.parse(data.slice(6)));
+      }
+    }
+  } catch (error) {
+    if (!signal.aborted) push(new SandboxError(`GET ${url}: the stream broke (${error.message})`));
+  }
+}
 
 async function ensureCli({ root, venv, python, log }) {
   const cli = join(venv, "bin", "x402-sandbox");

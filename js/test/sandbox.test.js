@@ -68,6 +68,34 @@ describe("startSandbox: a whole stack of our own", () => {
     await assert.rejects(sandbox.chainFaults({ dropRate: 2 }), /dropRate/);
   });
 
+  test("events(): the server's and the facilitator's feeds, merged, live", async () => {
+    const controller = new AbortController();
+    const seen = [];
+    const reading = (async () => {
+      for await (const event of sandbox.events({ signal: controller.signal })) {
+        seen.push(event);
+        if (seen.some((e) => e.source === "server") && seen.some((e) => e.source === "facilitator")) break;
+      }
+    })();
+    // Wait until both streams are open: each answer of theirs is an event once connected.
+    const deadline = Date.now() + 30_000;
+    while (!(seen.some((e) => e.source === "server") && seen.some((e) => e.source === "facilitator"))) {
+      assert.ok(Date.now() < deadline, `events seen: ${JSON.stringify(seen)}`);
+      await fetch(`${sandbox.serverUrl}/api/weather`); // a 402: the server's payment_required
+      await fetch(`${sandbox.facilitatorUrl}/verify`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // poll pace, not a wait for a result
+    }
+    await reading;
+    controller.abort();
+    const server = seen.find((e) => e.source === "server");
+    const facilitator = seen.find((e) => e.source === "facilitator");
+    assert.equal(server.kind, "payment_required");
+    assert.equal(server.route, "/api/weather");
+    assert.equal(facilitator.kind, "verify");
+    assert.equal(facilitator.ok, false);
+    assert.ok(facilitator.reason);
+  });
+
   test("X402_SANDBOX_ENV_FILE: the helpers over a running stack, which stop() leaves alone", async () => {
     const previous = process.env.X402_SANDBOX_ENV_FILE;
     process.env.X402_SANDBOX_ENV_FILE = sandbox.envFile;
