@@ -272,10 +272,12 @@ class PubSub:
             self._sig_waiting[signature] = None  # landed: look again as blocks close
         visible_at = self.node.producer.visible_at(record.slot)
         if visible_at and signature in self.by_signature and signature not in self._timers:
-            delay = visible_at - time.monotonic()
-            if delay > 0:  # late-confirm fault: look again when confirmation shows
-                self._timers.add(signature)
-                asyncio.get_running_loop().call_later(delay, self._recheck, signature)
+            # Late-confirm fault: look again when confirmation shows. Also when that moment
+            # passed since the level above was read (a loaded machine): at --slot-ms 0 no
+            # block may close again to look for it.
+            delay = max(visible_at - time.monotonic(), 0.0)
+            self._timers.add(signature)
+            asyncio.get_running_loop().call_later(delay, self._recheck, signature)
 
     def _recheck(self, signature: Signature) -> None:
         self._timers.discard(signature)
