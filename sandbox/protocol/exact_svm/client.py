@@ -59,6 +59,7 @@ from sandbox.protocol.programs import (
 __all__ = [
     "COMPUTE_UNIT_LIMIT",
     "COMPUTE_UNIT_PRICE_MICROLAMPORTS",
+    "CREATE_ATA_COMPUTE_UNIT_LIMIT",
     "MAX_MEMO_BYTES",
     "PAYMENT_INSTRUCTIONS",
     "BuildError",
@@ -119,6 +120,9 @@ class TransferSpec:
 
 
 # ---------------------------------------------------------------- instructions
+
+
+CREATE_ATA_COMPUTE_UNIT_LIMIT = 80_000  # the create-ATA layout (under the facilitator's cap)
 
 
 def compute_limit_instruction(units: int = COMPUTE_UNIT_LIMIT) -> Instruction:
@@ -333,7 +337,12 @@ def transfer_spec(
         amount=requirements.atomic_amount,
         memo=memo_data,
         blockhash=as_hash(blockhash),
-        compute_limit=compute_limit,
+        # Creating the account costs more than the transfer, and a varying amount (the
+        # program searches payTo's account address, a few thousand units a try): 20,000
+        # units failed now and then with "exceeded CUs meter".
+        compute_limit=max(compute_limit, CREATE_ATA_COMPUTE_UNIT_LIMIT)
+        if create_ata
+        else compute_limit,
         compute_price=compute_price,
         create_ata=create_ata,
     )
