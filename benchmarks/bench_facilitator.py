@@ -38,9 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sandbox.chain.testing import RunningChain, start_chain  # noqa: E402
-from sandbox.facilitator.testing import start_facilitator  # noqa: E402
+from sandbox.facilitator.testing import devnet_usdc_offer, start_facilitator  # noqa: E402
 from sandbox.payer import MintInfo, build_payment  # noqa: E402
-from sandbox.protocol import PaymentRequirements  # noqa: E402
 from sandbox.protocol.networks import SOLANA_DEVNET, USDC_DEVNET_MINT  # noqa: E402
 
 CONCURRENCY = 64
@@ -65,15 +64,7 @@ class Parties:
             chain.rpc("requestAirdrop", str(client.pubkey()), 1_000_000_000)
             chain.rpc("sandbox_mintTo", str(client.pubkey()), 1_000_000_000_000)
         chain.rpc("sandbox_mintTo", str(self.pay_to), 0)
-        self.requirements = PaymentRequirements(
-            scheme="exact",
-            network=SOLANA_DEVNET,
-            amount=str(AMOUNT),
-            asset=USDC_DEVNET_MINT,
-            pay_to=str(self.pay_to),
-            max_timeout_seconds=60,
-            extra={"feePayer": str(self.fee_payer.pubkey())},
-        )
+        self.requirements = devnet_usdc_offer(self.pay_to, self.fee_payer, AMOUNT)
 
     def bodies(self, chain: RunningChain, count: int) -> list[bytes]:
         blockhash = latest_blockhash(chain)

@@ -20,10 +20,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from solders.keypair import Keypair
+from solders.pubkey import Pubkey
 
 from sandbox.processes import ManagedProcess, free_port
+from sandbox.protocol import PaymentRequirements
+from sandbox.protocol.networks import SOLANA_DEVNET, USDC_DEVNET_MINT
 
-__all__ = ["RunningFacilitator", "start_facilitator", "write_keypair"]
+__all__ = ["RunningFacilitator", "devnet_usdc_offer", "start_facilitator", "write_keypair"]
+
+
+def devnet_usdc_offer(pay_to: Pubkey, fee_payer: Keypair, amount: int) -> PaymentRequirements:
+    """The exact-scheme offer tests and benchmarks pay: `amount` atomic devnet USDC to
+    `pay_to`, the facilitator's `fee_payer` in extra, a 60 s timeout."""
+    return PaymentRequirements(
+        scheme="exact",
+        network=SOLANA_DEVNET,
+        amount=str(amount),
+        asset=USDC_DEVNET_MINT,
+        pay_to=str(pay_to),
+        max_timeout_seconds=60,
+        extra={"feePayer": str(fee_payer.pubkey())},
+    )
 
 
 def write_keypair(path: Path, keypair: Keypair) -> Path:

@@ -16,11 +16,11 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from sandbox.chain.testing import start_chain
-from sandbox.facilitator.testing import start_facilitator
+from sandbox.facilitator.testing import devnet_usdc_offer, start_facilitator
 from sandbox.payer import MintInfo, build_payment
 from sandbox.processes import free_port_pair
-from sandbox.protocol import PaymentRequirements, associated_token_address
-from sandbox.protocol.networks import SOLANA_DEVNET, USDC_DEVNET_MINT
+from sandbox.protocol import associated_token_address
+from sandbox.protocol.networks import USDC_DEVNET_MINT
 
 AMOUNT = 1_000
 WORKERS = 4
@@ -120,15 +120,7 @@ def test_chain_kill_9_under_settlements_loses_nothing_settled(tmp_path):
     port = free_port_pair()
     fee_payer, merchant = Keypair(), Keypair().pubkey()
     payers = [Keypair() for _ in range(WORKERS)]
-    requirements = PaymentRequirements(
-        scheme="exact",
-        network=SOLANA_DEVNET,
-        amount=str(AMOUNT),
-        asset=USDC_DEVNET_MINT,
-        pay_to=str(merchant),
-        max_timeout_seconds=60,
-        extra={"feePayer": str(fee_payer.pubkey())},
-    )
+    requirements = devnet_usdc_offer(merchant, fee_payer, AMOUNT)
     merchant_ata = str(associated_token_address(merchant, USDC))
     chain_flags = {"port": port, "ws_port": port + 1, "slot_ms": 400, "state": state}
     with start_chain(**chain_flags) as chain:

@@ -14,12 +14,12 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from sandbox.chain.testing import start_chain
-from sandbox.facilitator.testing import start_facilitator
+from sandbox.facilitator.testing import devnet_usdc_offer, start_facilitator
 from sandbox.payer import MintInfo, build_payment
 from sandbox.payer.payment import wrap_transaction
-from sandbox.protocol import PaymentRequirements, reasons
+from sandbox.protocol import reasons
 from sandbox.protocol.exact_svm import client
-from sandbox.protocol.networks import SOLANA_DEVNET, USDC_DEVNET_MINT
+from sandbox.protocol.networks import USDC_DEVNET_MINT
 from sandbox.protocol.programs import (
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
@@ -65,15 +65,7 @@ def test_first_time_merchant_paid_through_create_ata() -> None:
         chain.rpc("requestAirdrop", str(fee_payer.pubkey()), 10_000_000_000)
         chain.rpc("requestAirdrop", str(owner.pubkey()), 1_000_000_000)
         chain.rpc("sandbox_mintTo", str(owner.pubkey()), 1_000_000)
-        requirements = PaymentRequirements(
-            scheme="exact",
-            network=SOLANA_DEVNET,
-            amount=str(AMOUNT),
-            asset=USDC_DEVNET_MINT,
-            pay_to=str(merchant),
-            max_timeout_seconds=60,
-            extra={"feePayer": str(fee_payer.pubkey())},
-        )
+        requirements = devnet_usdc_offer(merchant, fee_payer, AMOUNT)
         ata = associated_token_address(merchant, MINT.address, TOKEN_PROGRAM_ID)
 
         def account(key: Pubkey):

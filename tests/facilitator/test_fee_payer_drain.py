@@ -17,9 +17,10 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from sandbox.facilitator.guard import fee_lamports
+from sandbox.facilitator.testing import devnet_usdc_offer
 from sandbox.payer import MintInfo, build_payment
-from sandbox.protocol import PaymentRequirements, reasons
-from sandbox.protocol.networks import SOLANA_DEVNET, USDC_DEVNET_MINT
+from sandbox.protocol import reasons
+from sandbox.protocol.networks import USDC_DEVNET_MINT
 from sandbox.protocol.programs import associated_token_address
 
 PAYMENTS = 32
@@ -34,15 +35,7 @@ def test_one_wallet_with_one_price_cannot_make_the_fee_payer_pay_for_32_payments
     client, pay_to = Keypair(), Keypair().pubkey()
     chain0.rpc("sandbox_mintTo", str(client.pubkey()), AMOUNT)  # exactly one price
     chain0.rpc("sandbox_mintTo", str(pay_to), 0)
-    requirements = PaymentRequirements(
-        scheme="exact",
-        network=SOLANA_DEVNET,
-        amount=str(AMOUNT),
-        asset=USDC_DEVNET_MINT,
-        pay_to=str(pay_to),
-        max_timeout_seconds=60,
-        extra={"feePayer": str(fee_payer.pubkey())},
-    )
+    requirements = devnet_usdc_offer(pay_to, fee_payer, AMOUNT)
     answer = chain0.rpc("getLatestBlockhash", {"commitment": "confirmed"})
     blockhash = Hash.from_string(answer["value"]["blockhash"])
     payments = [build_payment(requirements, client, MINT, blockhash) for _ in range(PAYMENTS)]
