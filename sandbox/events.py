@@ -25,12 +25,14 @@ from collections import deque
 from typing import Any
 
 import orjson
+from starlette.responses import Response
 
 __all__ = [
     "CORRELATION",
     "CORRELATION_HEADER",
     "SSE_HEADERS",
     "EventFeed",
+    "FeedResponse",
     "last_event_id",
     "sse_frame",
 ]
@@ -167,3 +169,14 @@ class EventFeed:
             self._subscribers.discard(queue)
             with contextlib.suppress(Exception):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class FeedResponse(Response):
+    """A Starlette response streaming an event feed until the client leaves (or shutdown)."""
+
+    def __init__(self, feed: EventFeed, since: int) -> None:
+        super().__init__()
+        self.feed, self.since = feed, since
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.feed.serve(send, self.since, receive)

@@ -26,7 +26,7 @@ import orjson
 from sandbox.admin_guard import admin_headers
 from sandbox.console import make_console
 
-__all__ = ["event_line", "main", "matches"]
+__all__ = ["event_line", "follow_feed", "main", "matches"]
 
 _FAILED_KINDS = frozenset({"refused"})
 
@@ -61,15 +61,19 @@ def event_line(event: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-async def _follow(session, name: str, url: str, token, queue: asyncio.Queue) -> None:
-    """Read one feed forever, reconnecting after the last id seen."""
+async def follow_feed(
+    session, name: str, url: str, token, queue: asyncio.Queue, backlog: bool = False
+) -> None:
+    """Read one feed forever into `queue` as (kind, value) pairs, reconnecting after the last
+    id seen. Without `backlog`, only events published from now on; with it, the feed's ring too."""
     last = None
     while True:
         headers = admin_headers(token)
         if last is not None:
             headers["Last-Event-ID"] = str(last)
         try:
-            query = "" if last is not None else "?since=999999999999"  # new events only
+            start = "?since=0" if backlog else "?since=999999999999"  # the ring, or new only
+            query = "" if last is not None else start
             async with session.get(f"{url}/_sandbox/events{query}", headers=headers) as answer:
                 if answer.status != 200:
                     await queue.put(("error", f"{name} at {url}: HTTP {answer.status}"))
@@ -95,7 +99,7 @@ async def listen(args: argparse.Namespace, out) -> int:
         # The token goes to the facilitator only: the server has none, and refuses one.
         tokens = {"server": None, "facilitator": args.admin_token}
         tasks = [
-            asyncio.create_task(_follow(session, name, url, tokens[name], queue))
+            asyncio.create_task(follow_feed(session, name, url, tokens[name], queue))
             for name, url in feeds.items()
             if url
         ]

@@ -45,7 +45,7 @@ Home = Annotated[
     Path,
     typer.Option("--home", envvar="X402_SANDBOX_HOME", help="Folder for keys, state and logs."),
 ]
-COMPONENTS = ("chain", "facilitator", "server")
+COMPONENTS = ("chain", "facilitator", "server", "dashboard")
 
 
 class RouteBinding(enum.StrEnum):
@@ -65,6 +65,9 @@ def up(
     rpc_port: Annotated[int, typer.Option(envvar="X402_SANDBOX_RPC_PORT")] = 8899,
     facilitator_port: Annotated[int, typer.Option(envvar="X402_SANDBOX_FACILITATOR_PORT")] = 4022,
     server_port: Annotated[int, typer.Option(envvar="X402_SANDBOX_SERVER_PORT")] = 4021,
+    dashboard_port: Annotated[
+        int, typer.Option(envvar="X402_SANDBOX_DASHBOARD_PORT", help="Web dashboard; 0 = none.")
+    ] = 4020,
     slot_ms: Annotated[
         int, typer.Option(envvar="X402_SANDBOX_SLOT_MS", help="Slot time; 0 = block per tx.")
     ] = 400,
@@ -110,8 +113,9 @@ def up(
     }
     config = StackConfig(
         home=home, host=host, rpc_port=rpc_port, facilitator_port=facilitator_port,
-        server_port=server_port, slot_ms=slot_ms, usdc_mint=usdc_mint, payers=payers,
-        payer_sol=payer_sol, payer_usdc=payer_usdc, fee_payers=fee_payers,
+        server_port=server_port, dashboard_port=dashboard_port, slot_ms=slot_ms,
+        usdc_mint=usdc_mint, payers=payers, payer_sol=payer_sol, payer_usdc=payer_usdc,
+        fee_payers=fee_payers,
         fee_payer_sol=fee_payer_sol, fresh=fresh, admin_token=admin_token,
         require_admin_token=require_admin_token,
         chain_faults=tuple((name, value) for name, value in faults.items() if value),
@@ -174,6 +178,8 @@ def status(
         "facilitator": http_ok(f"{info.facilitator_url}/health"),
         "server": http_ok(f"{info.server_url}/health"),
     }
+    if info.dashboard_url:
+        health["dashboard"] = http_ok(f"{info.dashboard_url}/health")
     wallets = []
     settlements: list = []
     token = read_admin_token(paths)
@@ -212,6 +218,7 @@ def status(
                     "pid_reused": n in reused,
                 }
                 for n in COMPONENTS
+                if n in health
             },
             "wallets": [w.__dict__ for w in wallets],
             "settlements": settlements,
@@ -226,17 +233,21 @@ def status(
 
 @app.command()
 def logs(
-    component: Annotated[str | None, typer.Argument(help="chain, facilitator or server")] = None,
+    component: Annotated[
+        str | None, typer.Argument(help="chain, facilitator, server or dashboard")
+    ] = None,
     home: Home = Path(".sandbox"),
     follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
     lines: Annotated[int, typer.Option("--lines", "-n")] = 40,
 ) -> None:
-    """Show the last lines of a component's log (all three when none is named)."""
+    """Show the last lines of a component's log (all of them when none is named)."""
     paths = StackPaths(home)
     names = [component] if component else list(COMPONENTS)
     for name in names:
         if name not in COMPONENTS:
-            _fail(f"unknown component {name!r}: choose chain, facilitator or server")
+            _fail(f"unknown component {name!r}: choose {', '.join(COMPONENTS)}")
+    if not component:  # a stack started without a dashboard has no dashboard.log
+        names = [n for n in names if n != "dashboard" or paths.log(n).exists()]
     files = [paths.log(n) for n in names]
     missing = [str(f) for f in files if not f.exists()]
     if len(missing) == len(files):

@@ -11,7 +11,7 @@ Everything lives under one home folder (`.sandbox/` by default):
                                  by the ledger rather than as an unknown memo)
                  payments.sqlite3 (payments being settled and served: one the facilitator
                                  settled while the server crashed is served once on resend)
-    logs/        chain.log, facilitator.log, server.log
+    logs/        chain.log, facilitator.log, server.log, dashboard.log
     stack.json   URLs, network, mint, wallets, pids and each process's start time and command
                  line (what `down` stops: a pid reused by another program is left alone)
     stack.env    the same as X402_SANDBOX_* variables, for `source`, with the admin token (0600)
@@ -64,6 +64,7 @@ class StackConfig:
     rpc_port: int = 8899
     facilitator_port: int = 4022
     server_port: int = 4021
+    dashboard_port: int = 0  # 0: no dashboard (`up` asks for one on 4020)
     slot_ms: int = 400
     usdc_mint: str | None = None
     payers: int = 10
@@ -120,6 +121,7 @@ class StackInfo:
     ready_seconds: float = 0.0
     # name -> {"pid", "start_time", "cmdline"}; absent in stack.json files of older versions.
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dashboard_url: str = ""  # "" when started without one (or by an older version)
 
     def identity(self, name: str) -> dict[str, Any] | None:
         """The recorded identity of component `name`, if it is for its recorded pid."""
@@ -154,6 +156,8 @@ class StackInfo:
             "X402_SANDBOX_NETWORK": self.network,
             "X402_SANDBOX_USDC_MINT": self.usdc_mint,
         }
+        if self.dashboard_url:
+            values["X402_SANDBOX_DASHBOARD_URL"] = self.dashboard_url
         if payer:
             values["X402_SANDBOX_PAYER_KEYPAIR"] = payer.keypair_file
         if merchant:
@@ -209,6 +213,8 @@ def _check_ports(config: StackConfig) -> None:
         "facilitator": config.facilitator_port,
         "server": config.server_port,
     }
+    if config.dashboard_port:
+        wanted["dashboard"] = config.dashboard_port
     for what, port in wanted.items():
         if not port_is_free(port, config.host):
             raise StackError(
@@ -309,6 +315,15 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
         facilitator.wait_healthy(timeout=30)
         progress(f"waiting for the paid server on {server_url}")
         server.wait_healthy(timeout=30)
+        dashboard_url = ""
+        if config.dashboard_port:
+            dashboard = _dashboard(config, paths, token, rpc_url, facilitator_url, server_url,
+                                   usdc_mint, wallets)  # fmt: skip
+            dashboard_url = dashboard.health_url.removesuffix("/health")
+            progress(f"starting the dashboard on {dashboard_url}")
+            dashboard.start()
+            processes.append(dashboard)
+            dashboard.wait_healthy(timeout=30)
         if config.chain_faults:  # only now: funding and startup must not meet them
             progress("switching on the chain faults")
             rpc.call("sandbox_setFaults", dict(config.chain_faults))
@@ -340,9 +355,25 @@ def start_stack(config: StackConfig, progress: Progress = lambda _msg: None) -> 
         wallets=wallets,
         started_at=time.time(),
         ready_seconds=round(time.monotonic() - started, 2),
+        dashboard_url=dashboard_url,
     )
     _write_stack(paths, info)
     return info
+
+
+def _dashboard(config, paths, token, rpc_url, facilitator_url, server_url, usdc_mint, wallets):
+    """The dashboard process: it shows these wallets and forwards fault changes with the token."""
+    args = [
+        "--host", config.host, "--port", str(config.dashboard_port), "--rpc-url", rpc_url,
+        "--facilitator-url", facilitator_url, "--server-url", server_url, "--usdc-mint", usdc_mint,
+    ]  # fmt: skip
+    for wallet in wallets:
+        args += ["--wallet", f"{wallet.name}={wallet.address}"]
+    return ManagedProcess(
+        "dashboard", "sandbox.dashboard", args,
+        f"http://{config.host}:{config.dashboard_port}/health", paths.log("dashboard"),
+        env={"X402_SANDBOX_DASHBOARD_ADMIN_TOKEN": token},
+    )  # fmt: skip
 
 
 def _v1_name(network: str) -> str:
@@ -364,7 +395,7 @@ def stop_stack(home: Path, purge_state: bool = False) -> dict[str, str]:
     info = read_stack(paths)
     stopped: dict[str, str] = {}
     if info is not None:
-        for name in ("server", "facilitator", "chain"):
+        for name in ("dashboard", "server", "facilitator", "chain"):
             pid = info.pids.get(name)
             if not pid:
                 continue

@@ -83,6 +83,8 @@ def next_steps(info: StackInfo, default_home: Path | None = None) -> list[tuple[
     if payer:
         url = None if info.server_url == DEFAULT_SERVER_URL else pay_url
         steps.append((_make("pay", url, pay_args), "pay it with payer-0, step by step"))
+    if info.dashboard_url:
+        steps.append((f"open {info.dashboard_url}", "every payment live, faults one click away"))
     steps += [
         (_make("scenarios", args=home_args), "every payment story, checked on chain"),
         (_make("loadtest", args=home_args), "Locust on the paid round trip"),
@@ -155,6 +157,8 @@ def print_up(console: Console, info: StackInfo) -> None:
     services.add_row("chain (PubSub)", info.ws_url, "")
     services.add_row("facilitator", info.facilitator_url, str(info.pids.get("facilitator", "")))
     services.add_row("paid server", info.server_url, str(info.pids.get("server", "")))
+    if info.dashboard_url:
+        services.add_row("dashboard", info.dashboard_url, str(info.pids.get("dashboard", "")))
     console.print(services)
     console.print(f"network  {info.network} (v1: {info.network_v1}), a devnet twin")
     console.print(f"USDC     {info.usdc_mint} (6 decimals)\n")
@@ -238,6 +242,8 @@ def print_status(
     table.add_column("pid", justify="right")
     table.add_column("state")
     urls = {"chain": info.rpc_url, "facilitator": info.facilitator_url, "server": info.server_url}
+    if info.dashboard_url:
+        urls["dashboard"] = info.dashboard_url
     for name, url in urls.items():
         pid = info.pids.get(name)
         if name in reused:

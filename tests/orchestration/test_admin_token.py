@@ -33,7 +33,7 @@ def cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
 def ports() -> list[str]:
     return [
         "--rpc-port", str(free_port_pair()), "--facilitator-port", str(free_port()),
-        "--server-port", str(free_port()),
+        "--server-port", str(free_port()), "--dashboard-port", "0",
     ]  # fmt: skip
 
 

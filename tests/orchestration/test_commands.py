@@ -62,7 +62,7 @@ def test_a_component_dying_at_startup_is_shown_and_the_rest_stopped(tmp_path: Pa
         "up", "--home", str(home),
         "--rpc-port", str(free_port_pair()),
         "--facilitator-port", str(free_port()),
-        "--server-port", str(free_port()),
+        "--server-port", str(free_port()), "--dashboard-port", "0",
         "--payers", "1",
         "--server-arg=--facilitator-timeout=not-a-number",
     )  # fmt: skip
@@ -83,6 +83,7 @@ def test_up_with_chain_faults_funds_first_then_switches_them_on(tmp_path: Path) 
     result = cli(
         "up", "--home", str(home), "--rpc-port", str(rpc_port),
         "--facilitator-port", str(free_port()), "--server-port", str(free_port()),
+        "--dashboard-port", "0",
         "--slot-ms", "0", "--payers", "2", "--chain-fault-error-rate", "0.5", "--json",
     )  # fmt: skip
     try:

@@ -41,6 +41,7 @@ def test_up_without_memo_binding(tmp_path: Path) -> None:
     result = cli(
         "up", "--home", str(home), "--rpc-port", str(free_port_pair()),
         "--facilitator-port", str(free_port()), "--server-port", str(server_port),
+        "--dashboard-port", "0",
         "--slot-ms", "0", "--payers", "1", "--route-binding", "none",
     )  # fmt: skip
     try:

@@ -43,7 +43,7 @@ def ports() -> list[str]:
     return [
         "--rpc-port", str(free_port_pair()),
         "--facilitator-port", str(free_port()),
-        "--server-port", str(free_port()),
+        "--server-port", str(free_port()), "--dashboard-port", str(free_port()),
     ]  # fmt: skip
 
 
@@ -80,6 +80,9 @@ def test_up_pay_status_down_up_keeps_balances(tmp_path: Path, ports: list[str]) 
             assert len(json.loads(key.read_text())) == 64
         env_text = (home / "stack.env").read_text()
         assert f"export X402_SANDBOX_SERVER_URL={info['server_url']}" in env_text
+        assert f"export X402_SANDBOX_DASHBOARD_URL={info['dashboard_url']}" in env_text
+        assert httpx.get(f"{info['dashboard_url']}/health", timeout=10).json()["status"] == "ok"
+        assert set(info["pids"]) == {"chain", "facilitator", "server", "dashboard"}
         secret_file = home / "server" / "memo-secret"
         assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
         assert secret_file.read_text().strip() not in json.dumps(info)  # not in argv either

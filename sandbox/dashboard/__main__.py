@@ -1,0 +1,5 @@
+import sys
+
+from sandbox.dashboard.cli import main
+
+sys.exit(main())
