@@ -30,6 +30,7 @@ from starlette.responses import Response
 __all__ = [
     "CORRELATION",
     "CORRELATION_HEADER",
+    "FEED_OFF",
     "SSE_HEADERS",
     "EventFeed",
     "FeedResponse",
@@ -49,6 +50,12 @@ SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+
+
+FEED_OFF = (
+    "the event feed is off (--event-feed off); start the component with --event-feed on "
+    "(the default) to stream its events"
+)
 
 
 def sse_frame(event: dict[str, Any]) -> bytes:
@@ -80,8 +87,10 @@ class EventFeed:
         capacity: int = 10_000,
         queue_limit: int = 10_000,
         heartbeat_s: float = 15.0,
+        enabled: bool = True,
     ) -> None:
         self.source = source
+        self.enabled = enabled  # off (--event-feed off): publish costs one attribute read
         self.ring: deque[dict[str, Any]] = deque(maxlen=capacity)
         self.queue_limit = queue_limit
         self.heartbeat_s = heartbeat_s
@@ -93,7 +102,9 @@ class EventFeed:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
-    def publish(self, kind: str, **fields: Any) -> dict[str, Any]:
+    def publish(self, kind: str, **fields: Any) -> dict[str, Any] | None:
+        if not self.enabled:
+            return None
         event = {"id": next(self._ids), "time": time.time(), "source": self.source, "kind": kind}
         event.update(fields)
         self.ring.append(event)
@@ -157,14 +168,20 @@ class EventFeed:
                         {"type": "http.response.body", "body": b": alive\n\n", "more_body": True}
                     )
                     continue
+                # Under load many events wait: one write for all of them, not a write each.
+                frames = []
+                while event is not None:  # None: the feed ended this stream
+                    if event["id"] > sent:  # else already in the replay
+                        sent = event["id"]
+                        frames.append(sse_frame(event))
+                    if queue.empty():
+                        break
+                    event = queue.get_nowait()
+                if frames:
+                    body = b"".join(frames)
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
                 if event is None:
                     break
-                if event["id"] <= sent:
-                    continue  # already in the replay
-                sent = event["id"]
-                await send(
-                    {"type": "http.response.body", "body": sse_frame(event), "more_body": True}
-                )
         finally:
             self._subscribers.discard(queue)
             with contextlib.suppress(Exception):

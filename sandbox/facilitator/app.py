@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from sandbox.admin_guard import AdminGuard, Refusal
-from sandbox.events import CORRELATION_HEADER, last_event_id
+from sandbox.events import CORRELATION_HEADER, FEED_OFF, last_event_id
 from sandbox.facilitator._asgi import BodyTooLarge, read_body, respond
 from sandbox.facilitator.answers import Answers
 from sandbox.facilitator.faults import Fault, FaultError, Faults
@@ -57,6 +57,7 @@ class FacilitatorApp:
         self.metrics = facilitator.metrics
         self.faults = faults if faults is not None else Faults(list(settings.faults))
         self.answers = answers or Answers(self.metrics, settings.history)
+        self.answers.feed.enabled = settings.event_feed
         self.injector = FaultInjector(facilitator)
         self._routes = {
             ("POST", "/verify"): self._verify,
@@ -231,6 +232,9 @@ class FacilitatorApp:
 
     async def _events(self, scope, receive, send) -> int:
         """Server-Sent Events of every verify and settle (sandbox/events.py)."""
+        if not self.answers.feed.enabled:
+            await respond(send, 404, orjson.dumps({"error": FEED_OFF}))
+            return 404
         headers = dict(scope.get("headers") or ())
         since = last_event_id(headers, scope.get("query_string", b""))
         await self.answers.feed.serve(send, since, receive)

@@ -143,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_header_timeout_flag(p)
     p.add_argument(
+        "--event-feed",
+        choices=("on", "off"),
+        default=_env("EVENT_FEED", "on"),
+        help="on (default): every verify and settle at GET /_sandbox/events; off: none published",
+    )
+    p.add_argument(
         "--low-balance-sol", type=float, default=0.05, help="/health warns below this balance"
     )
     p.add_argument(
@@ -206,6 +212,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         host=args.host,
         port=args.port,
         low_balance_lamports=int(args.low_balance_sol * 1e9),
+        event_feed=args.event_feed == "on",
         faults=faults,
         bugs=parse_bugs(args.bug),
         payer_cooldown_s=args.payer_cooldown_s,

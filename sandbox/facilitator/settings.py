@@ -87,6 +87,7 @@ class Settings:
     faults: tuple[Fault, ...] = ()
     bugs: frozenset[str] = frozenset()  # deliberate bugs, for testing tests (bugs.py)
     history: int = 1000  # recent settlements/rejections kept for /_sandbox/*
+    event_feed: bool = True  # GET /_sandbox/events and the verify/settle events published to it
     payer_cooldown_s: float = DEFAULT_PAYER_COOLDOWN_S
     ledger_memory_rows: int = DEFAULT_MEMORY_ROWS  # final ledger rows kept in memory
     layout: Layout = "positional"  # or "role-based" (protocol/exact_svm/layouts.py)

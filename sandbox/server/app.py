@@ -20,14 +20,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from sandbox.admin_guard import AdminGuard
-from sandbox.events import EventFeed, last_event_id
+from sandbox.events import FEED_OFF, FeedResponse, last_event_id
 from sandbox.server.metrics import CONTENT_TYPE_LATEST
 from sandbox.server.middleware import PaymentMiddleware
 from sandbox.server.paywall import Paywall
 from sandbox.server.pricing import PricedRoute, PriceError, RoutePricing
 from sandbox.server.settings import ServerSettings
 
-__all__ = ["MEMO_BINDING_OFF", "PRICE_PER_TOKEN", "FeedResponse", "create_app", "sample_pricing"]
+__all__ = ["MEMO_BINDING_OFF", "PRICE_PER_TOKEN", "create_app", "sample_pricing"]
 
 MEMO_BINDING_OFF = (
     "memo binding is off (--route-binding none): offers carry no extra.memo, a v2 payment is "
@@ -61,17 +61,6 @@ def sample_pricing() -> RoutePricing:
     )
 
 
-class FeedResponse(Response):
-    """A response streaming an event feed until the client leaves (or shutdown)."""
-
-    def __init__(self, feed: EventFeed, since: int) -> None:
-        super().__init__()
-        self.feed, self.since = feed, since
-
-    async def __call__(self, scope, receive, send) -> None:
-        await self.feed.serve(send, self.since, receive)
-
-
 def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> FastAPI:
     paywall = paywall or Paywall(
         facilitator_url=settings.facilitator_url,
@@ -85,6 +74,7 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
         bugs=settings.bugs,
         route_binding=settings.route_binding,
     )
+    paywall.feed.enabled = settings.event_feed
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -151,6 +141,8 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
         )
         if refusal is not None:
             return JSONResponse({"error": refusal.message}, status_code=refusal.status)
+        if not paywall.feed.enabled:
+            return JSONResponse({"error": FEED_OFF}, status_code=404)
         since = last_event_id(dict(request.scope["headers"]), request.scope["query_string"])
         return FeedResponse(paywall.feed, since)
 

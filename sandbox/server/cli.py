@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         "bound by the requirements they echo, v1 ones only by amount, mint and payTo)",
     )
     parser.add_argument(
+        "--event-feed",
+        choices=("on", "off"),
+        default=_env("SERVER_EVENT_FEED", "on"),
+        help="on (default): every step of every payment at GET /_sandbox/events; off: nothing "
+        "published (what the feed costs, measured by make bench)",
+    )
+    parser.add_argument(
         "--bug",
         action="append",
         default=[],
@@ -107,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             log_level=args.log_level,
             bugs=parse_bugs(args.bug),
             route_binding=args.route_binding,
+            event_feed=args.event_feed == "on",
         )
     except ValueError as exc:
         print(f"x402-sandbox server: {exc}", file=sys.stderr)

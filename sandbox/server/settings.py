@@ -27,6 +27,7 @@ class ServerSettings:
     log_level: str = "warning"
     bugs: frozenset[str] = frozenset()  # deliberate bugs, for testing tests (bugs.py)
     route_binding: str = "memo"  # "memo" or "none" (offer.py ROUTE_BINDINGS)
+    event_feed: bool = True  # GET /_sandbox/events and the steps published to it
 
     def __post_init__(self) -> None:
         for name in ("pay_to", "usdc_mint"):

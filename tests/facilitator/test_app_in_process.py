@@ -158,3 +158,29 @@ async def test_every_rejection_record_has_one_shape(stack, p):
     assert all(set(record) == RECORD_KEYS for record in records), records
     assert records[0]["payTo"] is None and records[1]["payTo"] == str(p.pay_to)
     assert records[2]["reason"] == reasons.TRANSACTION_FAILED
+
+
+async def test_event_feed_off_publishes_nothing_and_says_how_to_turn_it_on(tmp_path, p):
+    from sandbox.events import FEED_OFF
+    from sandbox.facilitator.cli import build_parser
+
+    assert build_parser().parse_args(["--event-feed", "off"]).event_feed == "off"
+    assert build_parser().parse_args([]).event_feed == "on"
+    settings = Settings(
+        rpc_url="http://fake.invalid:1",
+        fee_payers=(p.fee_payer,),
+        ledger_path=tmp_path / "ledger.sqlite3",
+        event_feed=False,
+    )
+    facilitator = Facilitator(settings, FakeChain(), metrics=FacilitatorMetrics())
+    app = FacilitatorApp(settings, facilitator, Faults())
+    await facilitator.start()
+    await facilitator.wait_ready()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:4022") as client:
+        assert (await client.post("/verify", json=valid_body(p, AMOUNT))).json()["isValid"]
+        off = await client.get("/_sandbox/events")
+    await facilitator.stop()
+    assert off.status_code == 404 and off.json() == {"error": FEED_OFF}
+    assert "--event-feed on" in FEED_OFF
+    assert len(app.answers.feed.ring) == 0  # the verify was not published
