@@ -6,6 +6,7 @@
 /api/inference?tokens=N   $0.00001 a token (1 to 100,000 tokens)
 /api/upfront              $0.01, settled before the handler runs
 /api/broken               $0.01, the handler fails with 500 (so the payment is never settled)
+/.well-known/x402         the catalogue of priced routes (also .json; discovery.py)
 /metrics                  Prometheus
 /_sandbox/events          every step of every payment, as Server-Sent Events (events.py)
 """
@@ -15,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from sandbox.admin_guard import AdminGuard
 from sandbox.events import FEED_OFF, FeedResponse, last_event_id
+from sandbox.server.discovery import discovery_document
 from sandbox.server.metrics import CONTENT_TYPE_LATEST
 from sandbox.server.middleware import PaymentMiddleware
 from sandbox.server.paywall import Paywall
@@ -54,7 +57,19 @@ def sample_pricing() -> RoutePricing:
         [
             PricedRoute("/api/premium-content", "$0.01", "Premium content"),
             PricedRoute("/api/weather", "$0.001", "Current weather"),
-            PricedRoute("/api/inference", inference_price, "Text generation, priced per token"),
+            PricedRoute(
+                "/api/inference",
+                inference_price,
+                "Text generation, priced per token",
+                query_params={
+                    "tokens": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_TOKENS,
+                        "description": f"tokens to generate, {PRICE_PER_TOKEN} atomic units each",
+                    }
+                },
+            ),
             PricedRoute("/api/upfront", "$0.01", "A report paid before it is made", mode="upfront"),
             PricedRoute("/api/broken", "$0.01", "A route whose handler always fails"),
         ]
@@ -85,7 +100,15 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
 
     app = FastAPI(title="x402 sandbox paid API", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.paywall = paywall
-    app.add_middleware(PaymentMiddleware, paywall=paywall, pricing=sample_pricing())
+    pricing = sample_pricing()
+    app.add_middleware(PaymentMiddleware, paywall=paywall, pricing=pricing)
+    started = int(time.time())
+
+    @app.get("/.well-known/x402")
+    @app.get("/.well-known/x402.json")
+    async def discovery(request: Request) -> dict:
+        origin = str(request.base_url).rstrip("/")
+        return discovery_document(paywall.offers, pricing, origin, started)
 
     @app.get("/health")
     async def health() -> dict:

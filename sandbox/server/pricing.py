@@ -13,7 +13,7 @@ refuse a request it cannot price; the client gets a 400 naming the problem.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from starlette.requests import Request
@@ -42,6 +42,8 @@ class PricedRoute:
     methods: tuple[str, ...] = ("GET",)
     mode: SettlementMode = "authorization"
     max_timeout_seconds: int = 60
+    # JSON Schema of the query parameters, shown in the discovery document (discovery.py).
+    query_params: dict | None = field(default=None, hash=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
