@@ -34,8 +34,12 @@ def set_facilitator_faults(info, faults: list) -> None:
 
 
 def test_a_payment_and_its_transaction_appear_without_a_reload(
-    dashboard_stack, payer_keypair_path, browser
+    dashboard_stack, payer_keypair_path, in_browser
 ) -> None:
+    in_browser(lambda browser: paid_payment_appears(browser, dashboard_stack, payer_keypair_path))
+
+
+def paid_payment_appears(browser, dashboard_stack, payer_keypair_path) -> None:
     page = browser.new_page()
     page.goto(dashboard_stack.dashboard_url)
     expect(page.get_by_test_id("stream")).to_have_text("live", timeout=WAIT_MS)
@@ -71,8 +75,12 @@ def test_a_payment_and_its_transaction_appear_without_a_reload(
 
 
 def test_a_fault_toggled_on_the_page_refuses_the_next_payment_with_its_reason(
-    dashboard_stack, payer_keypair_path, browser
+    dashboard_stack, payer_keypair_path, in_browser
 ) -> None:
+    in_browser(lambda browser: fault_button_refuses(browser, dashboard_stack, payer_keypair_path))
+
+
+def fault_button_refuses(browser, dashboard_stack, payer_keypair_path) -> None:
     page = browser.new_page()
     page.goto(dashboard_stack.dashboard_url)
     expect(page.get_by_test_id("stream")).to_have_text("live", timeout=WAIT_MS)
