@@ -15,6 +15,8 @@ export interface StartOptions {
   keepHome?: boolean;
   /** Slot time of the chain in ms (default 0: a block per transaction). */
   slotMs?: number;
+  /** Also start the web dashboard, on a free port (default false). */
+  dashboard?: boolean;
   /** Funded payer wallets (default 2), each with payerUsdc USDC (100) and payerSol SOL (1). */
   payers?: number;
   payerUsdc?: number;
@@ -48,6 +50,8 @@ export interface Sandbox {
   wsUrl: string | null;
   facilitatorUrl: string;
   serverUrl: string;
+  /** The web dashboard's URL, when the stack has one (start({ dashboard: true })). */
+  dashboardUrl: string | null;
   /** CAIP-2 network id: solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1 (the devnet twin). */
   network: string;
   /** v1 name: solana-devnet. */

@@ -74,6 +74,8 @@ export async function startSandbox(options = {}) {
       "--rpc-port", String(rpcPort),
       "--facilitator-port", String(await freePort()),
       "--server-port", String(await freePort()),
+      // The web dashboard only when asked for: its default port would clash between stacks.
+      "--dashboard-port", options.dashboard ? String(await freePort()) : "0",
     ];
     log(`x402-sandbox: starting the stack in ${home}`);
     const result = await run(cli, ["up", ...flags, ...ports, "--json"], {
@@ -131,6 +133,7 @@ export function connectSandbox(envFile = process.env.X402_SANDBOX_ENV_FILE) {
     wsUrl: env.X402_SANDBOX_WS_URL ?? null,
     facilitatorUrl: env.X402_SANDBOX_FACILITATOR_URL,
     serverUrl: env.X402_SANDBOX_SERVER_URL,
+    dashboardUrl: env.X402_SANDBOX_DASHBOARD_URL ?? null,
     network: env.X402_SANDBOX_NETWORK,
     networkV1: null,
     usdcMint: env.X402_SANDBOX_USDC_MINT,
@@ -177,6 +180,7 @@ function fromHome(home, { owned, cli = null, removeHome = false, env = null, env
     wsUrl: info.ws_url,
     facilitatorUrl: info.facilitator_url,
     serverUrl: info.server_url,
+    dashboardUrl: info.dashboard_url || null,
     network: info.network,
     networkV1: info.network_v1,
     usdcMint: info.usdc_mint,

@@ -14,7 +14,7 @@ describe("startSandbox: a whole stack of our own", () => {
   let sandbox;
   before(async () => {
     // --require-admin-token: every cheat code below only works because the helpers send it.
-    sandbox = await startSandbox({ args: ["--require-admin-token"] });
+    sandbox = await startSandbox({ args: ["--require-admin-token"], dashboard: true });
   });
   after(async () => {
     await sandbox?.stop();
@@ -37,6 +37,9 @@ describe("startSandbox: a whole stack of our own", () => {
     assert.equal(challenge.status, 402);
     const health = await fetch(`${sandbox.facilitatorUrl}/health`);
     assert.equal(health.status, 200);
+    assert.match(sandbox.dashboardUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const overview = await (await fetch(`${sandbox.dashboardUrl}/api/overview`)).json();
+    assert.deepEqual(overview.components.map((c) => c.healthy), [true, true, true]);
   });
 
   test("fund() mints USDC and airdrops SOL, with the admin token", async () => {
@@ -129,7 +132,8 @@ describe("startSandbox: a whole stack of our own", () => {
 test("stop() leaves no process behind and removes the temporary home", async () => {
   const sandbox = await startSandbox({ payers: 1 });
   const pids = Object.values(sandbox.pids);
-  assert.equal(pids.length, 3);
+  assert.equal(pids.length, 3); // no dashboard unless asked for
+  assert.equal(sandbox.dashboardUrl, null);
   assert.ok(pids.every(isProcessAlive));
   await sandbox.stop();
   assert.deepEqual(pids.filter(isProcessAlive), []);
