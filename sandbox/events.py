@@ -11,7 +11,9 @@ nothing is encoded until a subscriber reads. A subscriber that stops reading is 
 
 `serve(send, last_id)` streams over ASGI: first the events after `last_id` still in the ring
 (`Last-Event-ID` on a reconnect, or `?since=N`), then each new one, with a comment line as a
-heartbeat every `heartbeat_s` so idle proxies and clients know the stream is alive.
+heartbeat every `heartbeat_s` so idle proxies and clients know the stream is alive. A woken
+stream waits `coalesce_s` (20 ms) for more events and writes them at once: a live view is 20 ms
+late at most, and under load the feed costs a write per 20 ms instead of one per event.
 """
 
 from __future__ import annotations
@@ -88,9 +90,13 @@ class EventFeed:
         queue_limit: int = 10_000,
         heartbeat_s: float = 15.0,
         enabled: bool = True,
+        coalesce_s: float = 0.02,
     ) -> None:
         self.source = source
         self.enabled = enabled  # off (--event-feed off): publish costs one attribute read
+        # A stream woken by an event waits this long for more before it writes: under load one
+        # write and one wake-up per 20 ms, not one per event (a payment publishes six).
+        self.coalesce_s = coalesce_s
         self.ring: deque[dict[str, Any]] = deque(maxlen=capacity)
         self.queue_limit = queue_limit
         self.heartbeat_s = heartbeat_s
@@ -168,7 +174,8 @@ class EventFeed:
                         {"type": "http.response.body", "body": b": alive\n\n", "more_body": True}
                     )
                     continue
-                # Under load many events wait: one write for all of them, not a write each.
+                if self.coalesce_s and event is not None:
+                    await asyncio.sleep(self.coalesce_s)
                 frames = []
                 while event is not None:  # None: the feed ended this stream
                     if event["id"] > sent:  # else already in the replay
