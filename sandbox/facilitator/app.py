@@ -28,6 +28,7 @@ from sandbox.events import CORRELATION_HEADER, FEED_OFF, last_event_id
 from sandbox.facilitator._asgi import BodyTooLarge, read_body, respond
 from sandbox.facilitator.answers import Answers
 from sandbox.facilitator.faults import Fault, FaultError, Faults
+from sandbox.facilitator.idempotent import FacilitatorIds
 from sandbox.facilitator.injection import FAULT, FaultInjector, FaultMiddleware
 from sandbox.facilitator.metrics import CONTENT_TYPE_LATEST, FacilitatorMetrics
 from sandbox.facilitator.provider import ChainError
@@ -165,6 +166,27 @@ class FacilitatorApp:
             self.answers.reject(operation, exc.reason, exc.message)
             await respond(send, 400, orjson.dumps(shape(exc.reason, exc.message)))
             return 400
+        try:
+            identified = FacilitatorIds.key_of(request)
+        except ProtocolError as exc:
+            self.metrics.outcome(operation, exc.reason)
+            self.answers.reject(operation, exc.reason, exc.message)
+            await respond(send, 400, orjson.dumps(shape(exc.reason, exc.message)))
+            return 400
+        if identified is None:
+            status, body = await self._answer(operation, request, scope)
+        else:
+            ids = FacilitatorIds(self.facilitator.payment_ids)
+            run = ids.verify if operation == "verify" else ids.settle
+            status, body = await run(*identified, lambda: self._answer(operation, request, scope))
+            if operation == "settle":
+                body.setdefault("network", request.payment_requirements.network)
+        await respond(send, status, orjson.dumps(body))
+        return status
+
+    async def _answer(self, operation: str, request, scope) -> tuple[int, dict]:
+        """Verify or settle (faults played), rendered: (status, body)."""
+        shape = verify_invalid if operation == "verify" else settle_failure
         fault: Fault | None = scope.get(FAULT)
         status = 200
         try:
@@ -195,8 +217,7 @@ class FacilitatorApp:
             status, body = 502, shape(reason, f"the chain is unavailable: {exc}")
         if operation == "settle" and "network" not in body:
             body["network"] = request.payment_requirements.network
-        await respond(send, status, orjson.dumps(body))
-        return status
+        return status, body
 
     async def _verify(self, scope, receive, send) -> int:
         return await self._x402("verify", scope, receive, send)

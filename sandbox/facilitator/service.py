@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 
 from solders.pubkey import Pubkey
 
@@ -21,12 +22,18 @@ from sandbox.facilitator.results import SettleResult, VerifyResult
 from sandbox.facilitator.settings import Settings
 from sandbox.facilitator.settlement import Settler
 from sandbox.facilitator.verification import NotReady, Request, Verifier
+from sandbox.payment_ids import PaymentIdStore
 from sandbox.protocol.exact_svm import wire
 from sandbox.protocol.exact_svm.facilitator import VerifyPolicy
 from sandbox.protocol.exact_svm.transaction import transfer_authority
 from sandbox.protocol.networks import CAIP2_TO_V1, caip2_from_genesis_hash
+from sandbox.protocol.payment_identifier import EXTENSION as PAYMENT_IDENTIFIER
+from sandbox.sqlite_writer import GroupCommitWriter
 
 __all__ = ["Facilitator", "NotReady", "payer_hint"]
+
+# The extensions /settle and /verify handle (facilitator/idempotent.py), listed by /supported.
+EXTENSIONS = (PAYMENT_IDENTIFIER,)
 
 log = logging.getLogger("sandbox.facilitator")
 
@@ -52,11 +59,18 @@ class Facilitator:
         self.genesis_hash: str | None = None
         self.supported_body: dict | None = None
         self._learner: asyncio.Task | None = None
+        self.payment_ids = PaymentIdStore()  # in memory until start() opens the ledger's file
+        self._ids_writer: GroupCommitWriter | None = None
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         self.ledger.open()
+        # payment-identifier records: a table of the ledger's file, its own connection and writer
+        db = sqlite3.connect(self.ledger.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout=5000")
+        self._ids_writer = GroupCommitWriter(db, name="payment-ids-writer")
+        self.payment_ids = PaymentIdStore(db, self._ids_writer)
         await self.chain.start()
         self._learner = asyncio.get_running_loop().create_task(self._learn_network())
 
@@ -66,6 +80,10 @@ class Facilitator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._learner
         await self.chain.close()
+        if self._ids_writer is not None:
+            self._ids_writer.close()
+            self._ids_writer.db.close()
+            self._ids_writer = None
         self.ledger.close()
 
     @property
@@ -109,7 +127,8 @@ class Facilitator:
 
     def _supported(self) -> dict:
         payers = [str(key) for key in self.keys]
-        return wire.supported(payers, self.network, CAIP2_TO_V1.get(self.network))
+        v1_network = CAIP2_TO_V1.get(self.network)
+        return wire.supported(payers, self.network, v1_network, extensions=EXTENSIONS)
 
     # ------------------------------------------------------------ verify and settle
 

@@ -36,6 +36,8 @@ from sandbox.protocol import (
     decode_payment_required_v1,
     decode_settle_response,
 )
+from sandbox.protocol.payment_identifier import EXTENSION as PAYMENT_ID_EXTENSION
+from sandbox.protocol.payment_identifier import new_payment_id
 
 __all__ = ["DEFAULT_RPC_URL", "PhaseTimings", "X402Client", "X402Response", "read_challenge"]
 
@@ -150,11 +152,14 @@ class X402Client:
         timeout: float = 30.0,
         chain_facts: ChainFacts | None = None,
         create_ata: bool = False,
+        payment_ids: bool = True,
     ) -> None:
         if x402_version not in (None, 1, 2):
             raise ValueError("x402_version must be 1, 2 or None (prefer v2, fall back to v1)")
         self.keypair = keypair
         self.create_ata = create_ata  # prepend payTo's create-ATA (build_payment's create_ata)
+        # Send a fresh payment-identifier wherever a 402 declares the extension (v2).
+        self.payment_ids = payment_ids
         self.policy = policy or PaymentPolicy()
         self.x402_version = x402_version
         self._session = session
@@ -185,14 +190,23 @@ class X402Client:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise ServerUnreachable(url, str(exc) or type(exc).__name__) from None
 
-    async def prepare(self, requirements: AnyRequirements, resource: Any = None) -> Payment:
+    async def prepare(
+        self, requirements: AnyRequirements, resource: Any = None, payment_id: str | None = None
+    ) -> Payment:
         """Build and sign a payment for `requirements` (fetching mint facts and a blockhash)."""
         mint = await self.facts.mint(requirements.asset)
         blockhash = blockhash_hint(requirements) or await self.facts.blockhash()
         return build_payment(
             requirements, self.keypair, mint, blockhash, resource=resource,
-            create_ata=self.create_ata,
+            create_ata=self.create_ata, payment_id=payment_id,
         )  # fmt: skip
+
+    def _payment_id(self, challenge: Challenge, chosen: str | None) -> str | None:
+        """The id to send: the caller's, else a fresh one where the 402 declares the extension."""
+        if chosen is not None or not self.payment_ids:
+            return chosen
+        extensions = getattr(challenge, "extensions", None) or {}
+        return new_payment_id() if PAYMENT_ID_EXTENSION in extensions else None
 
     async def request(
         self,
@@ -203,7 +217,10 @@ class X402Client:
         json: Any = None,
         data: bytes | str | None = None,
         params: Mapping[str, str] | None = None,
+        payment_id: str | None = None,
     ) -> X402Response:
+        """Request `url`; pay its 402 once. payment_id: the payment-identifier to send (default:
+        a fresh one where the 402 declares the extension, see `payment_ids`)."""
         base_headers = dict(headers or {})
         kwargs: dict[str, Any] = {"params": params}
         if json is not None:
@@ -223,14 +240,39 @@ class X402Client:
         challenge = read_challenge(response_headers, body, self.x402_version)
         requirements = self.policy.choose(challenge.accepts)
         resource = challenge.resource if isinstance(challenge, PaymentRequired) else None
-        payment = await self.prepare(requirements, resource)
+        payment_id = self._payment_id(challenge, payment_id)
+        payment = await self.prepare(requirements, resource, payment_id)
         timings.sign = time.perf_counter() - started
+        return await self._pay(method, url, base_headers, kwargs, challenge, payment, timings)
 
+    async def resend(self, response: X402Response, **kwargs: Any) -> X402Response:
+        """Send the very payment of `response` again (a retry after a lost answer): with a
+        payment identifier the server answers what it answered the first time."""
+        if response.payment is None or response.challenge is None:
+            raise ValueError("resend() needs the answer of a paid request (it made no payment)")
+        method = kwargs.pop("method", "GET")
+        base_headers = dict(kwargs.pop("headers", None) or {})
+        return await self._pay(
+            method, response.url, base_headers, kwargs, response.challenge, response.payment,
+            PhaseTimings(),
+        )  # fmt: skip
+
+    async def _pay(
+        self,
+        method: str,
+        url: str,
+        base_headers: dict[str, str],
+        kwargs: dict[str, Any],
+        challenge: Challenge,
+        payment: Payment,
+        timings: PhaseTimings,
+    ) -> X402Response:
         started = time.perf_counter()
         paid_headers = {**base_headers, **payment.headers}
         status, response_headers, body = await self._send(method, url, paid_headers, kwargs)
         timings.paid_request = time.perf_counter() - started
         receipt, receipt_error = _read_receipt(response_headers)
+        requirements = payment.requirements
         return X402Response(
             status,
             response_headers,

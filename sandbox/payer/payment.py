@@ -31,6 +31,7 @@ from sandbox.protocol import (
 from sandbox.protocol.errors import BuildError
 from sandbox.protocol.exact_svm import client
 from sandbox.protocol.exact_svm.client import MintInfo
+from sandbox.protocol.payment_identifier import with_payment_id
 
 __all__ = [
     "Payment",
@@ -64,6 +65,7 @@ class Payment:
     transaction: VersionedTransaction
     memo: str
     description: str = field(default="", compare=False)  # what a mutation did, if any
+    payment_id: str | None = None  # the payment-identifier it carries (v2 only)
 
     @property
     def header_name(self) -> str:
@@ -118,9 +120,11 @@ def wrap_transaction(
     transaction: VersionedTransaction | bytes,
     requirements: AnyRequirements,
     resource: ResourceInfo | dict[str, Any] | str | None = None,
+    payment_id: str | None = None,
 ) -> dict[str, Any]:
     """The payload object: v1 `{x402Version, scheme, network, payload}` for v1 requirements,
-    v2 `{x402Version, resource, accepted, payload}` (accepted echoes them) otherwise."""
+    v2 `{x402Version, resource, accepted, payload}` (accepted echoes them) otherwise, with
+    `extensions["payment-identifier"]` when a payment id is given (v1 cannot carry one)."""
     encoded = base64.b64encode(bytes(transaction)).decode("ascii")
     if isinstance(requirements, PaymentRequirementsV1):
         return {
@@ -135,6 +139,8 @@ def wrap_transaction(
         wire["resource"] = resource_object
     wire["accepted"] = requirements.to_wire()
     wire["payload"] = {"transaction": encoded}
+    if payment_id is not None:
+        wire["extensions"] = with_payment_id(None, payment_id)
     return wire
 
 
@@ -147,13 +153,15 @@ def build_payment(
     resource: ResourceInfo | dict[str, Any] | str | None = None,
     memo: str | bytes | None = None,
     create_ata: bool = False,
+    payment_id: str | None = None,
 ) -> Payment:
     """Build and sign the payment for `requirements` (v1 or v2 by their type).
 
     blockhash: None uses `extra.recentBlockhash`; memo: None uses `extra.memo`, else a random
     nonce; resource: the v2 payload's `resource` (the PaymentRequired's, echoed); create_ata:
     create payTo's token account first, rent paid by the fee payer (a merchant that has none
-    yet; the facilitator must run `--layout role-based --allow-create-ata`).
+    yet; the facilitator must run `--layout role-based --allow-create-ata`); payment_id: the
+    payment-identifier to send (v2 only; ValueError if it breaks the id rule).
     """
     try:
         spec = client.transfer_spec(
@@ -163,5 +171,8 @@ def build_payment(
     except BuildError as exc:
         raise PaymentBuildError(*exc.args) from None
     version = 1 if isinstance(requirements, PaymentRequirementsV1) else 2
-    wire = wrap_transaction(transaction, requirements, resource)
-    return Payment(version, wire, requirements, transaction, spec.memo.decode("utf-8", "replace"))
+    if version == 1:
+        payment_id = None
+    wire = wrap_transaction(transaction, requirements, resource, payment_id)
+    memo_text = spec.memo.decode("utf-8", "replace")
+    return Payment(version, wire, requirements, transaction, memo_text, payment_id=payment_id)

@@ -173,6 +173,16 @@ class Reason(StrEnum):
     # fee), so its payments are refused for the cool-down (facilitator/guard.py, --payer-cooldown-s)
     PAYER_TEMPORARILY_REFUSED = "payer_temporarily_refused"
 
+    # ---------------------------------------------------------------- extensions (this project's)
+    # extensions["payment-identifier"] is there but malformed: not an object, or an id that is
+    # not 16-128 of [A-Za-z0-9_-] (protocol/payment_identifier.py read_payment_id)
+    INVALID_PAYMENT_IDENTIFIER = "invalid_payment_identifier"
+    # the route declares the identifier required and the payment carries none (server/
+    # idempotent.py; 400)
+    PAYMENT_IDENTIFIER_REQUIRED = "payment_identifier_required"
+    # the id was first used with another payload (server/idempotent.py, facilitator/app.py; 409)
+    PAYMENT_IDENTIFIER_CONFLICT = "payment_identifier_conflict"
+
 
 # The unknown instruction after the transfer, by its 0-based position in the message.
 UNKNOWN_INSTRUCTION: dict[int, Reason] = {

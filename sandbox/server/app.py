@@ -6,6 +6,7 @@
 /api/inference?tokens=N   $0.00001 a token (1 to 100,000 tokens)
 /api/upfront              $0.01, settled before the handler runs
 /api/broken               $0.01, the handler fails with 500 (so the payment is never settled)
+/api/order                $0.01, a payment identifier required (every other route: optional)
 /.well-known/x402         the catalogue of priced routes (also .json; discovery.py)
 /metrics                  Prometheus
 /_sandbox/events          every step of every payment, as Server-Sent Events (events.py)
@@ -52,15 +53,21 @@ def inference_price(request: Request) -> int:
     return int(raw) * PRICE_PER_TOKEN
 
 
+# Every sample route takes a payment identifier (a resend gets the first answer, server/
+# idempotent.py); /api/order requires one.
+_IDS = {"payment_identifier": "optional"}
+
+
 def sample_pricing() -> RoutePricing:
     return RoutePricing(
         [
-            PricedRoute("/api/premium-content", "$0.01", "Premium content"),
-            PricedRoute("/api/weather", "$0.001", "Current weather"),
+            PricedRoute("/api/premium-content", "$0.01", "Premium content", **_IDS),
+            PricedRoute("/api/weather", "$0.001", "Current weather", **_IDS),
             PricedRoute(
                 "/api/inference",
                 inference_price,
                 "Text generation, priced per token",
+                **_IDS,
                 query_params={
                     "tokens": {
                         "type": "integer",
@@ -70,8 +77,16 @@ def sample_pricing() -> RoutePricing:
                     }
                 },
             ),
-            PricedRoute("/api/upfront", "$0.01", "A report paid before it is made", mode="upfront"),
-            PricedRoute("/api/broken", "$0.01", "A route whose handler always fails"),
+            PricedRoute(
+                "/api/upfront", "$0.01", "A report paid before it is made", mode="upfront", **_IDS
+            ),
+            PricedRoute("/api/broken", "$0.01", "A route whose handler always fails", **_IDS),
+            PricedRoute(
+                "/api/order",
+                "$0.01",
+                "An order placed once: pay with a payment identifier",
+                payment_identifier="required",
+            ),
         ]
     )
 
@@ -143,6 +158,10 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
     @app.get("/api/upfront")
     async def upfront() -> dict:
         return {"report": "Settled before this handler ran.", "kind": "upfront"}
+
+    @app.get("/api/order")
+    async def order() -> dict:
+        return {"order": "placed", "kind": "order", "placedAt": int(time.time())}
 
     @app.get("/api/broken")
     async def broken() -> JSONResponse:

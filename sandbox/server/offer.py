@@ -218,6 +218,7 @@ class Offers:
             description=route.description,
             mime_type=route.mime_type,
             accepts=[self.requirements_v2(offer, memo)],
+            extensions=route.extensions,
         )
         body = payment_required_v1(
             error=error, message=message, accepts=[self.requirements_v1(offer, memo)]

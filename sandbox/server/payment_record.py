@@ -6,8 +6,8 @@ One row per payment (its key, see PaymentTransaction.key):
               of the payment is resumed (settled again, served once) instead of refused
     served    the content was (or is being) sent; never served again, restart or not
 
-Writes go through one writer thread, which commits whatever is queued in one transaction (group
-commit) so that the event loop never waits on the disk:
+Writes go through one writer thread (sandbox/sqlite_writer.py), which commits whatever is queued
+in one transaction (group commit) so that the event loop never waits on the disk:
 
     begin(key)        before /settle is sent: fsynced (synchronous=FULL) before it returns, so
                       neither a kill -9 nor a power cut can forget a settlement we started
@@ -24,12 +24,8 @@ sqlite3; the file and its folder are created private (0600 / 0700).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import queue
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +33,7 @@ from pathlib import Path
 import orjson
 
 from sandbox.protocol import SettleResponse
+from sandbox.sqlite_writer import GroupCommitWriter
 
 __all__ = ["PaymentRecordFile", "RecordedPayment"]
 
@@ -60,7 +57,6 @@ _SERVED = (
 )
 _DROP = "DELETE FROM payments WHERE key = ? AND state = 'pending'"
 _PRUNE = "DELETE FROM payments WHERE created < ?"
-_PRUNE_EVERY = 1000  # batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +65,6 @@ class RecordedPayment:
     served: bool
     receipt: SettleResponse | None  # a pending payment's last answer, if it had one
     age_seconds: float
-
-
-@dataclass(slots=True)
-class _Write:
-    sql: str
-    params: tuple
-    durable: bool  # fsync before the caller goes on
-    done: asyncio.Future
-    loop: asyncio.AbstractEventLoop
 
 
 class PaymentRecordFile:
@@ -93,9 +80,17 @@ class PaymentRecordFile:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
         self._db.execute(_PRUNE, (time.time() - self.max_age,))
-        self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
-        self._closed = False
+        self.writer = GroupCommitWriter(
+            self._db, name="payment-record-writer", maintenance=self._prune
+        )
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection (for other tables of this file, written through `writer`)."""
+        return self._db
+
+    def _prune(self, db: sqlite3.Connection) -> None:
+        db.execute(_PRUNE, (time.time() - self.max_age,))
 
     # ------------------------------------------------------------------ reading (at start)
 
@@ -135,72 +130,12 @@ class PaymentRecordFile:
         await self._write(_DROP, (key,), durable=False)
 
     def close(self) -> None:
-        if self._closed:
+        if self.writer.closed:
             return
-        self._closed = True
-        if self._writer is not None:
-            self._queue.put(None)
-            self._writer.join(timeout=10)
+        self.writer.close()
         self._db.close()
 
     async def _write(self, sql: str, params: tuple, *, durable: bool) -> int:
-        if self._closed:
+        if self.writer.closed:
             raise RuntimeError(f"the payment record {self.path} is closed")
-        if self._writer is None:
-            self._writer = threading.Thread(
-                target=self._write_batches, name="payment-record-writer", daemon=True
-            )
-            self._writer.start()
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        self._queue.put(_Write(sql, params, durable, done, loop))
-        return await done
-
-    def _write_batches(self) -> None:
-        """The writer thread: whatever is queued, in one transaction, fsynced if any asks."""
-        batches = 0
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while True:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(more)
-            batches += 1
-            self._commit(batch, prune=batches % _PRUNE_EVERY == 0)
-
-    def _commit(self, batch: list[_Write], *, prune: bool) -> None:
-        db = self._db
-        results: list[int | BaseException] = []
-        try:
-            durable = any(write.durable for write in batch)
-            db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            db.execute("BEGIN IMMEDIATE")
-            for write in batch:
-                results.append(db.execute(write.sql, write.params).rowcount)
-            if prune:
-                db.execute(_PRUNE, (time.time() - self.max_age,))
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            results = [exc] * len(batch)
-        for write, result in zip(batch, results, strict=True):
-            with contextlib.suppress(RuntimeError):  # its loop closed meanwhile: nobody waits
-                write.loop.call_soon_threadsafe(_resolve, write.done, result)
-
-
-def _resolve(done: asyncio.Future, result: int | BaseException) -> None:
-    if done.cancelled():
-        return
-    if isinstance(result, BaseException):
-        done.set_exception(result)
-    else:
-        done.set_result(result)
+        return await self.writer.write(sql, params, durable=durable)

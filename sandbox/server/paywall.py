@@ -9,6 +9,7 @@
     settled                    -> the handler's answer + PAYMENT-RESPONSE / X-PAYMENT-RESPONSE
     settlement_pending twice   -> 402 + receipt saying so; the same payment sent again later is
                                   settled again (which resolves it) and served once
+    a payment identifier       -> looked up first: a resend gets the first answer (idempotent.py)
     facilitator down/5xx/junk  -> 502, slower than the timeout -> 504; content never served
     fee payer not learned yet  -> 503
 
@@ -36,9 +37,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 
 from sandbox.events import CORRELATION, EventFeed
+from sandbox.payment_ids import PaymentIdStore
 from sandbox.protocol import (
     PAYMENT_RESPONSE,
     USDC_DEVNET_MINT,
@@ -53,6 +56,7 @@ from sandbox.server._payment import payment_header, read_payment
 from sandbox.server.binding import BindingError, MemoBinder
 from sandbox.server.errors import FacilitatorError
 from sandbox.server.facilitator_client import FacilitatorApi, FacilitatorClient
+from sandbox.server.idempotent import IdempotentPayments
 from sandbox.server.metrics import PaywallMetrics
 from sandbox.server.offer import (
     Offer,
@@ -112,6 +116,7 @@ class Paywall:
                 observer=self.metrics.observe_facilitator,
             )
         self.facilitator = facilitator
+        record = PaymentRecordFile(payment_record) if payment_record else None
         self.offers = Offers(
             pay_to=pay_to,
             network=network,
@@ -124,10 +129,12 @@ class Paywall:
             facilitator,
             network=self.offers.network,
             chain_check=ChainReceiptCheck(rpc_url) if rpc_url else None,
-            pending=PendingSettlements(
-                record=PaymentRecordFile(payment_record) if payment_record else None
-            ),
+            pending=PendingSettlements(record=record),
             bugs=bugs,
+        )
+        # payment-identifier answers, in the same SQLite file as the pending record
+        self.ids = IdempotentPayments(
+            PaymentIdStore(record.db, record.writer) if record else PaymentIdStore()
         )
         self.feed = EventFeed("server")  # every step of every payment (sandbox/events.py)
         self.not_ready_reason = "the facilitator has not been asked yet"
@@ -243,6 +250,32 @@ class Paywall:
             "payment_received", correlation=correlation, route=route.path,
             x402Version=payload.x402_version,
         )  # fmt: skip
+        try:
+            payment_id = IdempotentPayments.payment_id(route, payload)
+        except ProtocolError as exc:
+            await malformed(send, exc)
+            feed.publish("refused", correlation=correlation, stage="payment-identifier",
+                         reason=exc.reason, message=exc.message)  # fmt: skip
+            return "malformed"
+        if payment_id is None:
+            return await self._pay(app, scope, receive, send, offer, payload, tx, correlation)
+
+        def pay(recording_send) -> Awaitable[str]:
+            return self._pay(app, scope, receive, recording_send, offer, payload, tx, correlation)
+
+        outcome, effect = await self.ids.run(
+            f"{offer.method} {offer.path}", payment_id, payload, send, pay
+        )
+        if effect in ("replayed", "conflict", "busy"):  # else the payment's own steps tell it
+            feed.publish("payment_id", correlation=correlation, paymentId=payment_id,
+                         effect=effect)  # fmt: skip
+        return outcome
+
+    async def _pay(
+        self, app, scope, receive, send, offer: Offer, payload, tx, correlation: str
+    ) -> str:
+        """Bind, verify, settle and serve one payment (its id, if any, was claimed already)."""
+        offers, feed, route = self.offers, self.feed, offer.route
         try:
             requirements = offers.bound_requirements(offer, payload, tx)
         except BindingError as exc:

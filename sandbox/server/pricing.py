@@ -19,13 +19,23 @@ from typing import Literal
 from starlette.requests import Request
 
 from sandbox.protocol import parse_price
+from sandbox.protocol.payment_identifier import EXTENSION, declaration
 
-__all__ = ["PriceError", "PriceFunction", "PricedRoute", "RoutePricing", "SettlementMode"]
+__all__ = [
+    "PaymentIdentifierUse",
+    "PriceError",
+    "PriceFunction",
+    "PricedRoute",
+    "RoutePricing",
+    "SettlementMode",
+]
 
 # "authorization": verify, run the handler, settle only if it answered < 400.
 # "upfront": verify, settle, then run the handler (content whose cost is incurred up front).
 SettlementMode = Literal["authorization", "upfront"]
 PriceFunction = Callable[[Request], "str | int"]
+# The payment-identifier extension (server/idempotent.py): not declared, declared, or required.
+PaymentIdentifierUse = Literal["off", "optional", "required"]
 
 
 class PriceError(ValueError):
@@ -42,6 +52,7 @@ class PricedRoute:
     methods: tuple[str, ...] = ("GET",)
     mode: SettlementMode = "authorization"
     max_timeout_seconds: int = 60
+    payment_identifier: PaymentIdentifierUse = "off"
     # JSON Schema of the query parameters, shown in the discovery document (discovery.py).
     query_params: dict | None = field(default=None, hash=False, compare=False)
 
@@ -50,6 +61,10 @@ class PricedRoute:
             raise ValueError(f"route path {self.path!r} must start with '/'")
         if self.mode not in ("authorization", "upfront"):
             raise ValueError(f"route {self.path}: mode must be 'authorization' or 'upfront'")
+        if self.payment_identifier not in ("off", "optional", "required"):
+            raise ValueError(
+                f"route {self.path}: payment_identifier must be 'off', 'optional' or 'required'"
+            )
         if self.max_timeout_seconds <= 0:
             raise ValueError(f"route {self.path}: max_timeout_seconds must be positive")
         methods = tuple(m.upper() for m in self.methods)
@@ -60,6 +75,13 @@ class PricedRoute:
         if not callable(self.price):
             # Fail at declaration, not at the first paying request.
             object.__setattr__(self, "_static_amount", self._checked(self.price))
+
+    @property
+    def extensions(self) -> dict | None:
+        """What this route's 402 declares under `extensions`."""
+        if self.payment_identifier == "off":
+            return None
+        return {EXTENSION: declaration(self.payment_identifier == "required")}
 
     @property
     def dynamic(self) -> bool:

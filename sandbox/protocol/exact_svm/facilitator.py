@@ -142,6 +142,13 @@ def _first_difference(a: dict, b: dict, prefix: str = "") -> str:
     return "(none)"
 
 
+# Schemes of the x402 specs this facilitator knows and cannot run, and why.
+_UNRUNNABLE = {
+    scheme: f": '{scheme}' on Solana settles through an on-chain program the sandbox does not ship"
+    for scheme in ("upto", "batch-settlement")
+}
+
+
 def _check_envelope(
     request: FacilitatorRequest | FacilitatorRequestV1, policy: VerifyPolicy
 ) -> Rejection | None:
@@ -156,9 +163,10 @@ def _check_envelope(
     )
     for what, scheme in (("paymentRequirements", req.scheme), ("paymentPayload", pay_scheme)):
         if scheme != SCHEME:
+            why = _UNRUNNABLE.get(scheme, "")
             return Rejection(
                 reasons.UNSUPPORTED_SCHEME,
-                f"{what} scheme {short_repr(scheme)} is not supported (only 'exact' is)",
+                f"{what} scheme {short_repr(scheme)} is not supported{why} (only 'exact' is)",
             )
     if "skip-network-check" in policy.bugs:
         pass

@@ -93,14 +93,19 @@ def payment_required_v2(
     description: str,
     mime_type: str,
     accepts: list[dict[str, Any]],
+    extensions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The v2 challenge (PaymentRequired): `error` says why, `accepts` what would be paid."""
-    return {
+    """The v2 challenge (PaymentRequired): `error` says why, `accepts` what would be paid,
+    `extensions` what the route declares (left out when none)."""
+    required = {
         "x402Version": 2,
         "error": error,
         "resource": {"url": url, "description": description, "mimeType": mime_type},
         "accepts": accepts,
     }
+    if extensions:
+        required["extensions"] = extensions
+    return required
 
 
 def payment_required_v1(

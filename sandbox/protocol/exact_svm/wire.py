@@ -68,13 +68,18 @@ def settle_failure(
 
 
 def supported(
-    fee_payers: Sequence[str], network: str, v1_network: str | None = None
+    fee_payers: Sequence[str],
+    network: str,
+    v1_network: str | None = None,
+    extensions: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The exact scheme on `network` (v2, CAIP-2) and, when it has one, its v1 name; the first
-    fee payer is the one named in `extra.feePayer`, every one is listed under `signers`."""
+    fee payer is the one named in `extra.feePayer`, every one is listed under `signers`;
+    `extensions` names the extensions the facilitator handles."""
     extra = {"feePayer": fee_payers[0]}
     kinds: list[dict[str, Any]] = []
     if v1_network:
         kinds.append({"x402Version": 1, "scheme": SCHEME, "network": v1_network, "extra": extra})
     kinds.append({"x402Version": 2, "scheme": SCHEME, "network": network, "extra": dict(extra)})
-    return {"kinds": kinds, "extensions": [], "signers": {"solana:*": list(fee_payers)}}
+    signers = {"solana:*": list(fee_payers)}
+    return {"kinds": kinds, "extensions": list(extensions), "signers": signers}

@@ -1,0 +1,66 @@
+"""The payment-identifier store (sandbox/payment_ids.py) in process: claims, waits, bounds, disk."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from sandbox.payment_ids import PaymentIdStore
+from sandbox.sqlite_writer import GroupCommitWriter
+
+
+async def test_claims_new_then_replay_then_conflict() -> None:
+    store = PaymentIdStore()
+    assert (await store.claim("k", "fp")).kind == "new"
+    await store.finish("k", "fp", b"answer")
+    assert await store.claim("k", "fp") == type(await store.claim("k", "fp"))("replay", b"answer")
+    assert (await store.claim("k", "other")).kind == "conflict"
+
+
+async def test_a_waiter_gives_up_after_wait_seconds_with_busy() -> None:
+    store = PaymentIdStore(wait_seconds=0.05)
+    assert (await store.claim("k", "fp")).kind == "new"
+    assert (await store.claim("k", "fp")).kind == "busy"  # the first never finishes
+
+
+async def test_a_waiter_takes_over_when_the_first_keeps_no_answer() -> None:
+    store = PaymentIdStore()
+    assert (await store.claim("k", "fp")).kind == "new"
+    waiter = asyncio.create_task(store.claim("k", "fp"))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    await store.finish("k", "fp", None, keep=True)  # outcome unknown: processed again
+    assert (await waiter).kind == "new"
+    assert (await store.claim("k", "other")).kind == "conflict"  # still bound meanwhile
+
+
+async def test_memory_is_bounded_but_never_drops_one_in_flight() -> None:
+    store = PaymentIdStore(max_entries=2)
+    for key in ("a", "b", "c"):
+        assert (await store.claim(key, "fp")).kind == "new"
+    assert len(store) == 3  # all three in flight
+    for key in ("a", "b", "c"):
+        await store.finish(key, "fp", b"x")
+    assert (await store.claim("d", "fp")).kind == "new"
+    assert len(store) == 2 and (await store.claim("a", "fp")).kind == "new"  # "a" left memory
+
+
+async def test_bindings_and_answers_are_on_disk_before_claim_and_finish_return(tmp_path) -> None:
+    path = tmp_path / "ids.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer = GroupCommitWriter(db, name="test-writer")
+    store = PaymentIdStore(db, writer)
+    await store.claim("kept", "fp1")
+    await store.claim("bound", "fp2")
+    await store.finish("kept", "fp1", b"the answer")
+    await store.claim("freed", "fp3")
+    await store.finish("freed", "fp3", None)
+    await store.finish("bound", "fp2", None, keep=True)
+    writer.close()
+    db.close()
+
+    again = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reopened = PaymentIdStore(again, GroupCommitWriter(again, name="test-writer-2"))
+    assert (await reopened.claim("kept", "fp1")).answer == b"the answer"
+    assert (await reopened.claim("bound", "other")).kind == "conflict"
+    assert (await reopened.claim("freed", "other")).kind == "new"
