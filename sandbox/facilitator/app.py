@@ -60,6 +60,7 @@ class FacilitatorApp:
         self.answers = answers or Answers(self.metrics, settings.history)
         self.answers.feed.enabled = settings.event_feed
         self.injector = FaultInjector(facilitator)
+        self.ids = FacilitatorIds(facilitator)
         self._routes = {
             ("POST", "/verify"): self._verify,
             ("POST", "/settle"): self._settle,
@@ -161,13 +162,7 @@ class FacilitatorApp:
             return status
         try:
             request = parse_facilitator_request(raw)
-        except ProtocolError as exc:
-            self.metrics.outcome(operation, exc.reason)
-            self.answers.reject(operation, exc.reason, exc.message)
-            await respond(send, 400, orjson.dumps(shape(exc.reason, exc.message)))
-            return 400
-        try:
-            identified = FacilitatorIds.key_of(request)
+            identified = FacilitatorIds.key_of(request)  # a malformed id is a 400 as well
         except ProtocolError as exc:
             self.metrics.outcome(operation, exc.reason)
             self.answers.reject(operation, exc.reason, exc.message)
@@ -176,7 +171,7 @@ class FacilitatorApp:
         if identified is None:
             status, body = await self._answer(operation, request, scope)
         else:
-            ids = FacilitatorIds(self.facilitator.payment_ids)
+            ids = self.ids
             run = ids.verify if operation == "verify" else ids.settle
             status, body = await run(*identified, lambda: self._answer(operation, request, scope))
             if operation == "settle":

@@ -12,7 +12,7 @@ carries an id, scoped to the merchant (`payTo`).
 
 A settlement that moved no money (refused by a check, failed on chain) frees the id; one whose
 outcome is not known yet (settlement_pending, the chain unavailable) keeps it bound to its
-payload. The records are a table in the ledger's SQLite file (ledger.py), so they survive
+payload. The records are a SQLite file beside the ledger's (ledger.py), so they survive
 restarts with the settlements they answer for.
 """
 
@@ -34,8 +34,12 @@ _UNKNOWN_OUTCOME = frozenset({reasons.SETTLEMENT_PENDING, reasons.UNEXPECTED_SET
 
 
 class FacilitatorIds:
-    def __init__(self, store: PaymentIdStore) -> None:
-        self.store = store
+    def __init__(self, facilitator) -> None:
+        self._facilitator = facilitator  # its store is opened by Facilitator.start()
+
+    @property
+    def store(self) -> PaymentIdStore:
+        return self._facilitator.payment_ids
 
     @staticmethod
     def key_of(request: FacilitatorRequest | FacilitatorRequestV1) -> tuple[str, str] | None:

@@ -66,9 +66,11 @@ class Facilitator:
 
     async def start(self) -> None:
         self.ledger.open()
-        # payment-identifier records: a table of the ledger's file, its own connection and writer
-        db = sqlite3.connect(self.ledger.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA busy_timeout=5000")
+        # payment-identifier records: a file beside the ledger's, so that their writes never wait
+        # on the ledger's lock (nor the ledger's on theirs)
+        path = self.ledger.path.with_name(f"{self.ledger.path.stem}-payment-ids.sqlite3")
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
         self._ids_writer = GroupCommitWriter(db, name="payment-ids-writer")
         self.payment_ids = PaymentIdStore(db, self._ids_writer)
         await self.chain.start()

@@ -64,13 +64,14 @@ class IdempotentPayments:
         self,
         scope_key: str,
         payment_id: str,
-        payload: AnyPayload,
+        wire: dict,
         send,
         process: Callable[[Callable], Awaitable[str]],
     ) -> tuple[str, str]:
-        """Answer the request once per (route, id): (metrics outcome, what the id did)."""
+        """Answer the request once per (route, id), `wire` the payload's JSON object: (metrics
+        outcome, what the id did)."""
         key = f"{scope_key} {payment_id}"
-        fingerprint = payload_fingerprint(payload.to_wire())
+        fingerprint = payload_fingerprint(wire)
         claim = await self.store.claim(key, fingerprint)
         if claim.kind == "replay":
             await _replay(send, claim.answer)

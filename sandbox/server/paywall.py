@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sandbox.events import CORRELATION, EventFeed
@@ -257,14 +257,15 @@ class Paywall:
             feed.publish("refused", correlation=correlation, stage="payment-identifier",
                          reason=exc.reason, message=exc.message)  # fmt: skip
             return "malformed"
+        wire = payload.to_wire()
         if payment_id is None:
-            return await self._pay(app, scope, receive, send, offer, payload, tx, correlation)
+            return await self._pay(app, scope, receive, send, offer, payload, wire, tx, correlation)
 
-        def pay(recording_send) -> Awaitable[str]:
-            return self._pay(app, scope, receive, recording_send, offer, payload, tx, correlation)
+        def pay(recording: Callable) -> Awaitable[str]:
+            return self._pay(app, scope, receive, recording, offer, payload, wire, tx, correlation)
 
         outcome, effect = await self.ids.run(
-            f"{offer.method} {offer.path}", payment_id, payload, send, pay
+            f"{offer.method} {offer.path}", payment_id, wire, send, pay
         )
         if effect in ("replayed", "conflict", "busy"):  # else the payment's own steps tell it
             feed.publish("payment_id", correlation=correlation, paymentId=payment_id,
@@ -272,7 +273,7 @@ class Paywall:
         return outcome
 
     async def _pay(
-        self, app, scope, receive, send, offer: Offer, payload, tx, correlation: str
+        self, app, scope, receive, send, offer: Offer, payload, wire: dict, tx, correlation: str
     ) -> str:
         """Bind, verify, settle and serve one payment (its id, if any, was claimed already)."""
         offers, feed, route = self.offers, self.feed, offer.route
@@ -286,7 +287,7 @@ class Paywall:
 
         request = {
             "x402Version": payload.x402_version,
-            "paymentPayload": payload.to_wire(),
+            "paymentPayload": wire,
             "paymentRequirements": requirements,
         }
         receipt_header = _RECEIPT_HEADER[payload.x402_version]
