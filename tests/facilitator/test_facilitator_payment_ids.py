@@ -1,6 +1,6 @@
 """payment-identifier on the facilitator, in process over a FakeChain: a settle resent after a
 lost answer gets that answer (not duplicate_settlement), another payload with the id is a 409,
-and the records outlive a restart (a table of the ledger's file)."""
+and the records outlive a restart (a SQLite file beside the ledger)."""
 
 from __future__ import annotations
 
