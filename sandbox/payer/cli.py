@@ -36,6 +36,7 @@ from sandbox.protocol import (
     parse_price,
     reasons,
 )
+from sandbox.protocol.payment_identifier import ID_RULE, valid_payment_id
 
 __all__ = ["main"]
 
@@ -79,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="create the merchant's token account in the payment (CreateAssociatedTokenIdempotent, "
         "rent paid by the fee payer), for a merchant that has none yet; the facilitator must run "
         "--layout role-based --allow-create-ata",
+    )
+    ids = parser.add_mutually_exclusive_group()
+    ids.add_argument(
+        "--payment-id",
+        metavar="ID",
+        help="send this payment identifier (default: a fresh one wherever the 402 declares the "
+        f"payment-identifier extension); {ID_RULE}",
+    )
+    ids.add_argument(
+        "--no-payment-id",
+        action="store_true",
+        help="send no payment identifier, even where the 402 declares the extension",
     )
     parser.add_argument("--method", default="GET", help="HTTP method (default: GET)")
     parser.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds")
@@ -149,9 +162,17 @@ def report(response: X402Response, verbose: bool, out: TextIO) -> int:
         f"{payment.transaction.message.recent_blockhash}",
         file=out,
     )
+    if payment.payment_id:
+        print(f"   payment identifier {payment.payment_id}", file=out)
     if verbose:
         print(_json(payment.wire), file=out)
     print(f"<- {response.status} ({_ms(response.timings.paid_request)})", file=out)
+    if response.status == 409 and payment.payment_id:
+        print(
+            f"   hint: {payment.payment_id} was used before with another payment; a payment id "
+            "names one payment, so a new payment needs a new id (leave --payment-id out)",
+            file=out,
+        )
     if response.rejection:
         print(f"   the server refused the payment: {response.rejection}", file=out)
         if _unfunded(response):
@@ -216,8 +237,9 @@ async def _pay(args: argparse.Namespace, max_amount: int, out: TextIO) -> int:
         x402_version=args.x402_version,
         timeout=args.timeout,
         create_ata=args.create_ata,
+        payment_ids=not args.no_payment_id,
     ) as client:
-        response = await client.request(args.method, args.url)
+        response = await client.request(args.method, args.url, payment_id=args.payment_id)
     return report(response, args.verbose, out)
 
 
@@ -229,6 +251,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         max_amount = parse_price(args.max_amount)
     except ValueError as exc:
         parser.error(f"--max-amount: {exc}")
+    if args.payment_id is not None and not valid_payment_id(args.payment_id):
+        parser.error(f"--payment-id: must be {ID_RULE}, got {args.payment_id!r}")
     try:
         return asyncio.run(_pay(args, max_amount, out))
     except PayerError as error:

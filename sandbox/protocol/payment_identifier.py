@@ -30,6 +30,7 @@ __all__ = [
     "new_payment_id",
     "payload_fingerprint",
     "read_payment_id",
+    "valid_payment_id",
     "with_payment_id",
 ]
 
@@ -56,6 +57,10 @@ def declaration(required: bool) -> dict[str, Any]:
 def new_payment_id() -> str:
     """A fresh id, as the spec recommends: a prefixed UUID v4 (36 characters)."""
     return f"pay_{uuid.uuid4().hex}"
+
+
+def valid_payment_id(value: str) -> bool:
+    return bool(_ID.fullmatch(value))
 
 
 def read_payment_id(extensions: Any) -> str | None:

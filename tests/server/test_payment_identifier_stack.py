@@ -49,3 +49,35 @@ async def test_a_required_id_left_out_is_refused_before_any_payment(
     assert refused.status == 400
     assert refused.json()["error"] == "payment_identifier_required"
     assert _usdc(x402_rpc, x402_payer.address) == before
+
+
+def test_pay_cli_sends_the_given_id_and_a_reused_id_is_a_conflict(
+    x402_stack, x402_payer, x402_rpc, tmp_path
+):
+    """`x402-sandbox pay --payment-id ID`: the id goes out with the payment; the same id on a
+    second, new payment is refused with 409 and a hint, and charged nothing."""
+    import io
+
+    from sandbox.payer import save_keypair
+    from sandbox.payer.cli import main
+
+    keypair = save_keypair(x402_payer.keypair, tmp_path / "payer.json")
+    argv = [f"{x402_stack.server_url}/api/order", "--keypair", str(keypair)]
+    argv += ["--rpc-url", x402_stack.rpc_url, "--payment-id", "order-cli-0000000001"]
+    before = _usdc(x402_rpc, x402_payer.address)
+    first, second = io.StringIO(), io.StringIO()
+    assert main(argv, first) == 0, first.getvalue()
+    assert "payment identifier order-cli-0000000001" in first.getvalue()
+    assert _usdc(x402_rpc, x402_payer.address) == before - 10_000
+    assert main(argv, second) == 1
+    assert "<- 409" in second.getvalue() and "needs a new id" in second.getvalue()
+    assert _usdc(x402_rpc, x402_payer.address) == before - 10_000
+
+
+def test_pay_cli_names_the_flag_for_a_malformed_id(capsys):
+    from sandbox.payer.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["http://127.0.0.1:9/api/order", "--payment-id", "short"])
+    assert exit_.value.code == 2
+    assert "--payment-id: must be 16 to 128 characters" in capsys.readouterr().err
