@@ -35,6 +35,7 @@ from sandbox.facilitator.provider import ChainError
 from sandbox.facilitator.rpc_chain import RpcChain
 from sandbox.facilitator.service import Facilitator, NotReady
 from sandbox.facilitator.settings import Settings
+from sandbox.facilitator.settle_status import status_fields
 from sandbox.protocol import ProtocolError, parse_facilitator_request, reasons
 from sandbox.protocol.exact_svm.wire import settle_failure, verify_invalid
 
@@ -197,6 +198,9 @@ class FacilitatorApp:
                 else:
                     result = await self.injector.settle(request, fault)
                 body = self.answers.settle(request, result, correlation_of(scope))
+                if self.settings.settle_status:
+                    network = request.payment_requirements.network
+                    body.update(await status_fields(self.facilitator.chain, result, network))
         except NotReady:
             status = 503
             body = shape(

@@ -115,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
         "before the transfer, its rent paid by the fee payer (every account pinned)",
     )
     p.add_argument(
+        "--settle-status",
+        action="store_true",
+        default=bool(_env("SETTLE_STATUS")),
+        help="settle answers carry `status` and `statusAnchor` (finality, observedAt): fields of "
+        "an open proposal for the v2 settle answer, so off by default",
+    )
+    p.add_argument(
         "--confirm-timeout",
         type=float,
         default=8.0,
@@ -221,6 +228,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         preflight_allow=tuple(args.preflight_allow),
         postflight_allow=tuple(args.postflight_allow),
         allow_create_ata=args.allow_create_ata,
+        settle_status=args.settle_status,
     )
 
 

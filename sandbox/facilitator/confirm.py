@@ -81,7 +81,12 @@ class SignatureWatcher:
         err = entry.get("err")
         if err is None and isinstance(entry.get("status"), dict):
             err = entry["status"].get("Err")
-        return SignatureStatus(entry.get("confirmationStatus"), err, entry.get("slot"))
+        confirmations = entry.get("confirmations")
+        if not isinstance(confirmations, int) or isinstance(confirmations, bool):
+            confirmations = None
+        return SignatureStatus(
+            entry.get("confirmationStatus"), err, entry.get("slot"), confirmations
+        )
 
     async def wait(
         self, signature: str, timeout: float, on_seen: Callable[[], None] | None = None

@@ -56,6 +56,7 @@ class SignatureStatus(NamedTuple):
     confirmation: str | None  # processed | confirmed | finalized
     err: Any  # the chain's error value, None on success
     slot: int | None
+    confirmations: int | None = None  # blocks on top of it (None: finalized, or not told)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,8 @@ class SettleResult:
     amount: int | None = None
     network: str | None = None  # filled in by Settler.settle from the requirements
     seconds: float = 0.0  # likewise: the time the settlement took
+    # A settlement state of the status vocabulary (settle_status.py), None when unknown.
+    status: str | None = None
 
     @property
     def success(self) -> bool:
@@ -49,14 +51,21 @@ class SettleResult:
 
     @classmethod
     def settled(cls, payer: str | None, transaction: str, amount: int) -> SettleResult:
-        return cls(SUCCESS, payer, transaction, amount=amount)
+        return cls(SUCCESS, payer, transaction, amount=amount, status="settled")
 
     @classmethod
     def failed(
-        cls, reason: str, message: str, payer: str | None, transaction: str = ""
+        cls,
+        reason: str,
+        message: str,
+        payer: str | None,
+        transaction: str = "",
+        status: str | None = None,
     ) -> SettleResult:
-        return cls(FAILURE, payer, transaction, reason, message)
+        return cls(FAILURE, payer, transaction, reason, message, status=status)
 
     @classmethod
     def pending(cls, message: str, payer: str, transaction: str) -> SettleResult:
-        return cls(PENDING, payer, transaction, reasons.SETTLEMENT_PENDING, message)
+        return cls(
+            PENDING, payer, transaction, reasons.SETTLEMENT_PENDING, message, status="pending"
+        )

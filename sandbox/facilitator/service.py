@@ -187,6 +187,7 @@ class Facilitator:
             "commitment": self.settings.commitment,
             "amountPolicy": self.settings.amount_policy,
             "verification": self.settings.verification_policy(),
+            "settleStatus": self.settings.settle_status,
             "maxComputeUnitPrice": self.settings.max_compute_unit_price,
             "payerCooldownSeconds": self.settings.payer_cooldown_s,
             "payersRefused": len(self.cooldown),

@@ -94,6 +94,7 @@ class Settings:
     preflight_allow: tuple[str, ...] = ()  # programs allowed before the payment (role-based)
     postflight_allow: tuple[str, ...] = ()  # programs allowed after it (role-based)
     allow_create_ata: bool = False  # payTo's create-ATA funded by the fee payer (role-based)
+    settle_status: bool = False  # settle answers carry status/statusAnchor (settle_status.py)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -318,7 +318,9 @@ class Settler:
                             "expired: nothing was charged; the client may pay again"
                         )
                         await self.ledger.set_state(row, FAILED, message)
-                        return _failed(reasons.TRANSACTION_FAILED, message, row.payer)
+                        return _failed(
+                            reasons.TRANSACTION_FAILED, message, row.payer, status="expired"
+                        )
                 else:
                     # Same bytes, same signature: the chain lands it at most once.
                     return await self._broadcast_and_wait(row, wait)
