@@ -136,6 +136,7 @@ class Context:
         self.facts = ChainFacts(self.rpc, blockhash_ttl=0.0)
         self._given_keypairs = itertools.cycle(keypairs) if keypairs else None
         self._fee_payer: str | None = None
+        self._last_challenge: Any = None
 
     async def close(self) -> None:
         await self.rpc.close()
@@ -273,6 +274,7 @@ class Context:
         *,
         fresh_blockhash: bool = False,
         answering: Payment | None = None,
+        payment_id: str | None = None,
         **knobs: Any,
     ) -> Payment:
         """Answer `path`'s challenge with a payment (correct, or broken by `mutation`).
@@ -280,6 +282,7 @@ class Context:
         The blockhash is the challenge's hint when it has one; `fresh_blockhash` asks the chain
         instead (a new transaction even when the server's hint has not changed). `answering`
         re-answers the offer an earlier payment answered (a replay) instead of a new challenge.
+        `payment_id`: the payment-identifier the payment carries (v2, unmutated payments).
         """
         if answering is not None:
             requirements = answering.requirements
@@ -293,9 +296,16 @@ class Context:
         if fresh_blockhash:
             blockhash = await self.newer_blockhash(str(blockhash))
         if mutation is None:
-            return build_payment(requirements, payer, mint, blockhash, resource=resource)
+            return build_payment(
+                requirements, payer, mint, blockhash, resource=resource, payment_id=payment_id
+            )
         build = MUTATIONS[mutation]
         return build(requirements, payer, mint, blockhash, resource=resource, **knobs)
+
+    def declared(self, extension: str) -> dict | None:
+        """What the last challenge declares under `extensions[extension]` (None: nothing)."""
+        extensions = getattr(self._last_challenge, "extensions", None) or {}
+        return extensions.get(extension)
 
     async def newer_blockhash(self, old: str, wait: float = 3.0) -> Any:
         """A blockhash other than `old`: the next slot's (advanced by cheat code if possible)."""

@@ -24,6 +24,8 @@ BUGS = {
     "fail-open": "content is served when the facilitator is down, slow or broken",
     "serve-unsettled": "content is served when the settlement failed or is still pending",
     "trust-receipts": "a settlement receipt is believed without checking it",
+    "ignore-payment-ids": "payment identifiers are not looked at: a resend is a new payment, a "
+    "reused id is not a conflict, a route that requires one takes payments without",
 }
 
 

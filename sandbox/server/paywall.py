@@ -251,7 +251,11 @@ class Paywall:
             x402Version=payload.x402_version,
         )  # fmt: skip
         try:
-            payment_id = IdempotentPayments.payment_id(route, payload)
+            payment_id = (
+                None
+                if "ignore-payment-ids" in self.bugs
+                else IdempotentPayments.payment_id(route, payload)
+            )
         except ProtocolError as exc:
             await malformed(send, exc)
             feed.publish("refused", correlation=correlation, stage="payment-identifier",

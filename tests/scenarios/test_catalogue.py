@@ -26,7 +26,8 @@ EXPECTED_STORIES = {
     "route-binding", "malformed-headers", "facilitator-down", "facilitator-slow",
     "settlement-pending", "facilitator-lying", "chain-drops-transaction",
     "fee-payer-out-of-sol", "handler-failure", "facilitator-errors", "memo-less-client",
-    "first-time-merchant",
+    "first-time-merchant", "payment-id-retry", "payment-id-conflict", "payment-id-required",
+    "payment-id-in-flight",
 }  # fmt: skip
 
 
