@@ -2,6 +2,7 @@
 
     POST /verify, /settle                 x402 (v1 and v2 bodies)
     GET  /supported, /health, /metrics
+    GET  /discovery/resources, /discovery/search          the bazaar catalogue (catalogue.py)
     GET  /_sandbox/settlements, /_sandbox/rejections      recent outcomes (?limit=N)
     GET|POST /_sandbox/faults                             fault injection
     GET  /_sandbox/events                                 every verify and settle, as SSE
@@ -66,6 +67,8 @@ class FacilitatorApp:
             ("POST", "/verify"): self._verify,
             ("POST", "/settle"): self._settle,
             ("GET", "/supported"): self._supported,
+            ("GET", "/discovery/resources"): self._discovery,
+            ("GET", "/discovery/search"): self._discovery,
             ("GET", "/health"): self._health,
             ("GET", "/metrics"): self._metrics,
             ("GET", "/"): self._index,
@@ -179,7 +182,10 @@ class FacilitatorApp:
             status, body = await run(*identified, lambda: self._answer(operation, request, scope))
             if operation == "settle":
                 body.setdefault("network", request.payment_requirements.network)
-        await respond(send, status, orjson.dumps(body))
+        headers = None  # a paid bazaar-declaring resource is catalogued: EXTENSION-RESPONSES
+        if status == 200 and (body.get("isValid") is True or body.get("success") is True):
+            headers = await self.facilitator.catalogue.record(request)
+        await respond(send, status, orjson.dumps(body), headers)
         return status
 
     async def _answer(self, operation: str, request, scope) -> tuple[int, dict]:
@@ -235,6 +241,13 @@ class FacilitatorApp:
             return 503
         await respond(send, 200, orjson.dumps(body))
         return 200
+
+    async def _discovery(self, scope, receive, send) -> int:
+        search = scope["path"].rstrip("/").endswith("/search")
+        query = scope.get("query_string", b"")
+        status, body = self.facilitator.catalogue.listing(query, search=search)
+        await respond(send, status, orjson.dumps(body))
+        return status
 
     async def _health(self, scope, receive, send) -> int:
         status, body = await self.facilitator.health()

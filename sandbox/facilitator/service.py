@@ -14,6 +14,7 @@ import sqlite3
 
 from solders.pubkey import Pubkey
 
+from sandbox.facilitator.catalogue import Catalogue
 from sandbox.facilitator.guard import Cooldown
 from sandbox.facilitator.ledger import Ledger
 from sandbox.facilitator.metrics import FacilitatorMetrics
@@ -23,6 +24,7 @@ from sandbox.facilitator.settings import Settings
 from sandbox.facilitator.settlement import Settler
 from sandbox.facilitator.verification import NotReady, Request, Verifier
 from sandbox.payment_ids import PaymentIdStore
+from sandbox.protocol import bazaar
 from sandbox.protocol.exact_svm import wire
 from sandbox.protocol.exact_svm.facilitator import VerifyPolicy
 from sandbox.protocol.exact_svm.transaction import transfer_authority
@@ -32,8 +34,9 @@ from sandbox.sqlite_writer import GroupCommitWriter
 
 __all__ = ["Facilitator", "NotReady", "payer_hint"]
 
-# The extensions /settle and /verify handle (facilitator/idempotent.py), listed by /supported.
-EXTENSIONS = (PAYMENT_IDENTIFIER,)
+# The extensions /settle and /verify handle (facilitator/idempotent.py, catalogue.py), listed
+# by /supported.
+EXTENSIONS = (PAYMENT_IDENTIFIER, bazaar.EXTENSION)
 
 log = logging.getLogger("sandbox.facilitator")
 
@@ -61,6 +64,7 @@ class Facilitator:
         self._learner: asyncio.Task | None = None
         self.payment_ids = PaymentIdStore()  # in memory until start() opens the ledger's file
         self._ids_writer: GroupCommitWriter | None = None
+        self.catalogue = Catalogue()  # in memory until start() opens its file beside the ledger
 
     # ------------------------------------------------------------ lifecycle
 
@@ -73,6 +77,7 @@ class Facilitator:
         db.execute("PRAGMA journal_mode=WAL")
         self._ids_writer = GroupCommitWriter(db, name="payment-ids-writer")
         self.payment_ids = PaymentIdStore(db, self._ids_writer)
+        self.catalogue.open(self.ledger.path.with_name(f"{self.ledger.path.stem}-bazaar.sqlite3"))
         await self.chain.start()
         self._learner = asyncio.get_running_loop().create_task(self._learn_network())
 
@@ -86,6 +91,7 @@ class Facilitator:
             self._ids_writer.close()
             self._ids_writer.db.close()
             self._ids_writer = None
+        self.catalogue.close()
         self.ledger.close()
 
     @property

@@ -191,14 +191,19 @@ class X402Client:
             raise ServerUnreachable(url, str(exc) or type(exc).__name__) from None
 
     async def prepare(
-        self, requirements: AnyRequirements, resource: Any = None, payment_id: str | None = None
+        self,
+        requirements: AnyRequirements,
+        resource: Any = None,
+        payment_id: str | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> Payment:
-        """Build and sign a payment for `requirements` (fetching mint facts and a blockhash)."""
+        """Build and sign a payment for `requirements` (fetching mint facts and a blockhash);
+        extensions: the 402's, echoed."""
         mint = await self.facts.mint(requirements.asset)
         blockhash = blockhash_hint(requirements) or await self.facts.blockhash()
         return build_payment(
             requirements, self.keypair, mint, blockhash, resource=resource,
-            create_ata=self.create_ata, payment_id=payment_id,
+            create_ata=self.create_ata, payment_id=payment_id, extensions=extensions,
         )  # fmt: skip
 
     def _payment_id(self, challenge: Challenge, chosen: str | None) -> str | None:
@@ -241,7 +246,8 @@ class X402Client:
         requirements = self.policy.choose(challenge.accepts)
         resource = challenge.resource if isinstance(challenge, PaymentRequired) else None
         payment_id = self._payment_id(challenge, payment_id)
-        payment = await self.prepare(requirements, resource, payment_id)
+        extensions = getattr(challenge, "extensions", None)
+        payment = await self.prepare(requirements, resource, payment_id, extensions)
         timings.sign = time.perf_counter() - started
         return await self._pay(method, url, base_headers, kwargs, challenge, payment, timings)
 

@@ -121,10 +121,13 @@ def wrap_transaction(
     requirements: AnyRequirements,
     resource: ResourceInfo | dict[str, Any] | str | None = None,
     payment_id: str | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The payload object: v1 `{x402Version, scheme, network, payload}` for v1 requirements,
     v2 `{x402Version, resource, accepted, payload}` (accepted echoes them) otherwise, with
-    `extensions["payment-identifier"]` when a payment id is given (v1 cannot carry one)."""
+    `extensions["payment-identifier"]` when a payment id is given (v1 cannot carry one).
+    extensions: the 402's, echoed (a client includes at least the info it received; the
+    facilitator catalogues a route from its echoed `bazaar` declaration)."""
     encoded = base64.b64encode(bytes(transaction)).decode("ascii")
     if isinstance(requirements, PaymentRequirementsV1):
         return {
@@ -139,8 +142,11 @@ def wrap_transaction(
         wire["resource"] = resource_object
     wire["accepted"] = requirements.to_wire()
     wire["payload"] = {"transaction": encoded}
+    echoed = dict(extensions or {})
     if payment_id is not None:
-        wire["extensions"] = with_payment_id(None, payment_id)
+        echoed = with_payment_id(echoed, payment_id)
+    if echoed:
+        wire["extensions"] = echoed
     return wire
 
 
@@ -154,6 +160,7 @@ def build_payment(
     memo: str | bytes | None = None,
     create_ata: bool = False,
     payment_id: str | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Payment:
     """Build and sign the payment for `requirements` (v1 or v2 by their type).
 
@@ -161,7 +168,8 @@ def build_payment(
     nonce; resource: the v2 payload's `resource` (the PaymentRequired's, echoed); create_ata:
     create payTo's token account first, rent paid by the fee payer (a merchant that has none
     yet; the facilitator must run `--layout role-based --allow-create-ata`); payment_id: the
-    payment-identifier to send (v2 only; ValueError if it breaks the id rule).
+    payment-identifier to send (v2 only; ValueError if it breaks the id rule); extensions: the
+    402's, echoed in a v2 payload.
     """
     try:
         spec = client.transfer_spec(
@@ -173,6 +181,6 @@ def build_payment(
     version = 1 if isinstance(requirements, PaymentRequirementsV1) else 2
     if version == 1:
         payment_id = None
-    wire = wrap_transaction(transaction, requirements, resource, payment_id)
+    wire = wrap_transaction(transaction, requirements, resource, payment_id, extensions)
     memo_text = spec.memo.decode("utf-8", "replace")
     return Payment(version, wire, requirements, transaction, memo_text, payment_id=payment_id)

@@ -8,6 +8,7 @@
 /api/broken               $0.01, the handler fails with 500 (so the payment is never settled)
 /api/order                $0.01, a payment identifier required (every other route: optional)
 /.well-known/x402         the catalogue of priced routes (also .json; discovery.py)
+/discovery/resources      the same routes in a facilitator catalogue's shape (?type=&limit=...)
 /metrics                  Prometheus
 /_sandbox/events          every step of every payment, as Server-Sent Events (events.py)
 """
@@ -24,7 +25,7 @@ from fastapi.responses import JSONResponse, Response
 
 from sandbox.admin_guard import AdminGuard
 from sandbox.events import FEED_OFF, FeedResponse, last_event_id
-from sandbox.server.discovery import discovery_document
+from sandbox.server.discovery import discovery_document, resource_listing
 from sandbox.server.metrics import CONTENT_TYPE_LATEST
 from sandbox.server.middleware import PaymentMiddleware
 from sandbox.server.paywall import Paywall
@@ -56,13 +57,32 @@ def inference_price(request: Request) -> int:
 # Every sample route takes a payment identifier (a resend gets the first answer, server/
 # idempotent.py); /api/order requires one.
 _IDS = {"payment_identifier": "optional"}
+# Every sample route declares the bazaar extension (protocol/bazaar.py): a facilitator that sees
+# it paid catalogues the route for discovery, under this provider name and the route's tags.
+SERVICE_NAME = "x402 Sandbox API"
+
+
+def _bazaar(*tags: str, example: dict) -> dict:
+    return {"bazaar": True, "service_name": SERVICE_NAME, "tags": tags, "output_example": example}
 
 
 def sample_pricing() -> RoutePricing:
     return RoutePricing(
         [
-            PricedRoute("/api/premium-content", "$0.01", "Premium content", **_IDS),
-            PricedRoute("/api/weather", "$0.001", "Current weather", **_IDS),
+            PricedRoute(
+                "/api/premium-content",
+                "$0.01",
+                "Premium content",
+                **_IDS,
+                **_bazaar("content", example={"content": "The premium answer", "kind": "premium"}),
+            ),
+            PricedRoute(
+                "/api/weather",
+                "$0.001",
+                "Current weather",
+                **_IDS,
+                **_bazaar("weather", example={"city": "Sandbox", "temperatureC": 21}),
+            ),
             PricedRoute(
                 "/api/inference",
                 inference_price,
@@ -76,16 +96,30 @@ def sample_pricing() -> RoutePricing:
                         "description": f"tokens to generate, {PRICE_PER_TOKEN} atomic units each",
                     }
                 },
+                query_example={"tokens": 100},
+                **_bazaar("inference", "ai", example={"tokens": 2, "text": "5d2f1 9a0c3"}),
             ),
             PricedRoute(
-                "/api/upfront", "$0.01", "A report paid before it is made", mode="upfront", **_IDS
+                "/api/upfront",
+                "$0.01",
+                "A report paid before it is made",
+                mode="upfront",
+                **_IDS,
+                **_bazaar("report", example={"report": "Settled before this handler ran."}),
             ),
-            PricedRoute("/api/broken", "$0.01", "A route whose handler always fails", **_IDS),
+            PricedRoute(
+                "/api/broken",
+                "$0.01",
+                "A route whose handler always fails",
+                **_IDS,
+                **_bazaar("testing", example={"error": "handler_failed"}),
+            ),
             PricedRoute(
                 "/api/order",
                 "$0.01",
                 "An order placed once: pay with a payment identifier",
                 payment_identifier="required",
+                **_bazaar("order", example={"order": "placed", "kind": "order"}),
             ),
         ]
     )
@@ -124,6 +158,13 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
     async def discovery(request: Request) -> dict:
         origin = str(request.base_url).rstrip("/")
         return discovery_document(paywall.offers, pricing, origin, started)
+
+    @app.get("/discovery/resources")
+    async def discovery_resources(request: Request) -> JSONResponse:
+        origin = str(request.base_url).rstrip("/")
+        query = request.scope["query_string"]
+        status, body = resource_listing(paywall.offers, pricing, origin, started, query)
+        return JSONResponse(body, status_code=status)
 
     @app.get("/health")
     async def health() -> dict:

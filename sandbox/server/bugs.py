@@ -26,6 +26,8 @@ BUGS = {
     "trust-receipts": "a settlement receipt is believed without checking it",
     "ignore-payment-ids": "payment identifiers are not looked at: a resend is a new payment, a "
     "reused id is not a conflict, a route that requires one takes payments without",
+    "hide-route-from-discovery": "the discovery document (/.well-known/x402) leaves out the last "
+    "priced route",
 }
 
 

@@ -219,6 +219,7 @@ class Offers:
             mime_type=route.mime_type,
             accepts=[self.requirements_v2(offer, memo)],
             extensions=route.extensions,
+            resource_metadata=route.resource_metadata,
         )
         body = payment_required_v1(
             error=error, message=message, accepts=[self.requirements_v1(offer, memo)]

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from starlette.requests import Request
 
-from sandbox.protocol import parse_price
+from sandbox.protocol import bazaar, parse_price
 from sandbox.protocol.payment_identifier import EXTENSION, declaration
 
 __all__ = [
@@ -55,6 +55,14 @@ class PricedRoute:
     payment_identifier: PaymentIdentifierUse = "off"
     # JSON Schema of the query parameters, shown in the discovery document (discovery.py).
     query_params: dict | None = field(default=None, hash=False, compare=False)
+    # The bazaar extension (protocol/bazaar.py): declared in the 402 so that a facilitator can
+    # catalogue the route; with the examples of a query and of an answer, and the provider
+    # metadata the 402's `resource` carries (serviceName, tags).
+    bazaar: bool = False
+    query_example: dict | None = field(default=None, hash=False, compare=False)
+    output_example: Any = field(default=None, hash=False, compare=False)
+    service_name: str | None = None
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -72,16 +80,37 @@ class PricedRoute:
             # Starlette answers HEAD with the GET handler: it must not be a free way in.
             methods += ("HEAD",)
         object.__setattr__(self, "methods", methods)
+        object.__setattr__(self, "tags", tuple(self.tags))
+        object.__setattr__(self, "_extensions", self._declared_extensions())
         if not callable(self.price):
             # Fail at declaration, not at the first paying request.
             object.__setattr__(self, "_static_amount", self._checked(self.price))
 
     @property
     def extensions(self) -> dict | None:
-        """What this route's 402 declares under `extensions`."""
-        if self.payment_identifier == "off":
-            return None
-        return {EXTENSION: declaration(self.payment_identifier == "required")}
+        """What this route's 402 declares under `extensions` (made once, at declaration)."""
+        return self._extensions  # type: ignore[attr-defined]
+
+    @property
+    def resource_metadata(self) -> dict[str, Any]:
+        """The bazaar provider fields of the 402's `resource` (none without the extension)."""
+        if not self.bazaar:
+            return {}
+        return bazaar.service_metadata({"serviceName": self.service_name, "tags": list(self.tags)})
+
+    def _declared_extensions(self) -> dict | None:
+        declared: dict[str, Any] = {}
+        if self.payment_identifier != "off":
+            declared[EXTENSION] = declaration(self.payment_identifier == "required")
+        if self.bazaar:
+            declared[bazaar.EXTENSION] = bazaar.declaration(
+                self.methods[0],
+                query_params=self.query_params,
+                query_example=self.query_example,
+                output_example=self.output_example,
+                output_type="json" if self.mime_type == "application/json" else "text",
+            )
+        return declared or None
 
     @property
     def dynamic(self) -> bool:

@@ -94,13 +94,16 @@ def payment_required_v2(
     mime_type: str,
     accepts: list[dict[str, Any]],
     extensions: dict[str, Any] | None = None,
+    resource_metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The v2 challenge (PaymentRequired): `error` says why, `accepts` what would be paid,
-    `extensions` what the route declares (left out when none)."""
+    `extensions` what the route declares (left out when none), `resource_metadata` the bazaar
+    provider fields of `resource` (serviceName, tags)."""
+    resource = {"url": url, "description": description, "mimeType": mime_type}
     required = {
         "x402Version": 2,
         "error": error,
-        "resource": {"url": url, "description": description, "mimeType": mime_type},
+        "resource": {**resource, **(resource_metadata or {})},
         "accepts": accepts,
     }
     if extensions:
