@@ -10,6 +10,7 @@ returned as a value.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -27,6 +28,7 @@ from sandbox.protocol import (
     WireModel,
     check_json_depth,
 )
+from sandbox.protocol.bazaar import EXTENSION_RESPONSES, decode_extension_responses
 from sandbox.protocol.errors import describe_validation_error
 from sandbox.server.errors import (
     FacilitatorBadAnswer,
@@ -38,6 +40,7 @@ from sandbox.server.errors import (
 __all__ = ["FacilitatorApi", "FacilitatorClient"]
 
 M = TypeVar("M", bound=WireModel)
+log = logging.getLogger("sandbox.server")
 
 # Called with (call name, seconds, outcome) after every request: the paywall's metrics hook.
 Observer = Callable[[str, float, str], None]
@@ -57,6 +60,20 @@ class FacilitatorApi(Protocol):
     async def settle(self, request: dict[str, Any]) -> SettleResponse: ...
 
     async def close(self) -> None: ...
+
+
+def _note_extension_responses(path: str, value: str) -> None:
+    """EXTENSION-RESPONSES is the facilitator telling this server how its extensions fared (the
+    bazaar cataloguing): logged when one was rejected, never passed on to the buyer (the paywall
+    writes its own headers)."""
+    answers = decode_extension_responses(value)
+    if answers is None:
+        log.warning("facilitator %s: EXTENSION-RESPONSES is not base64 JSON; ignored", path)
+        return
+    for name, answer in answers.items():
+        if isinstance(answer, dict) and answer.get("status") == "rejected":
+            reason = str(answer.get("rejectedReason", "no reason given"))[:200]
+            log.warning("facilitator %s: extension %s rejected: %s", path, str(name)[:40], reason)
 
 
 def _snippet(body: bytes, limit: int = 120) -> str:
@@ -134,6 +151,9 @@ class FacilitatorClient:
             ) as response:
                 body = await response.read()
                 outcome = str(response.status)
+                answered = response.headers.get(EXTENSION_RESPONSES)
+                if answered is not None:
+                    _note_extension_responses(path, answered)
                 return response.status, body
         except TimeoutError:
             outcome = "timeout"
