@@ -67,6 +67,7 @@ BROKEN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "payment-id-conflict": IGNORE_IDS,
     "payment-id-required": IGNORE_IDS,
     "payment-id-in-flight": IGNORE_IDS,
+    "discovery": ((), ("hide-route-from-discovery",)),
 }
 
 
