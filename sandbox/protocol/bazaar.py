@@ -124,6 +124,7 @@ def declaration(
 
 _VALIDATED: OrderedDict[bytes, tuple[dict | None, str | None]] = OrderedDict()
 _VALIDATED_MAX = 512  # one entry per distinct declaration: a server's routes, not its payments
+MAX_DECLARATION_BYTES = 16_384  # what one catalogue entry may cost (the catalogue is bounded)
 
 
 def validated_info(entry: Any) -> tuple[dict[str, Any] | None, str | None]:
@@ -133,6 +134,8 @@ def validated_info(entry: Any) -> tuple[dict[str, Any] | None, str | None]:
         key = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         return None, "extensions.bazaar is not JSON"
+    if len(key) > MAX_DECLARATION_BYTES:
+        return None, f"extensions.bazaar is larger than {MAX_DECLARATION_BYTES} bytes of JSON"
     cached = _VALIDATED.get(key)
     if cached is None:
         cached = _validate(entry)
@@ -186,8 +189,9 @@ def _input_shape_problem(inputs: Any) -> str | None:
             return "info.input.bodyType must be json, form-data or text for a body method"
         return None
     if kind == "mcp":
-        if not isinstance(inputs.get("tool"), str) or not inputs["tool"]:
-            return "info.input.tool must name the MCP tool"
+        tool = inputs.get("tool")
+        if not isinstance(tool, str) or not 0 < len(tool) <= 128 or not tool.isprintable():
+            return "info.input.tool must name the MCP tool (at most 128 printable characters)"
         if not isinstance(inputs.get("inputSchema"), dict):
             return "info.input.inputSchema must be an object"
         return None
