@@ -1,15 +1,20 @@
 """The bazaar extension on the sample server, in process: every priced route's 402 declares it
 (input and output, schema the facilitator validates it with, serviceName and tags on `resource`),
 the discovery document lifts it into its items, and GET /discovery/resources lists the server's
-own routes in a facilitator catalogue's shape, with the same filters and 400s."""
+own routes in a facilitator catalogue's shape, with the same filters and 400s. A facilitator's
+EXTENSION-RESPONSES header is read (a rejection logged) and never reaches the buyer."""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
+from server_fake_facilitator import FakeFacilitator
+from server_payments import pay_v2
 
 from sandbox.protocol import decode_payment_required
-from sandbox.protocol.bazaar import validated_info
+from sandbox.protocol.bazaar import encode_extension_responses, validated_info
 from sandbox.server.app import SERVICE_NAME, create_app, sample_pricing
 from sandbox.server.pricing import PricedRoute
 from sandbox.server.settings import ServerSettings
@@ -92,3 +97,42 @@ def test_a_route_without_the_extension_declares_nothing_of_it():
     tagged = PricedRoute("/y", "$0.01", bazaar=True, service_name="S" * 40, tags=("a", "A", "b"))
     assert tagged.resource_metadata == {"tags": ["a", "b"]}  # the spec's soft-drop rules
     assert set(tagged.extensions) == {"bazaar"}
+
+
+class AnnouncingFacilitator(FakeFacilitator):
+    """The fake facilitator, answering EXTENSION-RESPONSES on /verify and /settle as a
+    cataloguing one does (here: the declaration rejected)."""
+
+    RESULT = {"bazaar": {"status": "rejected", "rejectedReason": "info failed schema validation"}}
+
+    async def _verify(self, request):
+        response = await super()._verify(request)
+        response.headers["EXTENSION-RESPONSES"] = encode_extension_responses(self.RESULT)
+        return response
+
+    async def _settle(self, request):
+        response = await super()._settle(request)
+        response.headers["EXTENSION-RESPONSES"] = encode_extension_responses(self.RESULT)
+        return response
+
+
+async def test_extension_responses_stay_with_the_server_which_logs_a_rejection(caplog, payer):
+    fake = await AnnouncingFacilitator().start()
+    app = create_app(ServerSettings(pay_to=PAY_TO, facilitator_url=fake.url))
+    paywall = app.state.paywall
+    await paywall.start()
+    try:
+        assert await paywall.wait_ready(10)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as http:
+            challenge = await http.get("/api/weather")
+            with caplog.at_level(logging.WARNING, logger="sandbox.server"):
+                paid = await http.get("/api/weather", headers=pay_v2(challenge, payer))
+    finally:
+        await paywall.close()
+        await fake.stop()
+    assert paid.status_code == 200, paid.text
+    assert fake.calls["verify"] == fake.calls["settle"] == 1
+    assert "extension-responses" not in paid.headers
+    rejected = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(rejected) == 2 and "extension bazaar rejected: info failed" in rejected[0]
