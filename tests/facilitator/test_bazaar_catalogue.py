@@ -2,11 +2,12 @@
 the bazaar extension is catalogued and answered with EXTENSION-RESPONSES; an unpaid one adds
 nothing; a declaration its own schema refuses is `rejected` (the payment still goes through);
 GET /discovery/resources filters and pages, GET /discovery/search finds by text, bad values are a
-400 naming the parameter; the catalogue outlives a restart."""
+400 naming the parameter; the catalogue outlives a restart and keeps at most its bound."""
 
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from facilitator_builders import Parties, valid_body
 from fake_chain import FakeChain
 
 from sandbox.facilitator.app import FacilitatorApp
+from sandbox.facilitator.catalogue import Catalogue
 from sandbox.facilitator.service import Facilitator
 from sandbox.facilitator.settings import Settings
 from sandbox.protocol.bazaar import declaration, decode_extension_responses
@@ -22,10 +24,11 @@ URL = "http://127.0.0.1:4021/api/weather"
 
 
 @contextlib.asynccontextmanager
-async def facilitator_at(ledger, p: Parties, chain: FakeChain):
+async def facilitator_at(ledger, p: Parties, chain: FakeChain, max_entries: int = 10_000):
     settings = Settings(rpc_url="http://fake.invalid:1", fee_payers=(p.fee_payer,),
                         ledger_path=ledger)  # fmt: skip
     facilitator = Facilitator(settings, chain)
+    facilitator.catalogue = Catalogue(max_entries)
     await facilitator.start()
     await facilitator.wait_ready()
     transport = httpx.ASGITransport(app=FacilitatorApp(settings, facilitator))
@@ -172,3 +175,21 @@ async def test_the_catalogue_outlives_a_restart(tmp_path, p) -> None:
     async with facilitator_at(ledger, p, chain) as client:
         after = (await client.get("/discovery/resources")).json()
     assert after == before and after["pagination"]["total"] == 1
+
+
+async def test_the_catalogue_is_bounded_in_memory_and_on_disk(tmp_path, p) -> None:
+    ledger = tmp_path / "ledger.sqlite3"
+    chain = FakeChain()
+    urls = [f"http://a.example/api/{name}" for name in ("one", "two", "three")]
+    async with facilitator_at(ledger, p, chain, max_entries=2) as client:
+        for url in urls:
+            assert (await client.post("/settle", json=declaring(valid_body(p), url))).json()[
+                "success"
+            ]
+        listed = (await client.get("/discovery/resources")).json()
+    assert sorted(i["resource"] for i in listed["items"]) == sorted(urls[1:])  # oldest left
+    async with facilitator_at(ledger, p, chain, max_entries=2) as client:
+        again = (await client.get("/discovery/resources")).json()
+    assert again["items"] == listed["items"]
+    with sqlite3.connect(tmp_path / "ledger-bazaar.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM bazaar_resources").fetchone() == (2,)
