@@ -17,6 +17,7 @@ compose file (master and workers share the sandbox home volume) and by hand:
     X402_LOADTEST_RATE             constant arrival rate: iterations per second over all users
     X402_LOADTEST_USERS            users (for the arrival rate and the load shapes)
     X402_LOADTEST_OUT              folder where each Locust process writes its own accounting
+    X402_LOADTEST_PAYMENT_IDS      "off": no payment identifier, even where the 402 declares one
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class Targets:
     users: int | None = None
     payers: int | None = None
     out_dir: Path | None = None
+    payment_ids: bool = True  # a fresh payment-identifier where the 402 declares the extension
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Targets:
@@ -119,6 +121,7 @@ class Targets:
             users=_int(env, "X402_LOADTEST_USERS", None),
             payers=_int(env, "X402_LOADTEST_PAYERS", None),
             out_dir=Path(out) if out else None,
+            payment_ids=env.get("X402_LOADTEST_PAYMENT_IDS", "").strip().lower() != "off",
         )
 
     def require(self, *names: str) -> None:

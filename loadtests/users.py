@@ -6,7 +6,9 @@ Each iteration of PaidFlowUser reports four entries:
     GET  paid request  the request with the payment until its 200 was read
     x402 round trip    all of the above, one entry per attempt (failed if any phase failed)
 Signing is the pure `sandbox.payer.build_payment` with a cached blockhash (the server's
-`extra.recentBlockhash` hint when it gives one) and mint facts fetched once.
+`extra.recentBlockhash` hint when it gives one) and mint facts fetched once. Where the 402
+declares payment-identifier, each payment carries a fresh id, as the sandbox payer sends one
+(X402_LOADTEST_PAYMENT_IDS=off: none).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from sandbox.protocol import (
     ProtocolError,
     decode_settle_response,
 )
+from sandbox.protocol.payment_identifier import EXTENSION as PAYMENT_ID
+from sandbox.protocol.payment_identifier import new_payment_id
 
 __all__ = ["ChallengeUser", "PaidFlowUser", "PayingUser"]
 
@@ -90,8 +94,13 @@ class PaidFlowUser(PayingUser):
             mint = self.chain.mint(self.client, requirements.asset)
             blockhash = blockhash_hint(requirements) or self.chain.blockhash(self.client)
             resource = offer.resource if isinstance(offer, PaymentRequired) else None
+            declared = PAYMENT_ID in (getattr(offer, "extensions", None) or {})
+            payment_id = new_payment_id() if declared and runtime().targets.payment_ids else None
             begun = time.perf_counter()
-            payment = build_payment(requirements, self.keypair, mint, blockhash, resource=resource)
+            payment = build_payment(
+                requirements, self.keypair, mint, blockhash, resource=resource,
+                payment_id=payment_id,
+            )  # fmt: skip
             ACCOUNTING.record_signing(time.perf_counter() - begun)
         except Exception as exc:  # any reason the payment could not be made is a failed sign
             message = f"{type(exc).__name__}: {exc}"

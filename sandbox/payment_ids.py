@@ -17,10 +17,17 @@ facilitator alike (sandbox/protocol/payment_identifier.py has the wire side).
         otherwise  forget the key (nothing was charged; the id may be used again)
 
 A key is the caller's scope plus the id (a route, a merchant) so that one id cannot reach across
-them. With a SQLite connection and its writer (sqlite_writer.py) every binding and answer is in
-the file before the caller goes on, and survives restarts; rows older than `max_age_seconds` are
-deleted, and at most `max_entries` stay in memory (the oldest leave; a resend of one of those is
-processed again, which the settlement records make harmless: served once, charged once).
+them. With a SQLite connection and its writer (sqlite_writer.py) a key is written once, when
+its request finishes (its answer, or its binding when kept without one): one row per payment,
+not two. By default the caller waits for it (the answer is in the file before the client sees
+it, so it survives a crash right after); `wait_for_writes=False` posts it instead, to commit
+with the next batch, for a caller whose own records answer for a lost row (the facilitator's
+ledger). While a request runs its binding is in memory only: a crash then leaves the id
+unbound, so after the restart another payload with it is processed rather than refused with
+409; money stays safe, the server's pending record and the facilitator's ledger keep a payment
+from being charged twice. Rows older than `max_age_seconds` are deleted, and at most
+`max_entries` stay in memory (the oldest leave; a resend of one of those is processed again,
+which the settlement records make harmless: served once, charged once).
 """
 
 from __future__ import annotations
@@ -45,8 +52,10 @@ CREATE TABLE IF NOT EXISTS payment_ids (
 );
 CREATE INDEX IF NOT EXISTS payment_ids_created ON payment_ids (created);
 """
-_BIND = "INSERT INTO payment_ids VALUES (?, ?, NULL, ?) ON CONFLICT (key) DO NOTHING"
-_ANSWER = "UPDATE payment_ids SET answer = ? WHERE key = ? AND fingerprint = ?"
+_STORE = (
+    "INSERT INTO payment_ids VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE "
+    "SET answer = excluded.answer WHERE payment_ids.fingerprint = excluded.fingerprint"
+)
 _FORGET = "DELETE FROM payment_ids WHERE key = ? AND fingerprint = ? AND answer IS NULL"
 _PRUNE = "DELETE FROM payment_ids WHERE created < ?"
 _PRUNE_EVERY = 1000  # new ids
@@ -64,6 +73,7 @@ class _Entry:
     answer: bytes | None
     created: float
     busy: asyncio.Future | None = None  # set while a request processes this payload
+    stored: bool = False  # its row is in the file
 
 
 class PaymentIdStore:
@@ -75,6 +85,7 @@ class PaymentIdStore:
         max_age_seconds: float = 86_400.0,
         max_entries: int = 20_000,
         wait_seconds: float = 120.0,
+        wait_for_writes: bool = True,
     ) -> None:
         if (db is None) != (writer is None):
             raise ValueError("PaymentIdStore needs both a connection and its writer, or neither")
@@ -82,6 +93,7 @@ class PaymentIdStore:
         self.max_age = max_age_seconds
         self.max_entries = max(1, max_entries)
         self.wait_seconds = wait_seconds
+        self.wait_for_writes = wait_for_writes
         self._entries: OrderedDict[str, _Entry] = OrderedDict()  # oldest first
         self._binds = 0
         if db is not None:
@@ -93,7 +105,7 @@ class PaymentIdStore:
                 (self.max_entries,),
             ).fetchall()
             for key, fingerprint, answer, created in reversed(rows):
-                self._entries[key] = _Entry(fingerprint, answer, created)
+                self._entries[key] = _Entry(fingerprint, answer, created, stored=True)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -112,13 +124,8 @@ class PaymentIdStore:
                 entry.busy = asyncio.get_running_loop().create_future()
                 self._evict()
                 self._binds += 1
-                try:
-                    await self._write(_BIND, (key, fingerprint, entry.created))
-                    if self._binds % _PRUNE_EVERY == 0:
-                        await self._write(_PRUNE, (time.time() - self.max_age,))
-                except BaseException:
-                    self._release(key, entry)
-                    raise
+                if self._binds % _PRUNE_EVERY == 0:
+                    self._post(_PRUNE, (time.time() - self.max_age,))
                 return Claim("new")
             if entry.fingerprint != fingerprint:
                 return Claim("conflict")
@@ -142,19 +149,20 @@ class PaymentIdStore:
         if entry is None or entry.fingerprint != fingerprint:
             return
         try:
-            if answer is not None:
+            if answer is not None or (keep and not entry.stored):
                 entry.answer = answer
-                await self._write(_ANSWER, (answer, key, fingerprint))
+                entry.stored = True
+                params = (key, fingerprint, answer, entry.created)
+                if self.wait_for_writes:
+                    await self._write(_STORE, params)
+                else:
+                    self._post(_STORE, params)
             elif not keep:
                 del self._entries[key]
-                await self._write(_FORGET, (key, fingerprint))
+                if entry.stored:  # bound without an answer by an earlier request
+                    await self._write(_FORGET, (key, fingerprint))
         finally:
             self._wake(entry)
-
-    def _release(self, key: str, entry: _Entry) -> None:
-        if self._entries.get(key) is entry:
-            del self._entries[key]
-        self._wake(entry)
 
     @staticmethod
     def _wake(entry: _Entry) -> None:
@@ -175,3 +183,7 @@ class PaymentIdStore:
     async def _write(self, sql: str, params: tuple) -> None:
         if self.writer is not None:
             await self.writer.write(sql, params)
+
+    def _post(self, sql: str, params: tuple) -> None:
+        if self.writer is not None:
+            self.writer.post(sql, params)

@@ -5,6 +5,7 @@ commit, not N.
     writer = GroupCommitWriter(db, name="payment-record-writer")
     rows = await writer.write(sql, params, durable=True)   # fsynced (synchronous=FULL) first
     rows = await writer.write(sql, params)                 # in the WAL (synchronous=NORMAL)
+    writer.post(sql, params)                               # queued; nobody waits for it
 
 `durable` is per batch: a batch holding one durable write is fsynced whole. `maintenance` runs
 inside every `maintenance_every`-th batch (pruning old rows). The connection must have been
@@ -15,13 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["GroupCommitWriter"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -29,8 +34,8 @@ class _Write:
     sql: str
     params: tuple
     durable: bool  # fsync before the caller goes on
-    done: asyncio.Future
-    loop: asyncio.AbstractEventLoop
+    done: asyncio.Future | None  # None: posted, nobody waits (a failure is logged)
+    loop: asyncio.AbstractEventLoop | None
 
 
 class GroupCommitWriter:
@@ -41,9 +46,12 @@ class GroupCommitWriter:
         name: str,
         maintenance: Callable[[sqlite3.Connection], None] | None = None,
         maintenance_every: int = 1000,
+        post_delay: float = 0.05,
     ) -> None:
         self.db = db
         self.name = name
+        # A batch of posted writes only waits this long for more: one commit for many.
+        self.post_delay = post_delay
         self._maintenance = maintenance
         self._maintenance_every = maintenance_every
         self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
@@ -52,15 +60,24 @@ class GroupCommitWriter:
 
     async def write(self, sql: str, params: tuple, *, durable: bool = False) -> int:
         """Run one statement in the next batch; its rowcount once the batch committed."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._put(_Write(sql, params, durable, done, loop))
+        return await done
+
+    def post(self, sql: str, params: tuple) -> None:
+        """Queue one statement and go on: it commits with the next batch, in order (a later
+        awaited write proves it committed), and close() commits it too. No wake-up of the
+        event loop when it is done: a failure is logged."""
+        self._put(_Write(sql, params, False, None, None))
+
+    def _put(self, write: _Write) -> None:
         if self.closed:
             raise RuntimeError(f"{self.name}: closed")
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
             self._thread.start()
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        self._queue.put(_Write(sql, params, durable, done, loop))
-        return await done
+        self._queue.put(write)
 
     def close(self) -> None:
         """Commit what is queued, then stop the thread (the connection stays open)."""
@@ -78,15 +95,21 @@ class GroupCommitWriter:
             if first is None:
                 return
             batch = [first]
+            # Nobody waits on posted writes: gather more for a while (until an awaited write
+            # or the stop comes), so that they share a commit instead of paying one each.
+            deadline = time.monotonic() + self.post_delay if first.done is None else 0.0
             while True:
+                left = deadline - time.monotonic()
                 try:
-                    more = self._queue.get_nowait()
+                    more = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if more is None:
                     self._queue.put(None)  # stop after this batch
                     break
                 batch.append(more)
+                if more.done is not None:
+                    deadline = 0.0  # someone waits: commit what is here at once
             batches += 1
             self._commit(batch, maintain=batches % self._maintenance_every == 0)
 
@@ -107,6 +130,10 @@ class GroupCommitWriter:
                 db.execute("ROLLBACK")
             results = [exc] * len(batch)
         for write, result in zip(batch, results, strict=True):
+            if write.done is None:
+                if isinstance(result, BaseException):
+                    log.error("%s: a posted write failed: %s (%s)", self.name, result, write.sql)
+                continue
             with contextlib.suppress(RuntimeError):  # its loop closed meanwhile: nobody waits
                 write.loop.call_soon_threadsafe(_resolve, write.done, result)
 

@@ -45,7 +45,7 @@ async def test_memory_is_bounded_but_never_drops_one_in_flight() -> None:
     assert len(store) == 2 and (await store.claim("a", "fp")).kind == "new"  # "a" left memory
 
 
-async def test_bindings_and_answers_are_on_disk_before_claim_and_finish_return(tmp_path) -> None:
+async def test_answers_and_kept_bindings_outlive_a_restart(tmp_path) -> None:
     path = tmp_path / "ids.sqlite3"
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     writer = GroupCommitWriter(db, name="test-writer")
@@ -64,3 +64,46 @@ async def test_bindings_and_answers_are_on_disk_before_claim_and_finish_return(t
     assert (await reopened.claim("kept", "fp1")).answer == b"the answer"
     assert (await reopened.claim("bound", "other")).kind == "conflict"
     assert (await reopened.claim("freed", "other")).kind == "new"
+
+
+def _rows(path) -> list[tuple]:
+    other = sqlite3.connect(path)  # another connection: only what was committed
+    try:
+        return other.execute("SELECT key, answer FROM payment_ids ORDER BY key").fetchall()
+    finally:
+        other.close()
+
+
+async def test_an_answer_is_in_the_file_when_finish_returns(tmp_path) -> None:
+    """The server's store waits for its row: a crash right after the answer keeps it."""
+    path = tmp_path / "ids.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer = GroupCommitWriter(db, name="test-writer", post_delay=30.0)
+    store = PaymentIdStore(db, writer)
+    await store.claim("kept", "fp")
+    assert _rows(path) == []  # a binding in flight is in memory only
+    await store.finish("kept", "fp", b"the answer")
+    assert _rows(path) == [("kept", b"the answer")]
+    writer.close()
+    db.close()
+
+
+async def test_posted_rows_share_the_next_commit_or_the_close(tmp_path) -> None:
+    """The facilitator's store posts its rows: they wait (post_delay) for company, go at once
+    with a write somebody awaits, and close() commits what is left."""
+    path = tmp_path / "ids.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer = GroupCommitWriter(db, name="test-writer", post_delay=30.0)
+    store = PaymentIdStore(db, writer, wait_for_writes=False)
+    await store.claim("a", "fp")
+    await store.finish("a", "fp", b"A")
+    await store.claim("b", "fp")
+    await store.finish("b", "fp", b"B")
+    assert _rows(path) == []  # posted: waiting for company (30 s here)
+    await writer.write("INSERT INTO payment_ids VALUES ('c', 'fp', 'C', 0)", ())
+    assert _rows(path) == [("a", b"A"), ("b", b"B"), ("c", "C")]  # one commit, no 30 s wait
+    await store.claim("d", "fp")
+    await store.finish("d", "fp", b"D")
+    writer.close()
+    assert ("d", b"D") in _rows(path)
+    db.close()

@@ -76,7 +76,10 @@ class Facilitator:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         self._ids_writer = GroupCommitWriter(db, name="payment-ids-writer")
-        self.payment_ids = PaymentIdStore(db, self._ids_writer)
+        # Posted, not waited for: a kept answer lost in a crash is answered from the ledger
+        # (duplicate_settlement naming this payment's own transaction, which the server
+        # proves on chain), so the id costs /settle no wait.
+        self.payment_ids = PaymentIdStore(db, self._ids_writer, wait_for_writes=False)
         self.catalogue.open(self.ledger.path.with_name(f"{self.ledger.path.stem}-bazaar.sqlite3"))
         await self.chain.start()
         self._learner = asyncio.get_running_loop().create_task(self._learn_network())

@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--payers", type=int, default=20, help="payer wallets in the pool (20)")
     parser.add_argument("--keys", type=Path, help="folder of funded payer keypairs (foreign chain)")
     parser.add_argument("--path", default="/api/premium-content", help="paid route to load")
+    parser.add_argument(
+        "--payment-ids",
+        choices=("on", "off"),
+        default="on",
+        help="paid-flow: send a fresh payment identifier where the 402 declares the extension, "
+        "as the sandbox payer does (on)",
+    )
     parser.add_argument("--amount", type=int, default=1000, help="verify/settle atomic USDC")
     parser.add_argument("--pay-to", help="merchant wallet for verify/settle")
     parser.add_argument("--home", help="sandbox home (default $X402_SANDBOX_HOME or .sandbox)")
@@ -151,6 +158,7 @@ def _options(args: argparse.Namespace) -> LoadtestOptions:
         web_ui=args.ui,
         autostart=args.autostart,
         web_port=args.web_port,
+        payment_ids=args.payment_ids == "on",
     )
 
 

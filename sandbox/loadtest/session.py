@@ -68,6 +68,7 @@ class LoadtestOptions:
     web_ui: bool = False
     autostart: bool = False
     web_port: int = 8089
+    payment_ids: bool = True  # paid-flow: a payment-identifier where the 402 declares one
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -200,6 +201,7 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
         "X402_LOADTEST_SHAPE": "constant" if options.shape == "rate" else options.shape,
         "X402_LOADTEST_RATE": f"{options.rate:g}" if options.rate else "",
         "X402_LOADTEST_MAIN": profile.main_entry,
+        "X402_LOADTEST_PAYMENT_IDS": "on" if options.payment_ids else "off",
         **options.extra_env,
     }
     plan = RunPlan(
@@ -262,6 +264,7 @@ def run_loadtest(options: LoadtestOptions, console: Console) -> tuple[dict[str, 
             "wallSeconds": result.wall_seconds,
             "processes": options.processes,
             "payers": len(payers),
+            "paymentIds": options.payment_ids,
             "command": " ".join(locust_command(plan)),
             "locustExitCode": result.returncode,
             "interrupted": result.interrupted,

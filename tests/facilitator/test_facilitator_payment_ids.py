@@ -109,3 +109,26 @@ async def test_the_records_outlive_a_restart(tmp_path, p) -> None:
     async with facilitator_at(ledger, p, chain) as client:
         again = await client.post("/settle", json=body)
     assert again.json() == first and len(chain.sent) == 1
+
+
+async def test_a_kept_answer_lost_in_a_crash_is_answered_from_the_ledger(tmp_path, p) -> None:
+    """The facilitator posts its id rows without waiting (service.py): if a crash loses one, the
+    resend is answered from the ledger, duplicate_settlement naming this payment's transaction
+    (what the server proves on chain), and nothing is sent twice."""
+    import sqlite3
+
+    chain = FakeChain()
+    ledger = tmp_path / "ledger.sqlite3"
+    body = identified(valid_body(p), new_payment_id())
+    async with facilitator_at(ledger, p, chain) as client:
+        first = (await client.post("/settle", json=body)).json()
+    ids = sqlite3.connect(ledger.with_name("ledger-payment-ids.sqlite3"))
+    with ids:
+        assert ids.execute("DELETE FROM payment_ids").rowcount == 1  # the row a crash lost
+    ids.close()
+    async with facilitator_at(ledger, p, chain) as client:
+        again = (await client.post("/settle", json=body)).json()
+    assert first["success"] is True
+    assert again["errorReason"] == "duplicate_settlement"
+    assert again["transaction"] == first["transaction"]
+    assert len(chain.sent) == 1

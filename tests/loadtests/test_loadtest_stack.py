@@ -67,6 +67,30 @@ def test_money_profiles_reconcile_with_the_chain(x402_stack, tmp_path: Path, pro
         assert "Where the paid server" in (tmp_path / "report.html").read_text()
 
 
+def _ids_kept(stack) -> int:
+    """Payment ids the stack's server has answered (its payment-record file)."""
+    import sqlite3
+
+    db = sqlite3.connect(Path(stack.home) / "server" / "payments.sqlite3")
+    try:
+        return db.execute("SELECT COUNT(*) FROM payment_ids WHERE answer IS NOT NULL").fetchone()[0]
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("ids", ["on", "off"])
+def test_paid_flow_sends_payment_ids_unless_told_not_to(x402_stack, tmp_path: Path, ids: str):
+    before = _ids_kept(x402_stack)
+    code, summary = run(
+        x402_stack, tmp_path, "paid-flow", "--users", "2", "--duration", "5s", "--payment-ids", ids
+    )
+    assert code == 0, summary["reconciliation"]
+    paid = summary["phases"]["paid request"]["count"]
+    assert paid > 0 and summary["reconciliation"]["ok"]
+    assert summary["run"]["paymentIds"] is (ids == "on")
+    assert _ids_kept(x402_stack) - before == (paid if ids == "on" else 0)
+
+
 @pytest.mark.parametrize("profile", ["challenge", "verify"])
 def test_profiles_that_move_no_money(x402_stack, tmp_path: Path, profile: str):
     code, summary = run(x402_stack, tmp_path, profile, "--users", "4", "--duration", "15s")
