@@ -28,6 +28,7 @@ from sandbox.payment_ids import PaymentIdStore
 from sandbox.protocol import AnyPayload, ProtocolError, reasons
 from sandbox.protocol.payment_identifier import payload_fingerprint, read_payment_id
 from sandbox.server._asgi import send_json
+from sandbox.server.pending import ANSWER_FOLLOWS
 from sandbox.server.pricing import PricedRoute
 
 __all__ = ["KEPT_OUTCOMES", "IdempotentPayments"]
@@ -92,9 +93,12 @@ class IdempotentPayments:
             return "id_busy", "busy"
         recorder = _Recorder()
         outcome = "handler_exception"
+        # finish() below writes and waits: the served mark of this payment may share it.
+        follows = ANSWER_FOLLOWS.set(self.store.writer is not None)
         try:
             outcome = await process(recorder.send)
         finally:
+            ANSWER_FOLLOWS.reset(follows)
             answer = recorder.encode() if outcome in KEPT_OUTCOMES else None
             freed = outcome in _FREED_OUTCOMES
             await self.store.finish(key, fingerprint, answer, keep=not freed)

@@ -122,7 +122,11 @@ class PaymentRecordFile:
         blob = orjson.dumps(receipt.model_dump(mode="json")) if receipt is not None else None
         await self._write(_PENDING, (key, blob, time.time()), durable=False)
 
-    async def served(self, key: str) -> None:
+    async def served(self, key: str, *, wait: bool = True) -> None:
+        """wait=False: posted, for a caller whose next awaited write follows (pending.py)."""
+        if not wait and not self.writer.closed:
+            self.writer.post(_SERVED, (key, time.time()))
+            return
         await self._write(_SERVED, (key, time.time()), durable=False)
 
     async def drop(self, key: str) -> None:

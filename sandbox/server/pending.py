@@ -13,19 +13,26 @@ payment whose own /settle failed must not be served on its resend.
 With a PaymentRecordFile (payment_record.py) both survive restarts, kill -9 included: every
 settlement is recorded as begun (durably) before /settle is sent, and as served before the
 content is sent; a new process starts with the pending and served payments of the file. Without
-one, a restart forgets them (a resend then gets a fresh 402).
+one, a restart forgets them (a resend then gets a fresh 402). A payment with a payment
+identifier is marked served without waiting (ANSWER_FOLLOWS): its kept answer is written next
+through the same writer and waited for before the content is sent, so both share one commit.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from sandbox.protocol import SettleResponse
 from sandbox.server.payment_record import PaymentRecordFile
 
-__all__ = ["PendingPayment", "PendingSettlements"]
+__all__ = ["ANSWER_FOLLOWS", "PendingPayment", "PendingSettlements"]
+
+# True while a request whose answer is kept (server/idempotent.py) runs: a write it waits for
+# comes after the served mark, in order, before the client gets the content.
+ANSWER_FOLLOWS: ContextVar[bool] = ContextVar("answer_follows", default=False)
 
 
 @dataclass
@@ -96,7 +103,7 @@ class PendingSettlements:
         self._served.move_to_end(key)
         self._expire(self._served, lambda when: when)
         if self.record is not None:
-            await self.record.served(key)
+            await self.record.served(key, wait=not ANSWER_FOLLOWS.get())
 
     def was_served(self, key: str) -> bool:
         return key in self._served

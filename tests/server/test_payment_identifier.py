@@ -299,3 +299,26 @@ def test_the_answer_is_kept_as_json_with_the_body_in_base64(tmp_path) -> None:
     kept = orjson.loads(answer)
     assert kept["status"] == 200
     assert any(name == "payment-response" for name, _ in kept["headers"])
+
+
+async def test_an_identified_payment_is_marked_served_in_the_file_before_its_answer(
+    tmp_path, payer
+) -> None:
+    """Its served mark is posted (pending.ANSWER_FOLLOWS) and commits with the kept answer,
+    which is waited for: both are in the file when the client has the content."""
+    import sqlite3
+
+    record = tmp_path / "payments.sqlite3"
+    paywall, client, _ = await _ready(ScriptedFacilitator(), record)
+    paywall.pending.record.writer.post_delay = 30.0  # a posted row alone would wait 30 s
+    try:
+        headers = with_id(pay_v2(await client.get("/opt"), payer), new_payment_id())
+        assert (await client.get("/opt", headers=headers)).status_code == 200
+        other = sqlite3.connect(record)
+        states = [row[0] for row in other.execute("SELECT state FROM payments")]
+        answers = other.execute("SELECT COUNT(*) FROM payment_ids WHERE answer IS NOT NULL")
+        assert states == ["served"] and answers.fetchone()[0] == 1
+        other.close()
+    finally:
+        await client.aclose()
+        await paywall.close()
