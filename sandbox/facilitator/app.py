@@ -62,7 +62,7 @@ class FacilitatorApp:
         self.answers = answers or Answers(self.metrics, settings.history)
         self.answers.feed.enabled = settings.event_feed
         self.injector = FaultInjector(facilitator)
-        self.ids = FacilitatorIds(facilitator)
+        self.ids = FacilitatorIds(facilitator, on_effect=self._id_effect)
         self._routes = {
             ("POST", "/verify"): self._verify,
             ("POST", "/settle"): self._settle,
@@ -142,6 +142,15 @@ class FacilitatorApp:
                 body = settle_failure(reasons.UNEXPECTED_SETTLE_ERROR, body["error"])
             await respond(send, status, orjson.dumps(body))
         self.metrics.request(path, status)
+
+    def _id_effect(self, operation: str, effect: str, key: str) -> None:
+        """A payment identifier answered for the payment (a kept answer, a 409, busy): counted
+        as an outcome of its own and told on the feed (a settlement's own events do not say)."""
+        self.metrics.outcome(operation, f"payment_id_{effect}")
+        pay_to, payment_id = key.split(" ", 1)
+        self.answers.feed.publish(
+            "payment_id", operation=operation, effect=effect, payTo=pay_to, paymentId=payment_id
+        )
 
     def _admin_refusal(self, scope) -> Refusal | None:
         headers = dict(scope.get("headers") or ())

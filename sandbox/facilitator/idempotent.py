@@ -33,9 +33,14 @@ Answer = tuple[int, dict]
 _UNKNOWN_OUTCOME = frozenset({reasons.SETTLEMENT_PENDING, reasons.UNEXPECTED_SETTLE_ERROR})
 
 
+# (operation, effect, key) for an answer the id decided: replayed, conflict or busy
+EffectHook = Callable[[str, str, str], None]
+
+
 class FacilitatorIds:
-    def __init__(self, facilitator) -> None:
+    def __init__(self, facilitator, on_effect: EffectHook | None = None) -> None:
         self._facilitator = facilitator  # its store is opened by Facilitator.start()
+        self._on_effect = on_effect or (lambda operation, effect, key: None)
 
     @property
     def store(self) -> PaymentIdStore:
@@ -55,6 +60,8 @@ class FacilitatorIds:
 
     async def settle(self, key: str, fingerprint: str, run: Callable[[], Awaitable[Answer]]):
         claim = await self.store.claim(key, fingerprint)
+        if claim.kind != "new":
+            self._on_effect("settle", "replayed" if claim.kind == "replay" else claim.kind, key)
         if claim.kind == "replay":
             return 200, orjson.loads(claim.answer)
         if claim.kind == "conflict":
@@ -75,8 +82,10 @@ class FacilitatorIds:
     async def verify(self, key: str, fingerprint: str, run: Callable[[], Awaitable[Answer]]):
         bound = self.store.peek(key)
         if bound is not None and bound[0] != fingerprint:
+            self._on_effect("verify", "conflict", key)
             return 409, verify_invalid(reasons.PAYMENT_IDENTIFIER_CONFLICT, _conflict(key))
         if bound is not None and bound[1] is not None:
+            self._on_effect("verify", "replayed", key)
             settled = orjson.loads(bound[1])
             return 200, {"isValid": True, "payer": settled.get("payer")}
         return await run()

@@ -18,13 +18,16 @@ from sandbox.protocol.payment_identifier import new_payment_id, with_payment_id
 
 
 @contextlib.asynccontextmanager
-async def facilitator_at(ledger, p: Parties, chain: FakeChain):
+async def facilitator_at(ledger, p: Parties, chain: FakeChain, apps: list | None = None):
     settings = Settings(rpc_url="http://fake.invalid:1", fee_payers=(p.fee_payer,),
                         ledger_path=ledger)  # fmt: skip
     facilitator = Facilitator(settings, chain)
     await facilitator.start()
     await facilitator.wait_ready()
-    transport = httpx.ASGITransport(app=FacilitatorApp(settings, facilitator))
+    app = FacilitatorApp(settings, facilitator)
+    if apps is not None:
+        apps.append(app)
+    transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:4022") as c:
             yield c
@@ -132,3 +135,23 @@ async def test_a_kept_answer_lost_in_a_crash_is_answered_from_the_ledger(tmp_pat
     assert again["errorReason"] == "duplicate_settlement"
     assert again["transaction"] == first["transaction"]
     assert len(chain.sent) == 1
+
+
+async def test_replays_and_conflicts_are_counted_and_on_the_feed(tmp_path, p) -> None:
+    chain, apps = FakeChain(), []
+    payment_id = new_payment_id()
+    body = identified(valid_body(p), payment_id)
+    async with facilitator_at(tmp_path / "ledger.sqlite3", p, chain, apps) as client:
+        await client.post("/settle", json=body)
+        await client.post("/settle", json=body)  # the kept answer
+        await client.post("/verify", json=identified(valid_body(p), payment_id))  # 409
+        metrics = (await client.get("/metrics")).text
+    (app,) = apps
+    events = [e for e in app.answers.feed.since(0) if e["kind"] == "payment_id"]
+    assert [(e["operation"], e["effect"]) for e in events] == [
+        ("settle", "replayed"),
+        ("verify", "conflict"),
+    ]
+    assert all(e["paymentId"] == payment_id and e["payTo"] == str(p.pay_to) for e in events)
+    assert 'operation="settle",outcome="payment_id_replayed"} 1.0' in metrics
+    assert 'operation="verify",outcome="payment_id_conflict"} 1.0' in metrics
