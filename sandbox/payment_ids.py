@@ -17,17 +17,16 @@ facilitator alike (sandbox/protocol/payment_identifier.py has the wire side).
         otherwise  forget the key (nothing was charged; the id may be used again)
 
 A key is the caller's scope plus the id (a route, a merchant) so that one id cannot reach across
-them. With a SQLite connection and its writer (sqlite_writer.py) a key is written once, when
-its request finishes (its answer, or its binding when kept without one): one row per payment,
-not two. By default the caller waits for it (the answer is in the file before the client sees
-it, so it survives a crash right after); `wait_for_writes=False` posts it instead, to commit
-with the next batch, for a caller whose own records answer for a lost row (the facilitator's
-ledger). While a request runs its binding is in memory only: a crash then leaves the id
-unbound, so after the restart another payload with it is processed rather than refused with
-409; money stays safe, the server's pending record and the facilitator's ledger keep a payment
-from being charged twice. Rows older than `max_age_seconds` are deleted, and at most
-`max_entries` stay in memory (the oldest leave; a resend of one of those is processed again,
-which the settlement records make harmless: served once, charged once).
+them. With a SQLite connection and its writer (sqlite_writer.py) the binding is posted when a
+key is claimed (it commits in order, with the next write the caller waits for: on the server
+the durable pending record written before /settle, so a bound id outlives a crash mid-payment
+and another payload with it is still a 409) and the answer is written when the request
+finishes. By default the caller waits for that one (the answer is in the file before the client
+sees it, so it survives a crash right after); `wait_for_writes=False` posts it too, for a caller
+whose own records answer for a lost row (the facilitator's ledger). Rows survive restarts; rows
+older than `max_age_seconds` are deleted, and at most `max_entries` stay in memory (the oldest
+leave; a resend of one of those is processed again, which the settlement records make
+harmless: served once, charged once).
 """
 
 from __future__ import annotations
@@ -52,6 +51,7 @@ CREATE TABLE IF NOT EXISTS payment_ids (
 );
 CREATE INDEX IF NOT EXISTS payment_ids_created ON payment_ids (created);
 """
+_BIND = "INSERT INTO payment_ids VALUES (?, ?, NULL, ?) ON CONFLICT (key) DO NOTHING"
 _STORE = (
     "INSERT INTO payment_ids VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE "
     "SET answer = excluded.answer WHERE payment_ids.fingerprint = excluded.fingerprint"
@@ -124,6 +124,11 @@ class PaymentIdStore:
                 entry.busy = asyncio.get_running_loop().create_future()
                 self._evict()
                 self._binds += 1
+                # Posted: the writer commits in order, so the binding is in the file before any
+                # later write of this payment (the server's durable pending record, waited for
+                # before /settle), and shares that commit instead of costing one of its own.
+                self._post(_BIND, (key, fingerprint, entry.created))
+                entry.stored = self.writer is not None
                 if self._binds % _PRUNE_EVERY == 0:
                     self._post(_PRUNE, (time.time() - self.max_age,))
                 return Claim("new")
@@ -159,8 +164,11 @@ class PaymentIdStore:
                     self._post(_STORE, params)
             elif not keep:
                 del self._entries[key]
-                if entry.stored:  # bound without an answer by an earlier request
-                    await self._write(_FORGET, (key, fingerprint))
+                if entry.stored:
+                    if self.wait_for_writes:
+                        await self._write(_FORGET, (key, fingerprint))
+                    else:
+                        self._post(_FORGET, (key, fingerprint))
         finally:
             self._wake(entry)
 

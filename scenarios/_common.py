@@ -11,9 +11,17 @@ from solders.keypair import Keypair
 
 from sandbox.payer import Payment
 from sandbox.processes import ManagedProcess, free_port
-from sandbox.scenario_runner import Context
+from sandbox.scenario_runner import SERVER_ROUTES, Context
 
 SVM = "invalid_exact_svm_payload"
+ORDER = "/api/order"  # the sample server's route whose handler makes a new order number each run
+
+
+def route_with_ids(ctx: Context) -> str:
+    """The route a payment-identifier story pays: on the sample server /api/order, whose body
+    differs each time its handler runs (a resend answered without the kept answer shows it);
+    on any other server the paid path (`--path`)."""
+    return ORDER if SERVER_ROUTES in ctx.capabilities else ctx.paid_path
 
 
 async def fee_payer_of(ctx: Context, payment: Payment) -> str:

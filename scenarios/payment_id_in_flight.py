@@ -2,6 +2,7 @@ import asyncio
 
 from sandbox.protocol.payment_identifier import EXTENSION, new_payment_id
 from sandbox.scenario_runner import FACILITATOR_FAULTS, Context, Skip, scenario
+from scenarios._common import route_with_ids
 
 DELAY_MS = 3000  # the first request's settlement is held this long: the resend lands in it
 _INJECTED = 'facilitator_faults_injected_total{endpoint="settle",kind="latency"}'
@@ -24,7 +25,7 @@ async def _settles_delayed(ctx: Context) -> float:
     needs=(FACILITATOR_FAULTS,),
 )
 async def payment_id_in_flight(ctx: Context) -> str:
-    path = ctx.paid_path
+    path = route_with_ids(ctx)
     await ctx.challenge(path)
     if ctx.declared(EXTENSION) is None:
         raise Skip(f"{path}'s 402 does not declare the {EXTENSION} extension")

@@ -1,7 +1,6 @@
 from sandbox.protocol.payment_identifier import EXTENSION
 from sandbox.scenario_runner import SERVER_ROUTES, Context, scenario
-
-ORDER = "/api/order"  # the sample server's route that requires a payment identifier
+from scenarios._common import ORDER
 
 
 @scenario(

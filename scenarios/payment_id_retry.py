@@ -1,5 +1,6 @@
 from sandbox.protocol.payment_identifier import EXTENSION, new_payment_id
 from sandbox.scenario_runner import Context, Skip, scenario
+from scenarios._common import route_with_ids
 
 
 @scenario(
@@ -8,7 +9,7 @@ from sandbox.scenario_runner import Context, Skip, scenario
     "first answer comes back (same transaction), and the payer is charged once.",
 )
 async def payment_id_retry(ctx: Context) -> str:
-    path = ctx.paid_path
+    path = route_with_ids(ctx)
     await ctx.challenge(path)
     if ctx.declared(EXTENSION) is None:
         raise Skip(f"{path}'s 402 does not declare the {EXTENSION} extension")

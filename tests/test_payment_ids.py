@@ -81,7 +81,7 @@ async def test_an_answer_is_in_the_file_when_finish_returns(tmp_path) -> None:
     writer = GroupCommitWriter(db, name="test-writer", post_delay=30.0)
     store = PaymentIdStore(db, writer)
     await store.claim("kept", "fp")
-    assert _rows(path) == []  # a binding in flight is in memory only
+    assert _rows(path) == []  # the binding is posted: it waits for a write somebody awaits
     await store.finish("kept", "fp", b"the answer")
     assert _rows(path) == [("kept", b"the answer")]
     writer.close()
@@ -107,3 +107,22 @@ async def test_posted_rows_share_the_next_commit_or_the_close(tmp_path) -> None:
     writer.close()
     assert ("d", b"D") in _rows(path)
     db.close()
+
+
+async def test_a_binding_shares_the_next_awaited_commit_and_outlives_a_crash(tmp_path) -> None:
+    """On the server the next awaited write after a claim is the durable pending record, before
+    /settle: from then on the id is bound in the file, so a crash mid-payment keeps it."""
+    path = tmp_path / "ids.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer = GroupCommitWriter(db, name="test-writer", post_delay=30.0)
+    store = PaymentIdStore(db, writer)
+    await store.claim("in-flight", "fp1")
+    db.execute("CREATE TABLE IF NOT EXISTS other (x)")
+    await writer.write("INSERT INTO other VALUES (1)", ())  # the pending record, say
+    assert _rows(path) == [("in-flight", None)]
+    # a crash now: a new process reads the binding
+    again = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reopened = PaymentIdStore(again, GroupCommitWriter(again, name="test-writer-2"))
+    assert (await reopened.claim("in-flight", "another payload")).kind == "conflict"
+    assert (await reopened.claim("in-flight", "fp1")).kind == "new"  # processed again
+    writer.close()

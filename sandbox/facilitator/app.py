@@ -176,8 +176,6 @@ class FacilitatorApp:
         try:
             request = parse_facilitator_request(raw)
             identified = FacilitatorIds.key_of(request)  # a malformed id is a 400 as well
-            if "ignore-payment-ids" in self.settings.bugs:
-                identified = None
         except ProtocolError as exc:
             self.metrics.outcome(operation, exc.reason)
             self.answers.reject(operation, exc.reason, exc.message)
@@ -191,8 +189,10 @@ class FacilitatorApp:
             status, body = await run(*identified, lambda: self._answer(operation, request, scope))
             if operation == "settle":
                 body.setdefault("network", request.payment_requirements.network)
-        headers = None  # a paid bazaar-declaring resource is catalogued: EXTENSION-RESPONSES
-        if status == 200 and (body.get("isValid") is True or body.get("success") is True):
+        # A settled bazaar-declaring resource is catalogued (EXTENSION-RESPONSES). Not on a
+        # valid /verify: that costs nothing, so anyone could fill the catalogue with listings.
+        headers = None
+        if status == 200 and operation == "settle" and body.get("success") is True:
             headers = await self.facilitator.catalogue.record(request)
         await respond(send, status, orjson.dumps(body), headers)
         return status

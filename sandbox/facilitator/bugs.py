@@ -29,8 +29,6 @@ BUGS = {
     "skip-simulation": "payments are not simulated before they are accepted or sent",
     "ignore-send-errors": "a transaction the chain refuses is reported as settled",
     "skip-dedup": "no settlement ledger look-up; a transaction already on chain is 'settled' again",
-    "ignore-payment-ids": "payment identifiers are not looked at: a resend of a settled payment "
-    "is a duplicate, not the kept answer",
 }
 
 

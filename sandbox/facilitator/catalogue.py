@@ -1,18 +1,20 @@
-"""The facilitator's bazaar catalogue: the resources it has verified or settled payments for,
+"""The facilitator's bazaar catalogue: the resources it has settled payments for,
 when those payments declare the `bazaar` extension (specs/extensions/bazaar.md, "Facilitator
 Behavior"), served by `GET /discovery/resources` and `GET /discovery/search`.
 
-    record(request)   after a valid /verify or a successful /settle: validate the echoed
+    record(request)   after a successful /settle: validate the echoed
                       declaration against its schema, catalogue the resource, and say so in the
                       EXTENSION-RESPONSES header: {"bazaar": {"status": "success"}}, or
                       "rejected" with the reason (the payment itself is unaffected)
     listing(query)    one page of the catalogue, filtered (protocol/discovery_query.py)
 
-Only paid resources are catalogued: a payment that failed its checks adds nothing, so nobody
-fills the catalogue without paying into it. An entry is keyed by the resource URL without its
-query (the declaration's valid `routeTemplate` as its path when there is one) and the HTTP method
-or MCP tool. The requirements listed are those the payment was checked against, without the
-fields that belong to one request (`extra.memo`, `extra.recentBlockhash`).
+Only settled resources are catalogued (not a valid /verify, which costs nothing): a payment
+that failed its checks or was never settled adds nothing, so nobody fills the catalogue without
+paying into it; the description and media type it lists are cut to a bound length. An entry
+is keyed by the resource URL without its query (the declaration's valid `routeTemplate` as its
+path when there is one) and the HTTP method or MCP tool. The requirements listed are those the
+payment was checked against, without the fields that belong to one request (`extra.memo`,
+`extra.recentBlockhash`).
 
 The entries are a SQLite file beside the ledger's (like the payment-id records): they survive
 restarts. At most `max_entries` are kept (the least recently paid leave); an unchanged entry's
@@ -59,6 +61,9 @@ _DELETE = "DELETE FROM bazaar_resources WHERE resource = ? AND operation = ?"
 _PER_REQUEST_EXTRA = ("memo", "recentBlockhash")  # bind one 402 to one request
 _REFRESH_SECONDS = 60
 
+_MAX_DESCRIPTION = 500  # characters listed of resource.description
+_MAX_MIME_TYPE = 100
+
 
 class Catalogue:
     def __init__(self, max_entries: int = 10_000) -> None:
@@ -101,7 +106,7 @@ class Catalogue:
     # ------------------------------------------------------------ cataloguing
 
     async def record(self, request) -> list[tuple[bytes, bytes]] | None:
-        """The EXTENSION-RESPONSES header for a paid request, None when its payment declares
+        """The EXTENSION-RESPONSES header for a settled request, None when its payment declares
         no bazaar extension (v1 payments carry no extensions)."""
         if request.x402_version != 2:
             return None
@@ -133,7 +138,9 @@ class Catalogue:
                  if k not in _PER_REQUEST_EXTRA}  # fmt: skip
         accepted["extra"] = extra
         metadata = {
-            k: resource[k] for k in ("description", "mimeType") if isinstance(resource.get(k), str)
+            k: resource[k][:limit]
+            for k, limit in (("description", _MAX_DESCRIPTION), ("mimeType", _MAX_MIME_TYPE))
+            if isinstance(resource.get(k), str)
         }
         metadata.update(bazaar.service_metadata(resource))
         item: dict[str, Any] = {

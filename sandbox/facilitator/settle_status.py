@@ -11,18 +11,22 @@ names the on-chain object a stranger can check:
                    finality: finalized | confirmations:<n> | unconfirmed, observedAt}
                   kind "none" (no ref) for an expired one: nothing landed to point at.
 
-`finality` is read from the chain when the answer is made (one getSignatureStatuses); when the
-chain cannot tell, it is `unconfirmed`: the transaction was sent, nothing more is known.
+`finality` is read from the chain when the answer is made (one getSignatureStatuses, at most
+LOOKUP_SECONDS); when the chain cannot tell in time, it is `unconfirmed`: the transaction was
+sent, nothing more is known.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 
 from sandbox.facilitator.provider import ChainError, ChainProvider
 from sandbox.facilitator.results import SettleResult
 
-__all__ = ["finality_of", "status_fields"]
+__all__ = ["LOOKUP_SECONDS", "finality_of", "status_fields"]
+
+LOOKUP_SECONDS = 1.0
 
 
 def finality_of(confirmation: str | None, confirmations: int | None) -> str:
@@ -46,8 +50,10 @@ async def status_fields(chain: ChainProvider, result: SettleResult, network: str
         anchor = {"kind": "none", "network": network, "observedAt": _now()}
         return {"status": result.status, "statusAnchor": anchor}
     try:
-        seen = await chain.status(result.transaction)
-    except ChainError:
+        # Bounded: the settlement is done; a slow chain must not make its answer late (a
+        # server that times out on a settled payment has to resolve it by a resend).
+        seen = await asyncio.wait_for(chain.status(result.transaction), LOOKUP_SECONDS)
+    except (ChainError, TimeoutError):
         seen = None
     finality = "unconfirmed" if seen is None else finality_of(seen.confirmation, seen.confirmations)
     anchor = {

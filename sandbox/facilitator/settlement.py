@@ -207,7 +207,8 @@ class Settler:
             f"{row.signature}, not landed yet)"
         )
         signature = row.signature if settled else ""
-        return _failed(reasons.DUPLICATE_SETTLEMENT, message, row.payer, signature)
+        status = "settled" if settled else None  # in flight: its outcome is not known yet
+        return _failed(reasons.DUPLICATE_SETTLEMENT, message, row.payer, signature, status)
 
     async def _broadcast_and_wait(
         self, row: LedgerRow, wait: bool, turn: Turn | None = None

@@ -162,6 +162,10 @@ def _validate(entry: Any) -> tuple[dict | None, str | None]:
     shape = _input_shape_problem(info.get("input"))
     if shape is not None:
         return None, shape
+    if _has_pattern(schema):
+        # A payer's regular expression would run on the facilitator's event loop: one written
+        # to backtrack (^(a+)+$ against "aaa...!") stalls every settlement for hours.
+        return None, "extensions.bazaar.schema may not use pattern or patternProperties"
     try:
         validator = jsonschema.Draft202012Validator(schema)
         validator.check_schema(schema)
@@ -174,6 +178,18 @@ def _validate(entry: Any) -> tuple[dict | None, str | None]:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
         return None, f"info failed schema validation at {where}: {error.message[:200]}"
     return info, None
+
+
+def _has_pattern(schema: Any, depth: int = 0) -> bool:
+    if depth > 64:  # deeper than any JSON the body limit lets through: refuse rather than recurse
+        return True
+    if isinstance(schema, dict):
+        if "pattern" in schema or "patternProperties" in schema:
+            return True
+        return any(_has_pattern(value, depth + 1) for value in schema.values())
+    if isinstance(schema, list):
+        return any(_has_pattern(value, depth + 1) for value in schema)
+    return False
 
 
 def _input_shape_problem(inputs: Any) -> str | None:

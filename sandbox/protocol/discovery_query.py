@@ -31,6 +31,7 @@ __all__ = [
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100  # the spec's range is 1-100
 MAX_SEARCH_CHARS = 200
+MAX_SEARCH_WORDS = 8
 _FILTERS = ("type", "payTo", "scheme", "network", "extensions")
 
 
@@ -70,7 +71,10 @@ class DiscoveryQuery:
         declared = set(item.get("extensions") or ())
         if not declared.issuperset(self.extensions):
             return False
-        return all(word in _searchable(item) for word in self.words)
+        if not self.words:
+            return True
+        text = _searchable(item)  # once per item, not once per word
+        return all(word in text for word in self.words)
 
 
 def _searchable(item: dict[str, Any]) -> str:
@@ -99,7 +103,8 @@ def _integer(values: dict[str, list[str]], name: str, default: int, low: int, hi
     raw = _single(values, name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # isascii: "²".isdigit() is True, and int("²") raises
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         bound = f"from {low} to {high}" if high < 10**9 else f"of at least {low}"
         raise DiscoveryQueryError(
             name, f"query parameter '{name}' must be an integer {bound}, got {raw[:40]!r}"
@@ -128,7 +133,12 @@ def parse_query(query_string: bytes | str, *, search: bool = False) -> Discovery
             raise DiscoveryQueryError(
                 "query", f"query parameter 'query' is longer than {MAX_SEARCH_CHARS} characters"
             )
-        words = tuple(text.lower().split())
+        # Each word is a scan of every item: a few distinct ones are what a search needs.
+        words = tuple(dict.fromkeys(text.lower().split()))
+        if len(words) > MAX_SEARCH_WORDS:
+            raise DiscoveryQueryError(
+                "query", f"query parameter 'query' has more than {MAX_SEARCH_WORDS} words"
+            )
     return DiscoveryQuery(
         type=filters["type"],
         pay_to=filters["payTo"],

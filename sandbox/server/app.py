@@ -19,6 +19,7 @@ import contextlib
 import datetime
 import hashlib
 import time
+import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -202,7 +203,14 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
 
     @app.get("/api/order")
     async def order() -> dict:
-        return {"order": "placed", "kind": "order", "placedAt": int(time.time())}
+        # A new order number each time the handler runs: a resend answered from the kept
+        # answer shows the first one (what the payment-id stories check).
+        return {
+            "order": "placed",
+            "kind": "order",
+            "orderId": uuid.uuid4().hex,
+            "placedAt": int(time.time()),
+        }
 
     @app.get("/api/broken")
     async def broken() -> JSONResponse:

@@ -64,11 +64,14 @@ async def test_a_paid_declaring_resource_is_catalogued_and_said_so(tmp_path, p) 
     body = declaring(valid_body(p), serviceName="Weather Co", tags=["weather", "WEATHER", "x"])
     async with facilitator_at(tmp_path / "ledger.sqlite3", p, FakeChain()) as client:
         verify = await client.post("/verify", json=body)
+        after_verify = (await client.get("/discovery/resources")).json()
         settle = await client.post("/settle", json=body)
         listing = (await client.get("/discovery/resources")).json()
         supported = (await client.get("/supported")).json()
     assert verify.json()["isValid"] is True and settle.json()["success"] is True
-    assert responses(verify) == responses(settle) == {"bazaar": {"status": "success"}}
+    # A valid /verify costs nothing: it catalogues nothing (else anyone could fill it).
+    assert responses(verify) is None and after_verify["pagination"]["total"] == 0
+    assert responses(settle) == {"bazaar": {"status": "success"}}
     assert "bazaar" in supported["extensions"]
     assert listing["x402Version"] == 2
     assert listing["pagination"] == {"limit": 20, "offset": 0, "total": 1}

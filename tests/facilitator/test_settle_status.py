@@ -142,3 +142,37 @@ def test_through_a_real_chain_the_anchor_is_the_landed_transaction(chain0, fee_p
     assert funded.transaction(anchor["ref"]) is not None  # on chain
     # The facilitator waits for `confirmed`: the chain counts the blocks on top of it.
     assert anchor["finality"].startswith("confirmations:") or anchor["finality"] == "finalized"
+
+
+async def test_a_settled_payment_sent_again_says_settled(on):
+    p, _, _, client = on
+    payment = valid_body(p, AMOUNT)
+    first = (await client.post("/settle", json=payment)).json()
+    again = (await client.post("/settle", json=payment)).json()
+    assert again["errorReason"] == reasons.DUPLICATE_SETTLEMENT
+    assert again["status"] == "settled" and again["statusAnchor"]["ref"] == first["transaction"]
+
+
+async def test_a_slow_chain_does_not_hold_the_answer(on, monkeypatch):
+    import asyncio
+
+    from sandbox.facilitator import settle_status
+
+    p, chain, _, client = on
+    monkeypatch.setattr(settle_status, "LOOKUP_SECONDS", 0.2)
+    real_status = chain.status
+
+    async def slow_status(signature):
+        if chain.statuses.get(signature) is not None and slow["on"]:
+            await asyncio.sleep(30)  # a chain that does not answer this lookup
+        return await real_status(signature)
+
+    slow = {"on": False}
+    monkeypatch.setattr(chain, "status", slow_status)
+
+    async def settle():
+        slow["on"] = True
+        return (await client.post("/settle", json=valid_body(p, AMOUNT))).json()
+
+    answer = await asyncio.wait_for(settle(), 10)
+    assert answer["success"] is True and answer["statusAnchor"]["finality"] == "unconfirmed"

@@ -55,6 +55,11 @@ GET = declaration("GET", query_params={"n": {"type": "integer"}}, query_example=
         (_with(GET, lambda e: e["schema"].update(type=12)), "not a valid JSON Schema"),
         (_with(GET, lambda e: e["info"].update(pad="x" * 20_000)), "larger than 16384 bytes"),
         ({"info": {"input": {"type": "mcp", "tool": ""}}, "schema": {}}, "name the MCP tool"),
+        # a payer's regular expression would run on the facilitator: ^(a+)+$ backtracks for
+        # hours on "aaa...a!"
+        (_with(GET, lambda e: e["schema"]["properties"]["input"]["properties"]["queryParams"]
+               ["properties"]["n"].update(type="string", pattern="^(a+)+$")), "pattern"),
+        (_with(GET, lambda e: e["schema"].update(patternProperties={"x": {}})), "pattern"),
     ],
 )  # fmt: skip
 def test_a_declaration_the_spec_does_not_allow_is_refused_naming_why(entry, why):
@@ -115,3 +120,17 @@ def test_a_listing_pages_after_filtering():
     with pytest.raises(DiscoveryQueryError) as refused:
         parse_query("limit=1.5")
     assert refused.value.parameter == "limit"
+
+
+@pytest.mark.parametrize("raw", ["limit=%C2%B2", "offset=%C2%B2", "limit=%D9%A3"])
+def test_a_unicode_digit_is_refused_not_a_crash(raw):
+    # "²".isdigit() is True and int("²") raises: it was a 500 with a traceback
+    with pytest.raises(DiscoveryQueryError) as refused:
+        parse_query(raw)
+    assert refused.value.parameter == raw.split("=")[0]
+
+
+def test_a_search_reads_each_item_once_and_takes_a_few_words():
+    assert parse_query("query=a+b+a+b", search=True).words == ("a", "b")
+    with pytest.raises(DiscoveryQueryError, match="more than 8 words"):
+        parse_query("query=" + "+".join(f"w{i}" for i in range(9)), search=True)

@@ -29,16 +29,16 @@ async def test_a_paid_route_is_catalogued_and_the_side_channel_stays_with_the_se
     async with httpx.AsyncClient(base_url=x402_stack.facilitator_url, timeout=10) as facilitator:
         listing = (await facilitator.get("/discovery/resources", params={"limit": 100})).json()
         found = (await facilitator.get("/discovery/search", params={"query": "weather"})).json()
-        # The same payment verified again (its id's settlement is kept: valid): the facilitator
-        # does send the header, which the buyer above never saw.
-        verify = await facilitator.post("/verify", json=paid.payment.facilitator_body())
+        # The same payment settled again (its id's settlement is kept: the same success): the
+        # facilitator does send the header, which the buyer above never saw.
+        again = await facilitator.post("/settle", json=paid.payment.facilitator_body())
     (item,) = [i for i in listing["items"] if i["resource"] == url]
     assert item["metadata"]["serviceName"] == SERVICE_NAME
     assert item["metadata"]["tags"] == ["weather"]
     assert item["accepts"][0]["amount"] == "1000" and "memo" not in item["accepts"][0]["extra"]
     assert item["discoveryInfo"]["input"] == {"type": "http", "method": "GET"}
     assert url in [i["resource"] for i in found["items"]]
-    assert verify.json()["isValid"] is True
-    assert decode_extension_responses(verify.headers["extension-responses"]) == {
+    assert again.json()["success"] is True
+    assert decode_extension_responses(again.headers["extension-responses"]) == {
         "bazaar": {"status": "success"}
     }

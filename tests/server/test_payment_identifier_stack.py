@@ -3,6 +3,8 @@ payer's resend of a paid request is answered again and charged once, on chain.""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from sandbox.payer import PaymentPolicy, X402Client
@@ -63,11 +65,12 @@ def test_pay_cli_sends_the_given_id_and_a_reused_id_is_a_conflict(
 
     keypair = save_keypair(x402_payer.keypair, tmp_path / "payer.json")
     argv = [f"{x402_stack.server_url}/api/order", "--keypair", str(keypair)]
-    argv += ["--rpc-url", x402_stack.rpc_url, "--payment-id", "order-cli-0000000001"]
+    payment_id = f"order-cli-{uuid.uuid4().hex}"  # fresh: a rerun on one stack is no conflict
+    argv += ["--rpc-url", x402_stack.rpc_url, "--payment-id", payment_id]
     before = _usdc(x402_rpc, x402_payer.address)
     first, second = io.StringIO(), io.StringIO()
     assert main(argv, first) == 0, first.getvalue()
-    assert "payment identifier order-cli-0000000001" in first.getvalue()
+    assert f"payment identifier {payment_id}" in first.getvalue()
     assert _usdc(x402_rpc, x402_payer.address) == before - 10_000
     assert main(argv, second) == 1
     assert "<- 409" in second.getvalue() and "needs a new id" in second.getvalue()
