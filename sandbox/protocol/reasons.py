@@ -182,6 +182,29 @@ class Reason(StrEnum):
     PAYMENT_IDENTIFIER_REQUIRED = "payment_identifier_required"
     # the id was first used with another payload (server/idempotent.py, facilitator/app.py; 409)
     PAYMENT_IDENTIFIER_CONFLICT = "payment_identifier_conflict"
+    # SIGN-IN-WITH-X is not base64 JSON of a sign-in: a field missing or of the wrong type, a
+    # time that is not ISO 8601, a version other than "1" (protocol/siws.py; server/sign_in.py 400)
+    INVALID_SIGN_IN = "invalid_sign_in_with_x"
+    # the sign-in's domain, or its uri's origin, is not the server's configured public origin
+    # (protocol/siws.py check; the request's Host is never asked)
+    SIGN_IN_DOMAIN_MISMATCH = "sign_in_domain_mismatch"
+    SIGN_IN_URI_MISMATCH = "sign_in_uri_mismatch"
+    # chainId is not the server's Solana network (CAIP-2), or type is not ed25519 (siws.py)
+    SIGN_IN_CHAIN_MISMATCH = "sign_in_chain_mismatch"
+    # issuedAt more than five minutes old, or ahead of the server's clock by more than the skew;
+    # expirationTime passed; notBefore not reached (siws.py check)
+    SIGN_IN_TOO_OLD = "sign_in_too_old"
+    SIGN_IN_ISSUED_IN_FUTURE = "sign_in_issued_in_future"
+    SIGN_IN_EXPIRED = "sign_in_expired"
+    SIGN_IN_NOT_YET_VALID = "sign_in_not_yet_valid"
+    # the signature is not the address's ed25519 signature of the SIWS text (siws.py)
+    SIGN_IN_SIGNATURE_INVALID = "sign_in_signature_invalid"
+    # the nonce was not issued by this server for this route, or was used already
+    # (server/sign_in.py)
+    SIGN_IN_NONCE_UNKNOWN = "sign_in_nonce_unknown"
+    SIGN_IN_NONCE_REUSED = "sign_in_nonce_reused"
+    # a valid sign-in of a wallet that has no settled payment for this route (server/sign_in.py)
+    SIGN_IN_NOT_PAID = "sign_in_not_paid"
 
 
 # The unknown instruction after the transfer, by its 0-based position in the message.

@@ -7,6 +7,7 @@
 /api/upfront              $0.01, settled before the handler runs
 /api/broken               $0.01, the handler fails with 500 (so the payment is never settled)
 /api/order                $0.01, a payment identifier required (every other route: optional)
+/api/member-content       $0.01; a wallet that paid once signs in to open it again (sign_in.py)
 /.well-known/x402         the catalogue of priced routes (also .json; discovery.py)
 /discovery/resources      the same routes in a facilitator catalogue's shape (?type=&limit=...)
 /metrics                  Prometheus
@@ -122,6 +123,17 @@ def sample_pricing() -> RoutePricing:
                 payment_identifier="required",
                 **_bazaar("order", example={"order": "placed", "kind": "order"}),
             ),
+            PricedRoute(
+                "/api/member-content",
+                "$0.01",
+                "Members' content: pay once, then sign in with your wallet (sign-in-with-x)",
+                sign_in=True,
+                sign_in_statement="Sign in to open the members' content you paid for",
+                **_IDS,
+                **_bazaar(
+                    "content", "members", example={"content": "For members", "kind": "member"}
+                ),
+            ),
         ]
     )
 
@@ -138,6 +150,7 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
         payment_record=settings.payment_record,
         bugs=settings.bugs,
         route_binding=settings.route_binding,
+        public_origin=settings.origin,
     )
     paywall.feed.enabled = settings.event_feed
 
@@ -211,6 +224,10 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
             "orderId": uuid.uuid4().hex,
             "placedAt": int(time.time()),
         }
+
+    @app.get("/api/member-content")
+    async def member_content() -> dict:
+        return {"content": "For members: paid once, opened by signing in.", "kind": "member"}
 
     @app.get("/api/broken")
     async def broken() -> JSONResponse:

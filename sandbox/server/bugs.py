@@ -28,6 +28,8 @@ BUGS = {
     "reused id is not a conflict, a route that requires one takes payments without",
     "hide-route-from-discovery": "the discovery document (/.well-known/x402) leaves out the last "
     "priced route",
+    "reuse-sign-in-nonce": "a sign-in-with-x nonce may be used again: a replayed sign-in message "
+    "opens the route",
 }
 
 

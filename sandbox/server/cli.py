@@ -72,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         "bound by the requirements they echo, v1 ones only by amount, mint and payTo)",
     )
     parser.add_argument(
+        "--public-origin",
+        default=_env("SERVER_PUBLIC_ORIGIN"),
+        metavar="URL",
+        help="the origin clients reach this server at (scheme://host:port), which a "
+        "sign-in-with-x message must name; never taken from a request's Host header (default: "
+        "http://HOST:PORT, 127.0.0.1 for a wildcard host)",
+    )
+    parser.add_argument(
         "--event-feed",
         choices=("on", "off"),
         default=_env("SERVER_EVENT_FEED", "on"),
@@ -115,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             bugs=parse_bugs(args.bug),
             route_binding=args.route_binding,
             event_feed=args.event_feed == "on",
+            public_origin=args.public_origin or None,
         )
     except ValueError as exc:
         print(f"x402-sandbox server: {exc}", file=sys.stderr)

@@ -15,6 +15,7 @@ The requirements and 402 bodies themselves are built by the scheme's server role
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -106,6 +107,8 @@ class Offers:
         self.bugs = bugs
         self.memo_binding = route_binding == "memo"
         self.fee_payer: str | None = None  # learned from the facilitator by the paywall
+        # Fills in a 402's per-request extension fields (the sign-in challenge, sign_in.py).
+        self.fill_extensions: Callable[[Offer, dict | None], dict | None] | None = None
 
     def price(self, scope, receive, route: PricedRoute) -> Offer:
         """The offer for this request; PriceError when a dynamic price refuses it."""
@@ -218,7 +221,11 @@ class Offers:
             description=route.description,
             mime_type=route.mime_type,
             accepts=[self.requirements_v2(offer, memo)],
-            extensions=route.extensions,
+            extensions=(
+                self.fill_extensions(offer, route.extensions)
+                if self.fill_extensions and route.sign_in
+                else route.extensions
+            ),
             resource_metadata=route.resource_metadata,
         )
         body = payment_required_v1(

@@ -72,6 +72,7 @@ from sandbox.server.payment_record import PaymentRecordFile
 from sandbox.server.pending import PendingSettlements
 from sandbox.server.pricing import PricedRoute, PriceError
 from sandbox.server.settlement import Refusal, Settlement
+from sandbox.server.sign_in import DEFAULT_ORIGIN, SignIns, SignInStore
 
 __all__ = ["Paywall"]
 
@@ -103,6 +104,7 @@ class Paywall:
         payment_record: str | Path | None = None,
         bugs: frozenset[str] = frozenset(),
         route_binding: str = "memo",
+        public_origin: str = DEFAULT_ORIGIN,
     ) -> None:
         if facilitator is None and facilitator_url is None:
             raise ValueError("Paywall needs a facilitator_url or a facilitator client")
@@ -137,6 +139,12 @@ class Paywall:
             PaymentIdStore(record.db, record.writer) if record else PaymentIdStore()
         )
         self.feed = EventFeed("server")  # every step of every payment (sandbox/events.py)
+        # Sign-in-with-x: who paid which route and the nonces used, in the same file too.
+        self.sign_ins = SignIns(
+            self.offers, self.feed, origin=public_origin, secret=memo_secret, bugs=bugs,
+            store=SignInStore(record.db, record.writer) if record else SignInStore(),
+        )  # fmt: skip
+        self.offers.fill_extensions = self.sign_ins.declare
         self.not_ready_reason = "the facilitator has not been asked yet"
         self._learning: asyncio.Task | None = None
 
@@ -231,6 +239,12 @@ class Paywall:
 
         header, value = payment_header(scope)
         feed = self.feed
+        if route.sign_in and (
+            signed := await self.sign_ins.admit(
+                app, scope, receive, send, offer, paying=value is not None
+            )
+        ):
+            return signed
         if value is None:
             memo = await offers.challenge(send, offer, "Payment required", _PAY_ME)
             feed.publish("payment_required", correlation=memo, route=route.path,
@@ -301,6 +315,7 @@ class Paywall:
             result = await settlement.resume(request, tx, unfinished)
             if isinstance(result, Refusal):
                 return await self._refuse(send, offer, result, receipt_header, correlation)
+            await self.sign_ins.record_paid(offer, result.settled.payer)
             headers = receipt_headers(receipt_header, result.settled)
             await app(scope, receive, with_headers(send, headers))
             return result.outcome
@@ -331,7 +346,7 @@ class Paywall:
             await app(scope, receive, send)
             return "paid"
         if route.mode == "upfront":
-            result = await self._settle(request, tx, correlation)
+            result = await self._settle(request, tx, correlation, offer)
             if isinstance(result, Refusal):
                 return await self._refuse(send, offer, result, receipt_header, correlation)
             headers = receipt_headers(receipt_header, result.settled)
@@ -345,13 +360,13 @@ class Paywall:
         if answer.status >= 400 and "settle-failed-handler" not in self.bugs:
             await send_captured(send, answer)
             return "handler_error"
-        result = await self._settle(request, tx, correlation)
+        result = await self._settle(request, tx, correlation, offer)
         if isinstance(result, Refusal):
             return await self._refuse(send, offer, result, receipt_header, correlation)
         await send_captured(send, answer, receipt_headers(receipt_header, result.settled))
         return result.outcome
 
-    async def _settle(self, request: dict, tx, correlation: str):
+    async def _settle(self, request: dict, tx, correlation: str, offer: Offer):
         started = time.perf_counter()
         result = await self.settlement.settle(request, tx)
         ms = round((time.perf_counter() - started) * 1000, 3)
@@ -361,6 +376,7 @@ class Paywall:
                 "settle", correlation=correlation, ok=True, ms=ms,
                 transaction=settled.transaction, payer=settled.payer,
             )  # fmt: skip
+            await self.sign_ins.record_paid(offer, settled.payer)
         return result
 
     async def _refuse(

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from starlette.requests import Request
 
-from sandbox.protocol import bazaar, parse_price
+from sandbox.protocol import bazaar, parse_price, siws
 from sandbox.protocol.payment_identifier import EXTENSION, declaration
 
 __all__ = [
@@ -63,6 +63,10 @@ class PricedRoute:
     output_example: Any = field(default=None, hash=False, compare=False)
     service_name: str | None = None
     tags: tuple[str, ...] = ()
+    # The sign-in-with-x extension (server/sign_in.py): a wallet that paid for the route once
+    # opens it again by signing in; `sign_in_statement` is the text the wallet shows.
+    sign_in: bool = False
+    sign_in_statement: str | None = None
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -110,6 +114,9 @@ class PricedRoute:
                 output_example=self.output_example,
                 output_type="json" if self.mime_type == "application/json" else "text",
             )
+        if self.sign_in:
+            # Each 402 fills in the origin, nonce and times (SignIns.declare).
+            declared[siws.EXTENSION] = siws.declaration(self.sign_in_statement)
         return declared or None
 
     @property

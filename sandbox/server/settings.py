@@ -8,6 +8,7 @@ from solders.pubkey import Pubkey
 
 from sandbox.protocol import USDC_DEVNET_MINT, to_caip2
 from sandbox.protocol.networks import UnknownNetworkError
+from sandbox.protocol.siws import normalize_origin
 
 __all__ = ["ServerSettings"]
 
@@ -28,6 +29,8 @@ class ServerSettings:
     bugs: frozenset[str] = frozenset()  # deliberate bugs, for testing tests (bugs.py)
     route_binding: str = "memo"  # "memo" or "none" (offer.py ROUTE_BINDINGS)
     event_feed: bool = True  # GET /_sandbox/events and the steps published to it
+    # What sign-in messages must name (sign_in.py); None: http://host:port
+    public_origin: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("pay_to", "usdc_mint"):
@@ -47,3 +50,17 @@ class ServerSettings:
             raise ValueError(f"--route-binding: {self.route_binding!r} is not memo or none")
         if self.facilitator_timeout <= 0:
             raise ValueError("--facilitator-timeout must be more than zero seconds")
+        if self.public_origin is not None:
+            try:
+                normalize_origin(self.public_origin)
+            except ValueError as exc:
+                raise ValueError(f"--public-origin: {exc}") from None
+
+    @property
+    def origin(self) -> str:
+        """The public origin: the configured one, else where this server listens."""
+        if self.public_origin is not None:
+            return normalize_origin(self.public_origin)
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
