@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 SANDBOX := $(BIN)/x402-sandbox
 
 .PHONY: up down status logs pay scenarios loadtest loadtest-ui bench test fuzz interop \
-        test-compose compose-up compose-down compose-loadtest lint format clean venv test-js
+        test-compose compose-up compose-down compose-loadtest lint format clean venv test-js \
+        check-client
 
 venv: $(STAMP)
 
@@ -35,6 +36,11 @@ pay: $(STAMP)
 
 scenarios: $(STAMP)
 	@$(SANDBOX) scenarios $(ARGS)
+
+# Any x402 client through the check-client cases, e.g. make check-client CMD="node pay.mjs {url}"
+# ({url} {rpc} {keypair} {network} are filled in; X402_URL and friends are in its environment).
+check-client: $(STAMP)
+	@$(SANDBOX) check-client $(ARGS) -- $(CMD)
 
 loadtest: $(STAMP)
 	@$(SANDBOX) loadtest paid-flow --duration 15s --users 16 $(ARGS)

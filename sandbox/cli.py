@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "listen": ("sandbox.listen", "Every payment event of server and facilitator, live."),
     "scenarios": ("sandbox.scenario_runner.cli", "Run the end-to-end scenarios."),
     "loadtest": ("sandbox.loadtest.cli", "Run a Locust load profile headless."),
+    "check-client": (
+        "sandbox.check_client.cli",
+        "Put an x402 client through hostile servers; judge it from server and chain.",
+    ),
 }
 
 USAGE = """usage: x402-sandbox COMMAND [ARGS]...

@@ -29,7 +29,9 @@ from sandbox.payer.errors import (
 )
 from sandbox.payer.keys import load_keypair
 from sandbox.payer.policy import PaymentPolicy
+from sandbox.payer.sign_in import report_sign_in
 from sandbox.protocol import (
+    SOLANA_DEVNET,
     PaymentRequired,
     PaymentRequirementsV1,
     format_usdc,
@@ -75,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="mint to accept (repeatable; default: any mint, the price cap still applies)",
     )
     parser.add_argument(
+        "--network",
+        action="append",
+        help="network to pay on (repeatable, v1 name or CAIP-2; default: solana-devnet, the "
+        "sandbox's): an offer on another network, mainnet above all, is refused",
+    )
+    parser.add_argument(
         "--create-ata",
         action="store_true",
         help="create the merchant's token account in the payment (CreateAssociatedTokenIdempotent, "
@@ -92,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-payment-id",
         action="store_true",
         help="send no payment identifier, even where the 402 declares the extension",
+    )
+    parser.add_argument(
+        "--sign-in",
+        action="store_true",
+        help="sign in with sign-in-with-x instead of paying, where the 402 declares it: opens a "
+        "route this wallet has paid for before (never pays)",
     )
     parser.add_argument("--method", default="GET", help="HTTP method (default: GET)")
     parser.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds")
@@ -211,7 +225,7 @@ def _hint(error: PayerError, args: argparse.Namespace, max_amount: int) -> str:
         prices = [offer.atomic_amount for offer, _ in error.rejections]
         if prices and min(prices) > max_amount:
             return f"pass --max-amount {format_usdc(min(prices))} (or more) to pay this price"
-        return "check --asset, --x402-version and --max-amount against the offers above"
+        return "check --asset, --network, --x402-version and --max-amount against the offers above"
     if isinstance(error, MintError):
         return "the chain at --rpc-url does not know the server's asset: same sandbox?"
     if isinstance(error, ChallengeError):
@@ -226,7 +240,9 @@ async def _pay(args: argparse.Namespace, max_amount: int, out: TextIO) -> int:
     rpc_url = args.rpc_url or os.environ.get(RPC_ENV) or DEFAULT_RPC_URL
     policy = PaymentPolicy(
         max_amount=max_amount,
-        networks=None,
+        # Only the chain's network: a Solana transaction names no cluster, so a mainnet offer
+        # signed with this chain's blockhash would be settled here by a server that lies.
+        networks=tuple(args.network) if args.network else (SOLANA_DEVNET,),
         assets=tuple(args.asset) if args.asset else None,
     )
     print(f"-> {args.method} {args.url} as {keypair.pubkey()} (chain {rpc_url})", file=out)
@@ -239,6 +255,9 @@ async def _pay(args: argparse.Namespace, max_amount: int, out: TextIO) -> int:
         create_ata=args.create_ata,
         payment_ids=not args.no_payment_id,
     ) as client:
+        if args.sign_in:
+            signed = await client.sign_in(args.url, method=args.method)
+            return report_sign_in(signed, out)
         response = await client.request(args.method, args.url, payment_id=args.payment_id)
     return report(response, args.verbose, out)
 

@@ -1,0 +1,5 @@
+import sys
+
+from sandbox.check_client.cli import main
+
+sys.exit(main())

@@ -1,0 +1,205 @@
+"""The server a case puts the client in front of: the sandbox's own Paywall on one priced route,
+on its own loopback port in the harness's event loop, behind a log of every request.
+
+    RequestLog        outermost ASGI layer: every request's headers and its answer, decoded
+    NetworkDisguise   a hostile server: offers and receipts say another network (mainnet) than
+                      the chain's, and payments for it are settled on the chain anyway. A
+                      Solana transaction names no cluster (only its blockhash ties it to one),
+                      so a client that signs whatever network is offered with its devnet
+                      blockhash is charged here, as it would be by such a server in the field.
+    CaseServer        start / stop; the route's URL
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from typing import Any
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from sandbox.check_client.evidence import RequestSeen, decode_request, record_response
+from sandbox.protocol import (
+    SOLANA_DEVNET,
+    SOLANA_MAINNET,
+    ProtocolError,
+    decode_json_header,
+    encode_json_header,
+)
+from sandbox.server import PaymentMiddleware, Paywall, PricedRoute, RoutePricing
+
+__all__ = ["CaseServer", "NetworkDisguise", "RequestLog"]
+
+PATH = "/check/{case}"
+TO_MAINNET = {SOLANA_DEVNET: SOLANA_MAINNET, "solana-devnet": "solana"}
+FROM_MAINNET = {value: key for key, value in TO_MAINNET.items()}
+_OFFER_HEADERS = (b"payment-required", b"payment-response", b"x-payment-response")
+_PAYMENT_HEADERS = (b"payment-signature", b"x-payment")
+
+
+class RequestLog:
+    """Records each request as the client sent it and the answer as the client got it."""
+
+    def __init__(self, app, log: list[RequestSeen]) -> None:
+        self.app = app
+        self.log = log
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen = decode_request(scope["method"], scope["path"], list(scope["headers"]))
+        self.log.append(seen)
+
+        async def logged_send(message) -> None:
+            if message["type"] == "http.response.start":
+                record_response(seen, message["status"], list(message.get("headers", [])))
+            await send(message)
+
+        await self.app(scope, receive, logged_send)
+
+
+def _renamed(value: Any, names: dict[str, str]) -> Any:
+    """`value` with every string equal to a key of `names` replaced (JSON walked whole)."""
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, list):
+        return [_renamed(item, names) for item in value]
+    if isinstance(value, dict):
+        return {key: _renamed(item, names) for key, item in value.items()}
+    return value
+
+
+def _rename_header(value: bytes, names: dict[str, str]) -> bytes:
+    try:
+        return encode_json_header(_renamed(decode_json_header(value), names)).encode()
+    except ProtocolError:
+        return value  # not ours to repair: the paywall answers a malformed header itself
+
+
+class NetworkDisguise:
+    """Offers say mainnet; the payments answering them are settled on the devnet twin."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = [
+            (name, _rename_header(value, FROM_MAINNET) if name in _PAYMENT_HEADERS else value)
+            for name, value in scope["headers"]
+        ]
+        start: dict[str, Any] = {}
+        body = bytearray()
+
+        async def disguised_send(message) -> None:
+            # The v1 challenge is the JSON body: held whole, renamed, its length fixed.
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            content = bytes(body)
+            with contextlib.suppress(orjson.JSONDecodeError):
+                content = orjson.dumps(_renamed(orjson.loads(content), TO_MAINNET))
+            out = [
+                (name, _rename_header(value, TO_MAINNET) if name in _OFFER_HEADERS else value)
+                for name, value in start.get("headers", [])
+                if name != b"content-length"
+            ]
+            out.append((b"content-length", str(len(content)).encode()))
+            await send({**start, "headers": out})
+            await send({"type": "http.response.body", "body": content})
+
+        await self.app({**scope, "headers": headers}, receive, disguised_send)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):
+        # The harness owns Ctrl-C: uvicorn must not take the process's signal handlers.
+        yield
+
+
+class CaseServer:
+    """One case's paid route, served until stop()."""
+
+    def __init__(
+        self,
+        case: str,
+        *,
+        facilitator_url: str,
+        rpc_url: str,
+        network: str,
+        asset: str,
+        pay_to: str,
+        amount: int,
+        disguise: bool = False,
+    ) -> None:
+        self.log: list[RequestSeen] = []
+        self.path = PATH.format(case=case)
+        self.paywall = Paywall(
+            pay_to=pay_to,
+            facilitator_url=facilitator_url,
+            network=network,
+            asset=asset,
+            rpc_url=rpc_url,
+            memo_secret=os.urandom(32),
+        )
+        route = PricedRoute(self.path, price=amount, description=f"check-client case {case}")
+
+        async def content(request: Request) -> JSONResponse:
+            return JSONResponse({"case": case, "paid": True})
+
+        app: Any = PaymentMiddleware(
+            Starlette(routes=[Route(self.path, content)]),
+            paywall=self.paywall,
+            pricing=RoutePricing([route]),
+        )
+        if disguise:
+            app = NetworkDisguise(app)
+        self.app = RequestLog(app, self.log)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))  # bound here: no race for a "free" port
+        self.port = self._socket.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
+        self._server = _Server(config)
+        self._task: asyncio.Task | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.path}"
+
+    async def start(self, timeout: float = 20.0) -> None:
+        """Serve, and wait until the paywall knows the facilitator's fee payer."""
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._server.started:
+            if self._task.done() or loop.time() > deadline:
+                raise RuntimeError(f"the case server on port {self.port} did not start")
+            await asyncio.sleep(0.01)
+        if not await self.paywall.wait_ready(timeout):
+            raise RuntimeError(f"the case server's paywall: {self.paywall.not_ready_reason}")
+
+    @property
+    def fee_payer(self) -> str:
+        return self.paywall.fee_payer or ""
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.paywall.close()
+        self._socket.close()

@@ -1,0 +1,175 @@
+"""The cases: how each case's server behaves, and the judge of what the client did there.
+
+A judge reads only the Evidence (the requests the server saw, the payer's transactions on chain,
+its balances) and returns (passed, what was seen). Every case here is a MUST: failing one makes
+check-client exit 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.check_client.evidence import ChainTx, Evidence, TxFacts
+
+__all__ = ["CASES", "Case", "Judgement"]
+
+Judgement = tuple[bool, str]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    must: str  # what a correct client must do, one line ("the client must ...")
+    judge: Callable[[Evidence], Judgement]
+    level: str = "MUST"
+    disguise: bool = False  # offers say mainnet (case_server.NetworkDisguise)
+    # facilitator faults (its POST /_sandbox/faults) while the case runs
+    faults: tuple[dict[str, Any], ...] = field(default=())
+
+
+def _sigs(txs: list[ChainTx]) -> str:
+    return ", ".join(tx.signature for tx in txs) or "none"
+
+
+def _no_payment(ev: Evidence) -> str:
+    statuses = ", ".join(str(r.status) for r in ev.requests) or "no request at all"
+    return f"no payment landed (requests answered: {statuses}; client {ev.client_exit()})"
+
+
+def _sent_txs(ev: Evidence) -> list[TxFacts]:
+    return [r.transaction for r in ev.paid_requests if r.transaction is not None]
+
+
+def happy_path(ev: Evidence) -> Judgement:
+    landed = ev.landed
+    served = [r for r in ev.paid_requests if r.status == 200]
+    assert ev.offer is not None
+    if not landed:
+        return False, _no_payment(ev)
+    if len(landed) > 1:
+        return False, f"paid {len(landed)} times: {_sigs(landed)}"
+    if ev.usdc_change != -ev.offer.amount:
+        return (
+            False,
+            f"the payer's USDC changed by {ev.usdc_change}, the price is {ev.offer.amount}",
+        )
+    if not served:
+        statuses = ", ".join(str(r.status) for r in ev.paid_requests)
+        return False, f"paid once ({_sigs(landed)}) but no paid request got 200 ({statuses})"
+    version = served[0].payment_header
+    return True, f"paid once ({_sigs(landed)}), 200 served (paid with {version})"
+
+
+def memo_copied(ev: Evidence) -> Judgement:
+    issued = set(ev.memos_issued)
+    # Judged on every transaction the client signed, sent or landed: a memo-less one the
+    # server refused is the same bug as one that landed.
+    for tx in [*_sent_txs(ev), *ev.landed]:
+        if len(tx.memos) != 1:
+            return False, (
+                f"transaction {tx.signature} carries {len(tx.memos)} Memo instructions "
+                f"{tx.memos}; the offer's extra.memo must be copied exactly once"
+            )
+        if tx.memos[0] not in issued:
+            return False, (
+                f"transaction {tx.signature} carries memo {tx.memos[0]!r}, not the offer's "
+                f"extra.memo ({', '.join(sorted(issued)) or 'none issued'})"
+            )
+    if not ev.landed:
+        return False, _no_payment(ev)
+    return True, f"one Memo equal to extra.memo in {_sigs(ev.landed)}"
+
+
+def _terms(tx: TxFacts, ev: Evidence) -> str | None:
+    """What is wrong with this transaction's transfer, against the offer (None: nothing)."""
+    offer = ev.offer
+    assert offer is not None
+    if len(tx.transfers) != 1:
+        return f"transaction {tx.signature} has {len(tx.transfers)} TransferChecked instructions"
+    transfer = tx.transfers[0]
+    wrong = []
+    if transfer["amount"] != offer.amount:
+        wrong.append(f"amount {transfer['amount']} (offered {offer.amount})")
+    if transfer["destination"] != offer.recipient:
+        wrong.append(f"recipient {transfer['destination']} (offered {offer.recipient})")
+    if transfer["mint"] != offer.asset:
+        wrong.append(f"mint {transfer['mint']} (offered {offer.asset})")
+    return f"transaction {tx.signature}: " + ", ".join(wrong) if wrong else None
+
+
+def exact_terms(ev: Evidence) -> Judgement:
+    for tx in [*_sent_txs(ev), *ev.landed]:
+        problem = _terms(tx, ev)
+        if problem:
+            return False, problem
+    if not ev.landed:
+        return False, _no_payment(ev)
+    assert ev.offer is not None
+    return True, (
+        f"{ev.offer.amount} atomic units to {ev.offer.recipient} as offered ({_sigs(ev.landed)})"
+    )
+
+
+def mainnet_only(ev: Evidence) -> Judgement:
+    if ev.landed or ev.usdc_change:
+        return False, (
+            f"paid an offer on mainnet only, on this devnet chain: {_sigs(ev.landed)} landed, "
+            f"the payer's USDC changed by {ev.usdc_change}"
+        )
+    sent = ev.paid_requests
+    if not sent:
+        return True, f"no payment sent; USDC unchanged (client {ev.client_exit()})"
+    return True, f"{len(sent)} payment(s) sent, none settleable: USDC unchanged"
+
+
+def fee_payer(ev: Evidence) -> Judgement:
+    assert ev.offer is not None
+    for tx in [*_sent_txs(ev), *ev.landed]:
+        if tx.fee_payer != ev.offer.fee_payer:
+            return False, (
+                f"transaction {tx.signature}'s fee payer is {tx.fee_payer}, not the offer's "
+                f"extra.feePayer {ev.offer.fee_payer}"
+            )
+    if ev.sol_change:
+        return False, f"the payer's SOL changed by {ev.sol_change} lamports"
+    if not ev.landed:
+        return False, _no_payment(ev)
+    return True, f"fee paid by extra.feePayer ({_sigs(ev.landed)}); the payer's SOL unchanged"
+
+
+def pending_no_double_pay(ev: Evidence) -> Judgement:
+    landed = ev.landed
+    if len(landed) > 1:
+        return False, f"a second transaction landed after settlement_pending: {_sigs(landed)}"
+    if not ev.paid_requests:
+        return False, f"the client sent no payment (client {ev.client_exit()})"
+    pending = [r for r in ev.paid_requests if (r.receipt or {}).get("errorReason")]
+    return True, (
+        f"{len(ev.paid_requests)} paid request(s), {len(pending)} answered pending; "
+        f"{len(landed)} transaction landed ({_sigs(landed)})"
+    )
+
+
+CASES: dict[str, Case] = {
+    case.name: case
+    for case in (
+        Case("happy-path-v2", "pay once and get the paid request answered 200", happy_path),
+        Case("memo-copied", "copy extra.memo into exactly one Memo instruction", memo_copied),
+        Case("exact-terms", "transfer the offered amount to payTo's token account", exact_terms),
+        Case(
+            "mainnet-only",
+            "not pay an offer on mainnet only while its chain is devnet",
+            mainnet_only,
+            disguise=True,
+        ),
+        Case("fee-payer", "leave the fee to extra.feePayer and spend no SOL", fee_payer),
+        Case(
+            "pending-no-double-pay",
+            "sign no second transaction after settlement_pending",
+            pending_no_double_pay,
+            faults=({"endpoint": "settle", "kind": "pending"},),
+        ),
+    )
+}

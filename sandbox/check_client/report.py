@@ -1,0 +1,76 @@
+"""The verdicts: a table on the terminal (with the evidence of each failed case under it) and a
+JSON report of every case with everything seen."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sandbox.check_client.harness import CaseResult
+
+__all__ = ["print_report", "to_json", "write_json"]
+
+
+def _verdict(result: CaseResult) -> str:
+    if result.passed:
+        return "[green]PASS[/green]"
+    return "[red]FAIL[/red]" if result.case.level == "MUST" else "[yellow]WARN[/yellow]"
+
+
+def print_report(results: list[CaseResult], console: Console) -> None:
+    table = Table("case", "level", "verdict", "what was seen", "payments", "client")
+    for result in results:
+        ev = result.evidence
+        payments = f"{len(ev.paid_requests)} sent, {len(ev.landed)} landed"
+        table.add_row(
+            result.case.name,
+            result.case.level,
+            _verdict(result),
+            result.message,
+            payments,
+            ev.client_exit(),
+        )
+    console.print(table)
+    for result in results:
+        if result.passed:
+            continue
+        ev = result.evidence
+        console.print(f"[bold]{result.case.name}[/bold]: the client must {result.case.must}")
+        for seen in ev.requests:
+            console.print(f"  request  {seen.summary()}", highlight=False)
+        for tx in ev.transactions:
+            state = "landed" if tx.landed else f"failed {tx.err}"
+            console.print(
+                f"  chain    {tx.signature} {state}, fee payer {tx.fee_payer}, "
+                f"memos {tx.memos}, transfers {[t['amount'] for t in tx.transfers]}",
+                highlight=False,
+            )
+        console.print(
+            f"  balances USDC {ev.usdc_before} -> {ev.usdc_after}, "
+            f"SOL {ev.sol_before} -> {ev.sol_after} lamports",
+            highlight=False,
+        )
+        tail = ev.output.strip().splitlines()[-5:]
+        for line in tail:
+            console.print(f"  client | {line}", highlight=False, markup=False)
+    failed = [r.case.name for r in results if not r.passed and r.case.level == "MUST"]
+    if failed:
+        console.print(f"[red]{len(failed)} MUST case(s) failed:[/red] {', '.join(failed)}")
+    else:
+        console.print(f"[green]all {len(results)} case(s) passed[/green]")
+
+
+def to_json(results: list[CaseResult], command: list[str]) -> dict[str, Any]:
+    return {
+        "command": command,
+        "passed": all(r.passed for r in results if r.case.level == "MUST"),
+        "cases": [r.to_json() for r in results],
+    }
+
+
+def write_json(path: Path, results: list[CaseResult], command: list[str]) -> None:
+    path.write_text(json.dumps(to_json(results, command), indent=2) + "\n")

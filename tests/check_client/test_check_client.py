@@ -1,0 +1,169 @@
+"""check-client as a user runs it: the sandbox's own payer passes every case; a client built
+to break a case fails it, with the evidence naming what it did; exit 2 when nothing can run.
+
+Each run is the real CLI in a subprocess; a real chain executes every payment.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.check_client.cases import CASES
+from sandbox.check_client.harness import PRICE
+from sandbox.orchestration.stack import StackConfig, StackInfo, start_stack, stop_stack
+from sandbox.processes import free_port, free_port_pair
+
+pytestmark = pytest.mark.slow
+
+MAINNET = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"
+WRONG_CLIENT = Path(__file__).with_name("wrong_client.py")
+SANDBOX_PAYER = [
+    sys.executable, "-m", "sandbox.payer", "{url}", "--keypair", "{keypair}", "--rpc-url", "{rpc}",
+]  # fmt: skip
+
+
+def check_client(*args: str | Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox.cli", "check-client", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
+    """One stack the wrong clients share (--use-running), as `make up`'s would be."""
+    home = tmp_path_factory.mktemp("check-client-stack")
+    config = StackConfig(
+        home=home,
+        rpc_port=free_port_pair(),
+        facilitator_port=free_port(),
+        server_port=free_port(),
+        slot_ms=0,
+        payers=1,
+    )
+    info = start_stack(config)
+    try:
+        yield info
+    finally:
+        stop_stack(home)
+
+
+def test_the_sandbox_payer_passes_every_case_on_its_own_stack(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = check_client("--json", report, "--", *SANDBOX_PAYER)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(report.read_text())
+    verdicts = {c["case"]: c for c in data["cases"]}
+    assert set(verdicts) == set(CASES)
+    assert all(c["passed"] for c in data["cases"]), result.stdout
+    happy = verdicts["happy-path-v2"]["evidence"]
+    assert len(happy["landed"]) == 1 and happy["usdcChange"] == -PRICE
+    assert happy["landed"][0] in verdicts["happy-path-v2"]["message"]
+    paid = [r for r in happy["requests"] if r["payment_header"]]
+    assert paid[0]["payment"]["accepted"]["extra"]["memo"] == paid[0]["transaction"]["memos"][0]
+    mainnet = verdicts["mainnet-only"]["evidence"]
+    assert mainnet["landed"] == [] and mainnet["usdcChange"] == 0
+    assert mainnet["requests"][0]["offers"][0]["network"] == MAINNET
+    pending = verdicts["pending-no-double-pay"]["evidence"]
+    assert len(pending["landed"]) == 1
+    assert any(
+        (r["receipt"] or {}).get("errorReason") == "settlement_pending" for r in pending["requests"]
+    )
+    assert "PASS" in result.stdout and "all 6 case(s) passed" in result.stdout
+
+
+def _wrong(stack: StackInfo, case: str, kind: str, tmp_path: Path) -> tuple[dict, str]:
+    report = tmp_path / f"{kind}.json"
+    result = check_client(
+        case, "--use-running", "--home", stack.home, "--json", report,
+        "--", sys.executable, WRONG_CLIENT, "--break", kind,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL" in result.stdout and f"1 MUST case(s) failed: {case}" in result.stdout
+    (verdict,) = json.loads(report.read_text())["cases"]
+    assert verdict["case"] == case and not verdict["passed"]
+    return verdict, result.stdout
+
+
+def _sent(verdict: dict) -> list[dict]:
+    return [r["transaction"] for r in verdict["evidence"]["requests"] if r["payment_header"]]
+
+
+def test_a_client_that_drops_the_memo_fails_memo_copied(stack, tmp_path) -> None:
+    verdict, _out = _wrong(stack, "memo-copied", "memo", tmp_path)
+    (sent,) = _sent(verdict)
+    assert sent["memos"] == []
+    assert f"transaction {sent['signature']} carries 0 Memo instructions" in verdict["message"]
+
+
+def test_a_client_that_underpays_fails_exact_terms(stack, tmp_path) -> None:
+    verdict, _out = _wrong(stack, "exact-terms", "amount", tmp_path)
+    (sent,) = _sent(verdict)
+    assert sent["transfers"][0]["amount"] == PRICE - 1
+    assert f"amount {PRICE - 1} (offered {PRICE})" in verdict["message"]
+    assert verdict["evidence"]["usdcChange"] == 0  # refused by the facilitator, not charged
+
+
+def test_a_client_that_pays_a_mainnet_offer_fails_mainnet_only(stack, tmp_path) -> None:
+    verdict, out = _wrong(stack, "mainnet-only", "mainnet", tmp_path)
+    evidence = verdict["evidence"]
+    (landed,) = evidence["landed"]
+    assert evidence["usdcChange"] == -PRICE
+    assert landed in verdict["message"] and landed in out
+    offered = evidence["requests"][0]["offers"][0]
+    assert offered["network"] == MAINNET
+
+
+def test_a_client_that_pays_its_own_fee_fails_fee_payer(stack, tmp_path) -> None:
+    verdict, _out = _wrong(stack, "fee-payer", "fee", tmp_path)
+    (sent,) = _sent(verdict)
+    assert sent["fee_payer"] == verdict["evidence"]["payer"]
+    assert f"fee payer is {sent['fee_payer']}, not the offer's extra.feePayer" in verdict["message"]
+
+
+def test_a_client_that_pays_again_after_pending_fails_the_pending_case(stack, tmp_path) -> None:
+    verdict, out = _wrong(stack, "pending-no-double-pay", "repay", tmp_path)
+    landed = verdict["evidence"]["landed"]
+    assert len(landed) == 2
+    assert all(signature in verdict["message"] and signature in out for signature in landed)
+    assert verdict["evidence"]["usdcChange"] == -2 * PRICE
+
+
+def test_a_command_that_cannot_start_exits_2(tmp_path) -> None:
+    result = check_client("--", str(tmp_path / "no-such-client"))
+    assert result.returncode == 2
+    assert "cannot be started" in result.stderr and "no-such-client" in result.stderr
+    result = check_client("happy-path-v2")
+    assert result.returncode == 2 and "no client command" in result.stderr
+
+
+def test_use_running_without_a_stack_exits_2(tmp_path) -> None:
+    result = check_client("--use-running", "--home", tmp_path, "--", sys.executable, "-V")
+    assert result.returncode == 2
+    assert "--use-running" in result.stderr and "make up" in result.stderr
+
+
+def test_an_unknown_case_is_named(tmp_path) -> None:
+    result = check_client("no-such-case", "--", sys.executable, "-V")
+    assert result.returncode == 2 and "no-such-case" in result.stderr
+    assert "happy-path-v2" in result.stderr
+
+
+def test_a_client_that_hangs_is_killed_and_judged(stack, tmp_path) -> None:
+    report = tmp_path / "hang.json"
+    result = check_client(
+        "happy-path-v2", "--use-running", "--home", stack.home, "--timeout", "1",
+        "--json", report, "--", sys.executable, "-c", "import time; time.sleep(60)",
+    )  # fmt: skip
+    assert result.returncode == 1
+    (verdict,) = json.loads(report.read_text())["cases"]
+    assert verdict["evidence"]["timed_out"] and "killed after" in verdict["message"]

@@ -1,0 +1,69 @@
+"""A deliberately wrong x402 client, for check-client's tests: it pays the 402 at X402_URL
+once, broken the way --break says, with the sandbox payer's own builders.
+
+    memo      leaves the Memo instruction out (extra.memo not copied)
+    amount    transfers one atomic unit less than offered
+    mainnet   pays whatever network is offered (a policy accepting any Solana network)
+    fee       makes itself the fee payer (pays its own fees in SOL)
+    repay     on settlement_pending, signs and sends a second, new payment
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+
+import aiohttp
+
+from sandbox.payer import ChainFacts, RpcClient, build_payment, load_keypair, read_challenge
+from sandbox.payer.mutations import missing_instruction, wrong_amount
+from sandbox.protocol import PaymentRequirements
+
+BREAKS = ("memo", "amount", "mainnet", "fee", "repay")
+
+
+def _build(kind, requirements, keypair, mint, blockhash, resource):
+    if kind == "memo":
+        return missing_instruction(
+            requirements, keypair, mint, blockhash, resource=resource, which="memo"
+        )
+    if kind == "amount":
+        return wrong_amount(requirements, keypair, mint, blockhash, resource=resource)
+    if kind == "fee":
+        extra = {**(requirements.extra or {}), "feePayer": str(keypair.pubkey())}
+        mine = requirements.model_copy(update={"extra": extra})
+        return build_payment(mine, keypair, mint, blockhash, resource=resource)
+    return build_payment(requirements, keypair, mint, blockhash, resource=resource)
+
+
+async def _pay_once(session, facts, keypair, url: str, kind: str) -> int:
+    async with session.get(url) as response:
+        headers, body = response.headers, await response.read()
+    challenge = read_challenge(headers, body, 2)
+    requirements = next(o for o in challenge.accepts if isinstance(o, PaymentRequirements))
+    mint = await facts.mint(requirements.asset)
+    payment = _build(kind, requirements, keypair, mint, await facts.blockhash(), challenge.resource)
+    async with session.get(url, headers=payment.headers) as response:
+        print(f"{kind}: paid request answered {response.status}")
+        return response.status
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--break", dest="kind", choices=BREAKS, required=True)
+    args = parser.parse_args()
+    keypair = load_keypair(os.environ["X402_KEYPAIR"])
+    facts = ChainFacts(RpcClient(os.environ["X402_RPC_URL"]), blockhash_ttl=0.0)
+    url = os.environ["X402_URL"]
+    async with aiohttp.ClientSession() as session:
+        status = await _pay_once(session, facts, keypair, url, args.kind)
+        if args.kind == "repay" and status == 402:
+            # The retry loop of the field: a paid request still answered 402, so pay again.
+            status = await _pay_once(session, facts, keypair, url, args.kind)
+    await facts.rpc.close()
+    return 0 if status == 200 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
