@@ -5,6 +5,7 @@ and build deliberately broken payments for tests (`sandbox.payer.mutations`).
                                   (the transaction: sandbox.protocol.exact_svm.client)
     X402Client(keypair, rpc_url=..., policy=PaymentPolicy(...))            aiohttp, async
     X402ClientSync(keypair, ...)                                            blocking wrapper
+    X402Client.sign_in(url)           sign-in-with-x instead of paying (payer/sign_in.py)
     ChainFacts(RpcClient(url))        cached blockhash (short TTL) and mint facts (forever)
 """
 
@@ -38,6 +39,7 @@ from sandbox.payer.payment import (
 )
 from sandbox.payer.policy import DEFAULT_MAX_AMOUNT, PaymentPolicy
 from sandbox.payer.rpc import RpcClient
+from sandbox.payer.sign_in import SignInUnavailable
 from sandbox.payer.sync_client import X402ClientSync
 from sandbox.protocol.exact_svm.client import (
     COMPUTE_UNIT_LIMIT,
@@ -67,6 +69,7 @@ __all__ = [
     "RpcError",
     "RpcUnreachable",
     "ServerUnreachable",
+    "SignInUnavailable",
     "TransferSpec",
     "X402Client",
     "X402ClientSync",

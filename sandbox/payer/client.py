@@ -23,6 +23,7 @@ from sandbox.payer.errors import ChallengeError, ServerUnreachable
 from sandbox.payer.payment import Payment, blockhash_hint, build_payment
 from sandbox.payer.policy import PaymentPolicy
 from sandbox.payer.rpc import RpcClient
+from sandbox.payer.sign_in import sign_in_headers
 from sandbox.protocol import (
     PAYMENT_REQUIRED,
     PAYMENT_RESPONSE,
@@ -38,6 +39,7 @@ from sandbox.protocol import (
 )
 from sandbox.protocol.payment_identifier import EXTENSION as PAYMENT_ID_EXTENSION
 from sandbox.protocol.payment_identifier import new_payment_id
+from sandbox.protocol.siws import HEADER as SIGN_IN_HEADER
 
 __all__ = ["DEFAULT_RPC_URL", "PhaseTimings", "X402Client", "X402Response", "read_challenge"]
 
@@ -72,6 +74,12 @@ class X402Response:
     receipt_error: str | None = None  # the receipt header was present but malformed
     rejection: str | None = None  # why a 402 answering our payment refused it
     timings: PhaseTimings = field(default_factory=PhaseTimings)
+    sign_in: str | None = None  # the SIGN-IN-WITH-X header sent (signed in instead of paying)
+
+    @property
+    def signed_in(self) -> bool:
+        """Served on a sign-in, without a payment."""
+        return self.sign_in is not None and self.ok
 
     @property
     def ok(self) -> bool:
@@ -250,6 +258,36 @@ class X402Client:
         payment = await self.prepare(requirements, resource, payment_id, extensions)
         timings.sign = time.perf_counter() - started
         return await self._pay(method, url, base_headers, kwargs, challenge, payment, timings)
+
+    async def sign_in(
+        self, url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None
+    ) -> X402Response:
+        """Request `url` and answer its 402 by signing in (sign_in.py), never by paying; the
+        response's `rejection` says why a refused sign-in was refused."""
+        base_headers = dict(headers or {})
+        timings = PhaseTimings()
+        started = time.perf_counter()
+        status, response_headers, body = await self._send(method, url, base_headers, {})
+        timings.challenge = time.perf_counter() - started
+        if status != 402:
+            return X402Response(status, response_headers, body, url, timings=timings)
+        challenge = read_challenge(response_headers, body)
+        signed = sign_in_headers(challenge, self.keypair)
+        started = time.perf_counter()
+        status, response_headers, body = await self._send(
+            method, url, {**base_headers, **signed}, {}
+        )
+        timings.paid_request = time.perf_counter() - started
+        refused = _rejection(status, response_headers, body, None)
+        if refused is None and status == 400:  # a header the server could not read
+            try:
+                refused = str(orjson.loads(body).get("error")) or None
+            except (orjson.JSONDecodeError, AttributeError):
+                refused = "bad_request"
+        return X402Response(
+            status, response_headers, body, url, challenge=challenge, rejection=refused,
+            timings=timings, sign_in=signed[SIGN_IN_HEADER],
+        )  # fmt: skip
 
     async def resend(self, response: X402Response, **kwargs: Any) -> X402Response:
         """Send the very payment of `response` again (a retry after a lost answer): with a
