@@ -27,7 +27,7 @@ EXPECTED_STORIES = {
     "settlement-pending", "facilitator-lying", "chain-drops-transaction",
     "fee-payer-out-of-sol", "handler-failure", "facilitator-errors", "memo-less-client",
     "first-time-merchant", "payment-id-retry", "payment-id-conflict", "payment-id-required",
-    "payment-id-in-flight", "discovery",
+    "payment-id-in-flight", "discovery", "sign-in",
 }  # fmt: skip
 
 

@@ -66,6 +66,7 @@ BROKEN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "payment-id-required": ((), ("ignore-payment-ids",)),
     "payment-id-in-flight": ((), ("ignore-payment-ids",)),
     "discovery": ((), ("hide-route-from-discovery",)),
+    "sign-in": ((), ("reuse-sign-in-nonce",)),
 }
 
 
