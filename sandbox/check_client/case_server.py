@@ -7,6 +7,7 @@ on its own loopback port in the harness's event loop, behind a log of every requ
                       Solana transaction names no cluster (only its blockhash ties it to one),
                       so a client that signs whatever network is offered with its devnet
                       blockhash is charged here, as it would be by such a server in the field.
+    V1Only            a server of x402 v1 only
     CaseServer        start / stop; the route's URL
 """
 
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from sandbox.check_client.cases import Case
 from sandbox.check_client.evidence import RequestSeen, decode_request, record_response
 from sandbox.protocol import (
     SOLANA_DEVNET,
@@ -35,13 +37,14 @@ from sandbox.protocol import (
 )
 from sandbox.server import PaymentMiddleware, Paywall, PricedRoute, RoutePricing
 
-__all__ = ["CaseServer", "NetworkDisguise", "RequestLog"]
+__all__ = ["CaseServer", "NetworkDisguise", "RequestLog", "V1Only"]
 
 PATH = "/check/{case}"
 TO_MAINNET = {SOLANA_DEVNET: SOLANA_MAINNET, "solana-devnet": "solana"}
 FROM_MAINNET = {value: key for key, value in TO_MAINNET.items()}
 _OFFER_HEADERS = (b"payment-required", b"payment-response", b"x-payment-response")
 _PAYMENT_HEADERS = (b"payment-signature", b"x-payment")
+_V2_HEADERS = (b"payment-required", b"payment-response")
 
 
 class RequestLog:
@@ -124,6 +127,28 @@ class NetworkDisguise:
         await self.app({**scope, "headers": headers}, receive, disguised_send)
 
 
+class V1Only:
+    """A server of x402 v1 only: no PAYMENT-REQUIRED / PAYMENT-RESPONSE headers, and a v2
+    payment (PAYMENT-SIGNATURE) is not read, so it is answered with the v1 challenge again."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = [(n, v) for n, v in scope["headers"] if n != b"payment-signature"]
+
+        async def v1_send(message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(n, v) for n, v in message.get("headers", []) if n not in _V2_HEADERS]
+                message = {**message, "headers": kept}
+            await send(message)
+
+        await self.app({**scope, "headers": headers}, receive, v1_send)
+
+
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self):
@@ -136,18 +161,16 @@ class CaseServer:
 
     def __init__(
         self,
-        case: str,
+        case: Case,
         *,
         facilitator_url: str,
         rpc_url: str,
         network: str,
         asset: str,
         pay_to: str,
-        amount: int,
-        disguise: bool = False,
     ) -> None:
         self.log: list[RequestSeen] = []
-        self.path = PATH.format(case=case)
+        self.path = PATH.format(case=case.name)
         self.paywall = Paywall(
             pay_to=pay_to,
             facilitator_url=facilitator_url,
@@ -156,24 +179,38 @@ class CaseServer:
             rpc_url=rpc_url,
             memo_secret=os.urandom(32),
         )
-        route = PricedRoute(self.path, price=amount, description=f"check-client case {case}")
+        route = PricedRoute(
+            self.path,
+            price=case.price,
+            description=f"check-client case {case.name}",
+            mode=case.mode,
+            payment_identifier=case.payment_identifier,
+        )
 
         async def content(request: Request) -> JSONResponse:
-            return JSONResponse({"case": case, "paid": True})
+            if case.delay:
+                await asyncio.sleep(case.delay)  # the case's slow server, not a wait of ours
+            return JSONResponse({"case": case.name, "paid": True})
 
         app: Any = PaymentMiddleware(
             Starlette(routes=[Route(self.path, content)]),
             paywall=self.paywall,
             pricing=RoutePricing([route]),
         )
-        if disguise:
+        if case.disguise:
             app = NetworkDisguise(app)
+        if case.v1_only:
+            app = V1Only(app)
         self.app = RequestLog(app, self.log)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))  # bound here: no race for a "free" port
         self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
+        # A request still running when the client is gone (a slow case's content) is cut short
+        # on stop; whatever it had the facilitator send is judged on the chain all the same.
+        config = uvicorn.Config(
+            self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=3
+        )
         self._server = _Server(config)
         self._task: asyncio.Task | None = None
 

@@ -13,18 +13,27 @@ from typing import Any
 
 from sandbox.check_client.evidence import ChainTx, Evidence, TxFacts
 
-__all__ = ["CASES", "Case", "Judgement"]
+__all__ = ["CASES", "PRICE", "Case", "Judgement"]
 
 Judgement = tuple[bool, str]
+
+PRICE = 1234  # atomic units ($0.001234): an amount no client gets right by accident
+PAYER_USDC = 1_000_000  # 1 USDC in each fresh payer's wallet
 
 
 @dataclass(frozen=True)
 class Case:
     name: str
-    must: str  # what a correct client must do, one line ("the client must ...")
+    must: str  # what a correct client must (or, SHOULD, should) do ("the client must ...")
     judge: Callable[[Evidence], Judgement]
-    level: str = "MUST"
+    level: str = "MUST"  # MUST: a failure fails the run; SHOULD: a warning
+    price: int = PRICE
+    usdc: int = PAYER_USDC
     disguise: bool = False  # offers say mainnet (case_server.NetworkDisguise)
+    v1_only: bool = False  # the server speaks x402 v1 only (case_server.V1Only)
+    mode: str = "authorization"  # the route's settlement mode (PricedRoute.mode)
+    payment_identifier: str = "off"  # PricedRoute.payment_identifier
+    delay: float = 0.0  # seconds the paid content takes (after settling, in upfront mode)
     # facilitator faults (its POST /_sandbox/faults) while the case runs
     faults: tuple[dict[str, Any], ...] = field(default=())
 
@@ -42,9 +51,10 @@ def _sent_txs(ev: Evidence) -> list[TxFacts]:
     return [r.transaction for r in ev.paid_requests if r.transaction is not None]
 
 
-def happy_path(ev: Evidence) -> Judgement:
+def _paid_once(ev: Evidence, header: str | None = None) -> Judgement:
+    """One transfer landed, of the price, and a request paid (with `header`) got 200."""
     landed = ev.landed
-    served = [r for r in ev.paid_requests if r.status == 200]
+    served = [r for r in ev.paid_requests if r.status == 200 and header in (None, r.payment_header)]
     assert ev.offer is not None
     if not landed:
         return False, _no_payment(ev)
@@ -56,10 +66,51 @@ def happy_path(ev: Evidence) -> Judgement:
             f"the payer's USDC changed by {ev.usdc_change}, the price is {ev.offer.amount}",
         )
     if not served:
-        statuses = ", ".join(str(r.status) for r in ev.paid_requests)
-        return False, f"paid once ({_sigs(landed)}) but no paid request got 200 ({statuses})"
+        statuses = ", ".join(f"{r.status} ({r.payment_header})" for r in ev.paid_requests)
+        sent = f" with {header}" if header else ""
+        return False, f"paid once ({_sigs(landed)}) but no request paid{sent} got 200: {statuses}"
     version = served[0].payment_header
     return True, f"paid once ({_sigs(landed)}), 200 served (paid with {version})"
+
+
+def happy_path(ev: Evidence) -> Judgement:
+    return _paid_once(ev)
+
+
+def v1_only(ev: Evidence) -> Judgement:
+    return _paid_once(ev, "X-PAYMENT")
+
+
+def payment_id_required(ev: Evidence) -> Judgement:
+    for seen in ev.paid_requests:
+        entry = ((seen.payment or {}).get("extensions") or {}).get("payment-identifier")
+        if not isinstance(entry, dict) or not (entry.get("info") or {}).get("id"):
+            return False, (
+                f"a payment ({seen.payment_header}) carries no payment-identifier id, which the "
+                f"402 declares required (answered {seen.status})"
+            )
+    return _paid_once(ev)
+
+
+def slow_answer(ev: Evidence) -> Judgement:
+    landed = ev.landed
+    if len(landed) > 1:
+        return False, f"charged {len(landed)} times while the paid answer was slow: {_sigs(landed)}"
+    if not landed:
+        return False, _no_payment(ev)
+    served = any(r.status == 200 for r in ev.paid_requests)
+    return True, f"charged once ({_sigs(landed)}); " + (
+        "waited for the slow answer"
+        if served
+        else f"gave up without paying again ({ev.client_exit()})"
+    )
+
+
+def price_ceiling(ev: Evidence) -> Judgement:
+    assert ev.offer is not None
+    if ev.landed:
+        return False, f"paid {ev.offer.amount} atomic units without a limit: {_sigs(ev.landed)}"
+    return True, f"did not pay a price of {ev.offer.amount} atomic units"
 
 
 def memo_copied(ev: Evidence) -> Judgement:
@@ -170,6 +221,33 @@ CASES: dict[str, Case] = {
             "sign no second transaction after settlement_pending",
             pending_no_double_pay,
             faults=({"endpoint": "settle", "kind": "pending"},),
+        ),
+        Case(
+            "v1-only",
+            "pay a server that speaks x402 v1 only, with X-PAYMENT",
+            v1_only,
+            v1_only=True,
+        ),
+        Case(
+            "payment-id-required",
+            "send a payment-identifier where the 402 requires one",
+            payment_id_required,
+            payment_identifier="required",
+        ),
+        Case(
+            "slow-paid-answer",
+            "not pay again while a paid answer takes 10 s (settled before the content)",
+            slow_answer,
+            mode="upfront",
+            delay=10.0,
+        ),
+        Case(
+            "price-ceiling",
+            "refuse a price far above a sane ceiling (5 USDC for one request)",
+            price_ceiling,
+            level="SHOULD",
+            price=5_000_000,
+            usdc=10_000_000,
         ),
     )
 }

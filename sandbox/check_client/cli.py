@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"check-client: {len(cases)} case(s) on {where}: {' '.join(command)}")
 
     def progress(result) -> None:
-        verdict = "pass" if result.passed else "FAIL"
+        verdict = "pass" if result.passed else "FAIL" if result.case.level == "MUST" else "warn"
         console.print(f"  {result.case.name}: {verdict}", highlight=False)
 
     try:

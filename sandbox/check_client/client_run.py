@@ -18,6 +18,7 @@ __all__ = ["ClientRun", "check_startable", "client_env", "render", "run_client"]
 
 PLACEHOLDERS = ("url", "rpc", "keypair", "network")
 OUTPUT_KEPT = 4000  # characters of the client's output kept as evidence
+KILL_WAIT = 5.0  # seconds for a killed client's output to end
 
 
 @dataclass
@@ -84,7 +85,14 @@ async def run_client(argv: list[str], env: dict[str, str], timeout: float) -> Cl
         timed_out = True
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        output, _ = await process.communicate()
+        try:
+            output, _ = await asyncio.wait_for(process.communicate(), KILL_WAIT)
+        except TimeoutError:
+            # A grandchild that left the group still holds the pipe: judge without its output.
+            output = b""
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
     text = output.decode(errors="replace")
     return ClientRun(
         exit_code=None if timed_out else process.returncode,

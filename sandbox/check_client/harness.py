@@ -27,11 +27,9 @@ from sandbox.orchestration.wallets import write_keypair
 from sandbox.payer import ChainFacts, RpcClient, RpcError
 from sandbox.protocol import SOLANA_MAINNET, associated_token_address
 
-__all__ = ["PRICE", "CaseResult", "run_cases"]
+__all__ = ["CaseResult", "run_cases"]
 
-PRICE = 1234  # atomic units ($0.001234): an amount no client gets right by accident
 PAYER_SOL = 100_000_000  # 0.1 SOL: enough for a client that (wrongly) pays its own fees
-PAYER_USDC = 1_000_000  # 1 USDC
 SETTLE_WAIT = 10.0  # seconds to wait for what the chain processed to be confirmed
 
 
@@ -64,10 +62,10 @@ class _Chain:
     async def close(self) -> None:
         await self.rpc.close()
 
-    async def fund(self, owner: str) -> None:
+    async def fund(self, owner: str, usdc: int) -> None:
         try:
             await self.rpc.call("requestAirdrop", [owner, PAYER_SOL])
-            await self.rpc.call("sandbox_mintTo", [owner, PAYER_USDC])
+            await self.rpc.call("sandbox_mintTo", [owner, usdc])
         except RpcError as exc:
             raise HarnessError(
                 f"could not fund a payer with the chain's cheat codes ({exc}); with "
@@ -100,6 +98,26 @@ class _Chain:
             processed = await self.balances(owner, "processed")
             if processed == await self.balances(owner, "confirmed") or loop.time() > deadline:
                 return processed
+            await asyncio.sleep(0.05)
+
+    async def wait_for(self, signatures: list[str]) -> None:
+        """Until each signature is confirmed (or failed): a settlement answered pending is
+        judged once the chain has decided it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_WAIT
+        while signatures and loop.time() < deadline:
+            try:
+                result = await self.rpc.call(
+                    "getSignatureStatuses", [signatures, {"searchTransactionHistory": True}]
+                )
+            except RpcError:
+                return  # a receipt naming no valid signature: nothing to wait for
+            statuses = result["value"]
+            if all(
+                s and (s.get("err") or s.get("confirmationStatus") in ("confirmed", "finalized"))
+                for s in statuses
+            ):
+                return
             await asyncio.sleep(0.05)
 
     async def transactions(self, owner: str) -> list[ChainTx]:
@@ -149,23 +167,21 @@ async def _run_case(
     payer = str(keypair.pubkey())
     keypair_file = work / f"{case.name}-payer.json"
     write_keypair(keypair_file, keypair)
-    await chain.fund(payer)
+    await chain.fund(payer, case.usdc)
     evidence = Evidence(case=case.name, payer=payer)
     evidence.usdc_before, evidence.sol_before = await chain.settled_balances(payer)
     server = CaseServer(
-        case.name,
+        case,
         facilitator_url=target.facilitator_url,
         rpc_url=target.rpc_url,
         network=target.network,
         asset=target.asset,
         pay_to=target.merchant,
-        amount=PRICE,
-        disguise=case.disguise,
     )
     await server.start()
     try:
         evidence.offer = Offer(
-            amount=PRICE,
+            amount=case.price,
             asset=target.asset,
             pay_to=target.merchant,
             recipient=await chain.ata(target.merchant),
@@ -190,6 +206,8 @@ async def _run_case(
     evidence.requests = server.log
     evidence.exit_code, evidence.timed_out = run.exit_code, run.timed_out
     evidence.seconds, evidence.output = run.seconds, run.output
+    receipts = [r.receipt.get("transaction") for r in server.log if r.receipt]
+    await chain.wait_for([sig for sig in receipts if isinstance(sig, str) and sig])
     evidence.usdc_after, evidence.sol_after = await chain.settled_balances(payer)
     evidence.transactions = await chain.transactions(payer)
     passed, message = case.judge(evidence)

@@ -39,7 +39,8 @@ def print_report(results: list[CaseResult], console: Console) -> None:
         if result.passed:
             continue
         ev = result.evidence
-        console.print(f"[bold]{result.case.name}[/bold]: the client must {result.case.must}")
+        level = result.case.level.lower()
+        console.print(f"[bold]{result.case.name}[/bold]: the client {level} {result.case.must}")
         for seen in ev.requests:
             console.print(f"  request  {seen.summary()}", highlight=False)
         for tx in ev.transactions:
@@ -58,10 +59,15 @@ def print_report(results: list[CaseResult], console: Console) -> None:
         for line in tail:
             console.print(f"  client | {line}", highlight=False, markup=False)
     failed = [r.case.name for r in results if not r.passed and r.case.level == "MUST"]
+    warned = [r.case.name for r in results if not r.passed and r.case.level != "MUST"]
+    if warned:
+        console.print(f"[yellow]{len(warned)} warning(s):[/yellow] {', '.join(warned)}")
     if failed:
         console.print(f"[red]{len(failed)} MUST case(s) failed:[/red] {', '.join(failed)}")
-    else:
+    elif not warned:
         console.print(f"[green]all {len(results)} case(s) passed[/green]")
+    else:
+        console.print(f"[green]every MUST case passed[/green] ({len(results)} case(s) run)")
 
 
 def to_json(results: list[CaseResult], command: list[str]) -> dict[str, Any]:

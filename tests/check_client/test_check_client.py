@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.check_client.cases import CASES
-from sandbox.check_client.harness import PRICE
+from sandbox.check_client.cases import CASES, PRICE
 from sandbox.orchestration.stack import StackConfig, StackInfo, start_stack, stop_stack
 from sandbox.processes import free_port, free_port_pair
 
@@ -78,7 +77,10 @@ def test_the_sandbox_payer_passes_every_case_on_its_own_stack(tmp_path: Path) ->
     assert any(
         (r["receipt"] or {}).get("errorReason") == "settlement_pending" for r in pending["requests"]
     )
-    assert "PASS" in result.stdout and "all 6 case(s) passed" in result.stdout
+    assert "PASS" in result.stdout and f"all {len(CASES)} case(s) passed" in result.stdout
+    assert verdicts["v1-only"]["evidence"]["requests"][-1]["payment_header"] == "X-PAYMENT"
+    slow = verdicts["slow-paid-answer"]["evidence"]
+    assert len(slow["landed"]) == 1 and slow["requests"][-1]["status"] == 200
 
 
 def _wrong(stack: StackInfo, case: str, kind: str, tmp_path: Path) -> tuple[dict, str]:
@@ -136,6 +138,38 @@ def test_a_client_that_pays_again_after_pending_fails_the_pending_case(stack, tm
     assert len(landed) == 2
     assert all(signature in verdict["message"] and signature in out for signature in landed)
     assert verdict["evidence"]["usdcChange"] == -2 * PRICE
+
+
+def test_a_client_of_v2_only_fails_v1_only(stack, tmp_path) -> None:
+    verdict, _out = _wrong(stack, "v1-only", "v2only", tmp_path)
+    assert verdict["evidence"]["landed"] == [] and "no payment landed" in verdict["message"]
+    assert all(not r["offers"] for r in verdict["evidence"]["requests"])  # no v2 challenge
+
+
+def test_a_client_without_a_payment_id_fails_payment_id_required(stack, tmp_path) -> None:
+    verdict, _out = _wrong(stack, "payment-id-required", "no-id", tmp_path)
+    (paid,) = [r for r in verdict["evidence"]["requests"] if r["payment_header"]]
+    assert "extensions" not in paid["payment"] or not paid["payment"]["extensions"]
+    assert paid["status"] == 400 and "carries no payment-identifier id" in verdict["message"]
+
+
+def test_an_impatient_client_fails_slow_paid_answer(stack, tmp_path) -> None:
+    verdict, _out = _wrong(stack, "slow-paid-answer", "impatient", tmp_path)
+    landed = verdict["evidence"]["landed"]
+    assert len(landed) == 2 and all(signature in verdict["message"] for signature in landed)
+
+
+def test_a_client_without_a_price_cap_is_warned_not_failed(stack, tmp_path) -> None:
+    report = tmp_path / "price.json"
+    result = check_client(
+        "price-ceiling", "--use-running", "--home", stack.home, "--json", report,
+        "--", sys.executable, WRONG_CLIENT, "--break", "any-price",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr  # a SHOULD is a warning
+    (verdict,) = json.loads(report.read_text())["cases"]
+    assert verdict["level"] == "SHOULD" and not verdict["passed"]
+    assert "WARN" in result.stdout and "1 warning(s): price-ceiling" in result.stdout
+    assert verdict["evidence"]["usdcChange"] == -CASES["price-ceiling"].price
 
 
 def test_a_command_that_cannot_start_exits_2(tmp_path) -> None:

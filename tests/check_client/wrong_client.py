@@ -6,6 +6,10 @@ once, broken the way --break says, with the sandbox payer's own builders.
     mainnet   pays whatever network is offered (a policy accepting any Solana network)
     fee       makes itself the fee payer (pays its own fees in SOL)
     repay     on settlement_pending, signs and sends a second, new payment
+    v2only    reads the v2 challenge (PAYMENT-REQUIRED) only
+    no-id     sends no payment-identifier, even where the 402 requires one
+    impatient gives a paid request 3 s, then signs and sends a new payment
+    any-price pays whatever price is asked
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from sandbox.payer import ChainFacts, RpcClient, build_payment, load_keypair, re
 from sandbox.payer.mutations import missing_instruction, wrong_amount
 from sandbox.protocol import PaymentRequirements
 
-BREAKS = ("memo", "amount", "mainnet", "fee", "repay")
+BREAKS = ("memo", "amount", "mainnet", "fee", "repay", "v2only", "no-id", "impatient", "any-price")
+PATIENCE = 3.0  # seconds the impatient client waits for a paid answer
 
 
 def _build(kind, requirements, keypair, mint, blockhash, resource):
@@ -44,9 +49,14 @@ async def _pay_once(session, facts, keypair, url: str, kind: str) -> int:
     requirements = next(o for o in challenge.accepts if isinstance(o, PaymentRequirements))
     mint = await facts.mint(requirements.asset)
     payment = _build(kind, requirements, keypair, mint, await facts.blockhash(), challenge.resource)
-    async with session.get(url, headers=payment.headers) as response:
-        print(f"{kind}: paid request answered {response.status}")
-        return response.status
+    try:
+        wait = aiohttp.ClientTimeout(total=PATIENCE if kind == "impatient" else None)
+        async with session.get(url, headers=payment.headers, timeout=wait) as response:
+            print(f"{kind}: paid request answered {response.status}")
+            return response.status
+    except TimeoutError:
+        print(f"{kind}: no answer in {PATIENCE} s")
+        return 0
 
 
 async def main() -> int:
@@ -58,8 +68,9 @@ async def main() -> int:
     url = os.environ["X402_URL"]
     async with aiohttp.ClientSession() as session:
         status = await _pay_once(session, facts, keypair, url, args.kind)
-        if args.kind == "repay" and status == 402:
-            # The retry loop of the field: a paid request still answered 402, so pay again.
+        if (args.kind == "repay" and status == 402) or (args.kind == "impatient" and not status):
+            # The retry loop of the field: a paid request still unanswered or answered 402, so
+            # a new payment is signed and sent.
             status = await _pay_once(session, facts, keypair, url, args.kind)
     await facts.rpc.close()
     return 0 if status == 200 else 1
