@@ -61,6 +61,10 @@ class X402ClientSync:
     def post(self, url: str, **kwargs: Any) -> X402Response:
         return self.request("POST", url, **kwargs)
 
+    def sign_in(self, url: str, **kwargs: Any) -> X402Response:
+        """Sign in with sign-in-with-x instead of paying (X402Client.sign_in)."""
+        return self._run(self._client.sign_in(url, **kwargs))
+
     def prepare(self, requirements: AnyRequirements, resource: Any = None) -> Payment:
         return self._run(self._client.prepare(requirements, resource))
 

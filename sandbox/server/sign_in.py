@@ -125,7 +125,10 @@ class SignIns:
         self.offers = offers
         self.feed = feed
         self.origin = siws.normalize_origin(origin)
-        self._secret = secret or os.urandom(32)
+        # Its own key, derived: the memo secret's HMACs (binding.py) never double as nonces.
+        self._secret = (
+            hashlib.sha256(b"sign-in-with-x nonce|" + secret).digest() if secret else os.urandom(32)
+        )
         self.store = store or SignInStore()
         self.bugs = bugs
 

@@ -100,3 +100,13 @@ def test_pay_cli_pays_then_signs_in_and_hints_a_wallet_that_never_paid(
     assert main([*argv, "--sign-in"], signed) == 0, signed.getvalue()
     assert "signed in: served without paying" in signed.getvalue()
     assert _usdc(x402_rpc, x402_payer.address) == before - 10_000
+
+
+def test_the_blocking_client_signs_in_too(x402_stack, x402_payer):
+    from sandbox.payer import X402ClientSync
+
+    url = f"{x402_stack.server_url}{ROUTE}"
+    with X402ClientSync(x402_payer.keypair, rpc_url=x402_stack.rpc_url) as client:
+        assert client.get(url).status == 200
+        signed = client.sign_in(url)
+    assert signed.signed_in, (signed.status, signed.rejection)
