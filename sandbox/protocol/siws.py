@@ -379,8 +379,8 @@ def check(
     if message.domain.lower() != domain:
         what = f"domain {short_repr(message.domain)} is not this server's ({domain})"
         raise SignInRefused(reasons.SIGN_IN_DOMAIN_MISMATCH, what)
-    uri = urlsplit(message.uri)
     try:
+        uri = urlsplit(message.uri)  # ValueError on a broken IPv6 host, for one
         uri_origin = normalize_origin(f"{uri.scheme}://{uri.netloc}")
     except ValueError:
         uri_origin = None

@@ -135,6 +135,7 @@ def test_domain_and_uri_must_be_the_configured_origin() -> None:
     assert refused(other_uri) == reasons.SIGN_IN_URI_MISMATCH
     other_domain = resigned(message, keypair, domain="evil.example")
     assert refused(other_domain) == reasons.SIGN_IN_DOMAIN_MISMATCH
+    assert refused(resigned(message, keypair, uri="http://[::1")) == reasons.SIGN_IN_URI_MISMATCH
 
 
 def test_the_chain_must_be_the_sandbox_network_with_ed25519() -> None:

@@ -261,3 +261,28 @@ async def test_the_reuse_sign_in_nonce_bug_lets_a_replay_in() -> None:
     finally:
         await client.aclose()
         await paywall.close()
+
+
+async def test_hostile_sign_in_headers_get_a_400_or_402_never_a_5xx(members) -> None:
+    import base64
+
+    import orjson
+
+    client, *_ = members
+    extension = extension_of(await client.get("/members"))
+    good = siws.sign(extension, Keypair()).to_wire()
+    bodies = [
+        b"\xff\xfe\x00",
+        b"[" * 5000 + b"]" * 5000,
+        orjson.dumps({**good, "issuedAt": 12}),
+        orjson.dumps({**good, "resources": [1, 2]}),
+        orjson.dumps({**good, "nonce": "n" * 5000}),
+        orjson.dumps({**good, "uri": "http://[::1"}),
+        orjson.dumps({**good, "issuedAt": "0001-01-01T00:00:00+14:00"}),
+        orjson.dumps({**good, "address": "0" * 44, "signature": "1" * 88}),
+        orjson.dumps({**good, "chainId": None}),
+    ]
+    for body in bodies:
+        for value in (body, base64.b64encode(body)):
+            answer = await client.get("/members", headers={siws.HEADER: value})
+            assert answer.status_code in (400, 402), (body[:60], answer.status_code, answer.text)
