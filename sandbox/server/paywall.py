@@ -10,6 +10,8 @@
     settlement_pending twice   -> 402 + receipt saying so; the same payment sent again later is
                                   settled again (which resolves it) and served once
     a payment identifier       -> looked up first: a resend gets the first answer (idempotent.py)
+    SIGN-IN-WITH-X             -> on a route declaring it, checked before any payment: a wallet
+                                  that paid for the route is served unpaid (sign_in.py)
     facilitator down/5xx/junk  -> 502, slower than the timeout -> 504; content never served
     fee payer not learned yet  -> 503
 

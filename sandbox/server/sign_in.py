@@ -9,8 +9,8 @@ the route's challenge (SIGN-IN-WITH-X) instead of paying (the wire side: protoco
     valid, and this wallet paid -> the content, no payment, no settlement
 
 The checks, in order: the stateless ones (siws.check: origin, chain, times, signature), the
-nonce (issued by this server for this route, `_issue`; used once), and the payment: a wallet
-that has a settled payment for this route (`paid`, recorded at settlement by the paywall).
+nonce issued by this server for this route (`_issue`), a settled payment of this wallet for this
+route (`record_paid`, called at settlement by the paywall), and last the nonce spent: used once.
 
 Both facts live in the server's SQLite file (payment_record.py) when it has one, so a restart
 keeps who paid and which nonces were used. A used nonce is kept for as long as a message
