@@ -8,6 +8,7 @@ on its own loopback port in the harness's event loop, behind a log of every requ
                       so a client that signs whatever network is offered with its devnet
                       blockhash is charged here, as it would be by such a server in the field.
     V1Only            a server of x402 v1 only
+    AnswerAfterPay    a paid request answered 502 after it was settled
     CaseServer        start / stop; the route's URL
 """
 
@@ -37,7 +38,7 @@ from sandbox.protocol import (
 )
 from sandbox.server import PaymentMiddleware, Paywall, PricedRoute, RoutePricing
 
-__all__ = ["CaseServer", "NetworkDisguise", "RequestLog", "V1Only"]
+__all__ = ["AnswerAfterPay", "CaseServer", "NetworkDisguise", "RequestLog", "V1Only"]
 
 PATH = "/check/{case}"
 TO_MAINNET = {SOLANA_DEVNET: SOLANA_MAINNET, "solana-devnet": "solana"}
@@ -149,6 +150,30 @@ class V1Only:
         await self.app({**scope, "headers": headers}, receive, v1_send)
 
 
+class AnswerAfterPay:
+    """A paid request gets `status` (an HTML error page, as a broken proxy sends) once the
+    paywall behind has answered it, settled or not: the content never reaches the client."""
+
+    def __init__(self, app, status: int) -> None:
+        self.app = app
+        self.status = status
+
+    async def __call__(self, scope, receive, send) -> None:
+        paid = any(name in _PAYMENT_HEADERS for name, _ in scope.get("headers", []))
+        if scope["type"] != "http" or not paid:
+            await self.app(scope, receive, send)
+            return
+
+        async def swallow(message) -> None:
+            return None
+
+        await self.app(scope, receive, swallow)
+        body = f"<html><body><h1>{self.status} Bad Gateway</h1></body></html>".encode()
+        headers = [(b"content-type", b"text/html"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self):
@@ -199,6 +224,8 @@ class CaseServer:
         )
         if case.disguise:
             app = NetworkDisguise(app)
+        if case.paid_status:
+            app = AnswerAfterPay(app, case.paid_status)
         if case.v1_only:
             app = V1Only(app)
         self.app = RequestLog(app, self.log)

@@ -34,6 +34,7 @@ class Case:
     mode: str = "authorization"  # the route's settlement mode (PricedRoute.mode)
     payment_identifier: str = "off"  # PricedRoute.payment_identifier
     delay: float = 0.0  # seconds the paid content takes (after settling, in upfront mode)
+    paid_status: int = 0  # the status every paid request gets instead, once settled (0: none)
     # facilitator faults (its POST /_sandbox/faults) while the case runs
     faults: tuple[dict[str, Any], ...] = field(default=())
 
@@ -104,6 +105,17 @@ def slow_answer(ev: Evidence) -> Judgement:
         if served
         else f"gave up without paying again ({ev.client_exit()})"
     )
+
+
+def bad_gateway_after_pay(ev: Evidence) -> Judgement:
+    landed = ev.landed
+    if len(landed) > 1:
+        return False, f"charged {len(landed)} times after a 502 to a paid request: {_sigs(landed)}"
+    if not landed:
+        return False, _no_payment(ev)
+    again = len(ev.paid_requests) - 1
+    resent = f"; sent it again {again} time(s), not charged again" if again else ""
+    return True, f"charged once ({_sigs(landed)}) although answered 502{resent}"
 
 
 def price_ceiling(ev: Evidence) -> Judgement:
@@ -240,6 +252,12 @@ CASES: dict[str, Case] = {
             slow_answer,
             mode="upfront",
             delay=10.0,
+        ),
+        Case(
+            "bad-gateway-after-pay",
+            "not pay again when a settled payment is answered 502",
+            bad_gateway_after_pay,
+            paid_status=502,
         ),
         Case(
             "price-ceiling",

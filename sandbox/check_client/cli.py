@@ -14,7 +14,7 @@ from pathlib import Path
 from sandbox.check_client.cases import CASES
 from sandbox.check_client.client_run import check_startable
 from sandbox.check_client.harness import run_cases
-from sandbox.check_client.report import print_report, write_json
+from sandbox.check_client.report import print_report, write_json, write_junit
 from sandbox.check_client.target import HarnessError, own_stack, running_stack
 from sandbox.console import make_console
 
@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=20.0, help="seconds per case before the client is killed"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report here")
+    parser.add_argument(
+        "--junit", type=Path, metavar="FILE", help="write a JUnit XML report here (for CI)"
+    )
     parser.add_argument(
         "--use-running",
         action="store_true",
@@ -103,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     print_report(results, console)
     if args.json:
         write_json(args.json, results, command)
+    if args.junit:
+        write_junit(args.junit, results)
     failed = any(not r.passed and r.case.level == "MUST" for r in results)
     return 1 if failed else 0
 

@@ -48,9 +48,10 @@ _RECEIPT_HEADERS = {
 class TxFacts:
     """What one Solana transaction does, as the judge needs it."""
 
-    signature: str
+    signature: str  # the id: the fee payer's signature, or the client's before co-signing
     fee_payer: str
     signers: list[str]
+    signatures: list[str]  # every signature present, in signer order (matches sent to landed)
     memos: list[str]
     # one dict per TransferChecked: amount, mint, source, destination, authority
     transfers: list[dict[str, Any]]
@@ -79,6 +80,7 @@ def tx_facts(tx: VersionedTransaction) -> TxFacts:
         signature=str(signed[0]) if signed else "",
         fee_payer=str(keys[0]) if keys else "",
         signers=[str(key) for key in keys[: message.header.num_required_signatures]],
+        signatures=[str(sig) for sig in signed],
         memos=list(memo_texts(message, keys)),
         transfers=transfers,
     )
@@ -120,7 +122,7 @@ class RequestSeen:
         if self.paid:
             text += f" (paid with {self.payment_header}"
             if self.transaction is not None:
-                text += f", tx {self.transaction.signature[:12]}.."
+                text += f", client signature {self.transaction.signatures[-1][:16]}.."
             text += ")"
         if self.receipt is not None:
             state = "settled" if self.receipt.get("success") else self.receipt.get("errorReason")

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from rich.console import Console
 from rich.table import Table
 
 from sandbox.check_client.harness import CaseResult
 
-__all__ = ["print_report", "to_json", "write_json"]
+__all__ = ["print_report", "to_json", "to_junit", "write_json", "write_junit"]
 
 
 def _verdict(result: CaseResult) -> str:
@@ -45,9 +46,10 @@ def print_report(results: list[CaseResult], console: Console) -> None:
             console.print(f"  request  {seen.summary()}", highlight=False)
         for tx in ev.transactions:
             state = "landed" if tx.landed else f"failed {tx.err}"
+            client = tx.signatures[-1][:16] if len(tx.signatures) > 1 else "-"
             console.print(
-                f"  chain    {tx.signature} {state}, fee payer {tx.fee_payer}, "
-                f"memos {tx.memos}, transfers {[t['amount'] for t in tx.transfers]}",
+                f"  chain    {tx.signature} {state}, fee payer {tx.fee_payer}, client signature "
+                f"{client}.., memos {tx.memos}, transfers {[t['amount'] for t in tx.transfers]}",
                 highlight=False,
             )
         console.print(
@@ -80,3 +82,35 @@ def to_json(results: list[CaseResult], command: list[str]) -> dict[str, Any]:
 
 def write_json(path: Path, results: list[CaseResult], command: list[str]) -> None:
     path.write_text(json.dumps(to_json(results, command), indent=2) + "\n")
+
+
+def to_junit(results: list[CaseResult]) -> bytes:
+    """One testcase per case: a failed MUST is a failure; a failed SHOULD passes with its
+    warning in system-out (CI stays green on a warning, as the exit code does)."""
+    failed = [r for r in results if not r.passed and r.case.level == "MUST"]
+    suite = ElementTree.Element(
+        "testsuite",
+        name="x402-check-client",
+        tests=str(len(results)),
+        failures=str(len(failed)),
+        time=f"{sum(r.evidence.seconds for r in results):.3f}",
+    )
+    for result in results:
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            classname=f"check-client.{result.case.level}",
+            name=result.case.name,
+            time=f"{result.evidence.seconds:.3f}",
+        )
+        seen = "\n".join(r.summary() for r in result.evidence.requests)
+        if result in failed:
+            failure = ElementTree.SubElement(case, "failure", message=result.message)
+            failure.text = f"the client must {result.case.must}\n{seen}"
+        elif not result.passed:
+            ElementTree.SubElement(case, "system-out").text = f"WARNING: {result.message}"
+    return ElementTree.tostring(suite, encoding="utf-8", xml_declaration=True)
+
+
+def write_junit(path: Path, results: list[CaseResult]) -> None:
+    path.write_bytes(to_junit(results))

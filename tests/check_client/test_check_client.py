@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -138,6 +139,24 @@ def test_a_client_that_pays_again_after_pending_fails_the_pending_case(stack, tm
     assert len(landed) == 2
     assert all(signature in verdict["message"] and signature in out for signature in landed)
     assert verdict["evidence"]["usdcChange"] == -2 * PRICE
+
+
+def test_a_client_that_pays_again_after_a_502_fails_and_junit_says_so(stack, tmp_path) -> None:
+    junit = tmp_path / "report.xml"
+    report = tmp_path / "report.json"
+    result = check_client(
+        "bad-gateway-after-pay", "--use-running", "--home", stack.home, "--json", report,
+        "--junit", junit, "--", sys.executable, WRONG_CLIENT, "--break", "repay",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    (verdict,) = json.loads(report.read_text())["cases"]
+    landed = verdict["evidence"]["landed"]
+    assert len(landed) == 2 and all(signature in verdict["message"] for signature in landed)
+    suite = ElementTree.parse(junit).getroot()
+    assert suite.get("tests") == "1" and suite.get("failures") == "1"
+    failure = suite.find("testcase/failure")
+    assert failure is not None and landed[0] in failure.get("message", "")
+    assert "-> 502 (paid with PAYMENT-SIGNATURE" in (failure.text or "")
 
 
 def test_a_client_of_v2_only_fails_v1_only(stack, tmp_path) -> None:

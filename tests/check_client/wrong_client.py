@@ -5,7 +5,7 @@ once, broken the way --break says, with the sandbox payer's own builders.
     amount    transfers one atomic unit less than offered
     mainnet   pays whatever network is offered (a policy accepting any Solana network)
     fee       makes itself the fee payer (pays its own fees in SOL)
-    repay     on settlement_pending, signs and sends a second, new payment
+    repay     when a paid request is not answered 200, signs and sends a second, new payment
     v2only    reads the v2 challenge (PAYMENT-REQUIRED) only
     no-id     sends no payment-identifier, even where the 402 requires one
     impatient gives a paid request 3 s, then signs and sends a new payment
@@ -68,7 +68,7 @@ async def main() -> int:
     url = os.environ["X402_URL"]
     async with aiohttp.ClientSession() as session:
         status = await _pay_once(session, facts, keypair, url, args.kind)
-        if (args.kind == "repay" and status == 402) or (args.kind == "impatient" and not status):
+        if (args.kind == "repay" and status != 200) or (args.kind == "impatient" and not status):
             # The retry loop of the field: a paid request still unanswered or answered 402, so
             # a new payment is signed and sent.
             status = await _pay_once(session, facts, keypair, url, args.kind)
