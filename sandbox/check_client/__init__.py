@@ -7,7 +7,8 @@ from what reached the server and the chain (issue 19).
     harness.py      one case end to end: fund a payer, serve, run the client, read the chain
     target.py       the stack: check-client's own (temporary home) or `make up`'s
     client_run.py   the client command: placeholders, environment, timeout
-    report.py       the terminal table and the JSON report
+    report.py       the terminal table, the JSON and JUnit reports
+    report_html.py  the HTML page
 """
 
 from sandbox.check_client.cases import CASES, Case

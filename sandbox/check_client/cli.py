@@ -15,6 +15,7 @@ from sandbox.check_client.cases import CASES
 from sandbox.check_client.client_run import check_startable
 from sandbox.check_client.harness import run_cases
 from sandbox.check_client.report import print_report, write_json, write_junit
+from sandbox.check_client.report_html import write_html
 from sandbox.check_client.target import HarnessError, own_stack, running_stack
 from sandbox.console import make_console
 
@@ -48,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report here")
     parser.add_argument(
         "--junit", type=Path, metavar="FILE", help="write a JUnit XML report here (for CI)"
+    )
+    parser.add_argument(
+        "--html", type=Path, metavar="FILE", help="write an HTML page with every case's evidence"
     )
     parser.add_argument(
         "--use-running",
@@ -108,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         write_json(args.json, results, command)
     if args.junit:
         write_junit(args.junit, results)
+    if args.html:
+        write_html(args.html, results, command)
     failed = any(not r.passed and r.case.level == "MUST" for r in results)
     return 1 if failed else 0
 

@@ -85,15 +85,19 @@ def test_the_sandbox_payer_passes_every_case_on_its_own_stack(tmp_path: Path) ->
 
 
 def _wrong(stack: StackInfo, case: str, kind: str, tmp_path: Path) -> tuple[dict, str]:
-    report = tmp_path / f"{kind}.json"
+    report, page = tmp_path / f"{kind}.json", tmp_path / f"{kind}.html"
     result = check_client(
-        case, "--use-running", "--home", stack.home, "--json", report,
+        case, "--use-running", "--home", stack.home, "--json", report, "--html", page,
         "--", sys.executable, WRONG_CLIENT, "--break", kind,
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAIL" in result.stdout and f"1 MUST case(s) failed: {case}" in result.stdout
     (verdict,) = json.loads(report.read_text())["cases"]
     assert verdict["case"] == case and not verdict["passed"]
+    html = page.read_text()
+    assert f'<h2 id="{case}">{case} <span class="FAIL">FAIL</span></h2>' in html
+    for signature in verdict["evidence"]["landed"]:
+        assert signature in html
     return verdict, result.stdout
 
 
