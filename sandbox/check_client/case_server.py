@@ -151,18 +151,21 @@ class V1Only:
 
 
 class AnswerAfterPay:
-    """A paid request gets `status` (an HTML error page, as a broken proxy sends) once the
-    paywall behind has answered it, settled or not: the content never reaches the client."""
+    """A paid request (every one, or the first only) gets `status` (an HTML error page, as a
+    broken proxy sends) once the paywall behind has answered it: the content is lost."""
 
-    def __init__(self, app, status: int) -> None:
+    def __init__(self, app, status: int, once: bool = False) -> None:
         self.app = app
         self.status = status
+        self.left = 1 if once else None  # how many paid requests still get `status`
 
     async def __call__(self, scope, receive, send) -> None:
         paid = any(name in _PAYMENT_HEADERS for name, _ in scope.get("headers", []))
-        if scope["type"] != "http" or not paid:
+        if scope["type"] != "http" or not paid or self.left == 0:
             await self.app(scope, receive, send)
             return
+        if self.left is not None:
+            self.left -= 1
 
         async def swallow(message) -> None:
             return None
@@ -225,7 +228,7 @@ class CaseServer:
         if case.disguise:
             app = NetworkDisguise(app)
         if case.paid_status:
-            app = AnswerAfterPay(app, case.paid_status)
+            app = AnswerAfterPay(app, case.paid_status, case.paid_status_once)
         if case.v1_only:
             app = V1Only(app)
         self.app = RequestLog(app, self.log)

@@ -35,6 +35,7 @@ class Case:
     payment_identifier: str = "off"  # PricedRoute.payment_identifier
     delay: float = 0.0  # seconds the paid content takes (after settling, in upfront mode)
     paid_status: int = 0  # the status every paid request gets instead, once settled (0: none)
+    paid_status_once: bool = False  # only the first paid request gets paid_status
     # facilitator faults (its POST /_sandbox/faults) while the case runs
     faults: tuple[dict[str, Any], ...] = field(default=())
 
@@ -116,6 +117,29 @@ def bad_gateway_after_pay(ev: Evidence) -> Judgement:
     again = len(ev.paid_requests) - 1
     resent = f"; sent it again {again} time(s), not charged again" if again else ""
     return True, f"charged once ({_sigs(landed)}) although answered 502{resent}"
+
+
+def _payment_id(seen) -> str | None:
+    entry = ((seen.payment or {}).get("extensions") or {}).get("payment-identifier")
+    return (entry.get("info") or {}).get("id") if isinstance(entry, dict) else None
+
+
+def payment_id_retry(ev: Evidence) -> Judgement:
+    ids = [_payment_id(seen) for seen in ev.paid_requests]
+    if None in ids:
+        return False, "a payment carries no payment-identifier id, which the 402 requires"
+    landed = ev.landed
+    if len(set(ids)) > 1:
+        return False, (
+            f"the retry after a 502 sent a new payment-identifier ({', '.join(ids)}): "
+            f"{len(landed)} transaction(s) landed ({_sigs(landed)})"
+        )
+    if len(landed) != 1:
+        return False, f"{len(landed)} transaction(s) landed ({_sigs(landed)})" if landed else (
+            _no_payment(ev)
+        )
+    retried = f"retried {len(ids) - 1} time(s) with the same id" if len(ids) > 1 else "no retry"
+    return True, f"charged once ({_sigs(landed)}); {retried} ({ids[0]})"
 
 
 def price_ceiling(ev: Evidence) -> Judgement:
@@ -258,6 +282,14 @@ CASES: dict[str, Case] = {
             "not pay again when a settled payment is answered 502",
             bad_gateway_after_pay,
             paid_status=502,
+        ),
+        Case(
+            "payment-id-retry",
+            "reuse its payment-identifier when it retries a paid request answered 502",
+            payment_id_retry,
+            payment_identifier="required",
+            paid_status=502,
+            paid_status_once=True,
         ),
         Case(
             "price-ceiling",

@@ -163,6 +163,27 @@ def test_a_client_that_pays_again_after_a_502_fails_and_junit_says_so(stack, tmp
     assert "-> 502 (paid with PAYMENT-SIGNATURE" in (failure.text or "")
 
 
+def test_a_retry_with_a_new_payment_id_fails_and_a_resend_passes(stack, tmp_path) -> None:
+    verdict, _out = _wrong(stack, "payment-id-retry", "repay", tmp_path)
+    ids = [
+        r["payment"]["extensions"]["payment-identifier"]["info"]["id"]
+        for r in verdict["evidence"]["requests"]
+        if r["payment_header"]
+    ]
+    assert len(set(ids)) == 2 and all(i in verdict["message"] for i in ids)
+    assert len(verdict["evidence"]["landed"]) == 2
+    report = tmp_path / "resend.json"
+    result = check_client(
+        "payment-id-retry", "--use-running", "--home", stack.home, "--json", report,
+        "--", sys.executable, WRONG_CLIENT, "--break", "resend",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (verdict,) = json.loads(report.read_text())["cases"]
+    statuses = [r["status"] for r in verdict["evidence"]["requests"] if r["payment_header"]]
+    assert statuses == [502, 200] and len(verdict["evidence"]["landed"]) == 1
+    assert "retried 1 time(s) with the same id" in verdict["message"]
+
+
 def test_a_client_of_v2_only_fails_v1_only(stack, tmp_path) -> None:
     verdict, _out = _wrong(stack, "v1-only", "v2only", tmp_path)
     assert verdict["evidence"]["landed"] == [] and "no payment landed" in verdict["message"]

@@ -6,6 +6,8 @@ once, broken the way --break says, with the sandbox payer's own builders.
     mainnet   pays whatever network is offered (a policy accepting any Solana network)
     fee       makes itself the fee payer (pays its own fees in SOL)
     repay     when a paid request is not answered 200, signs and sends a second, new payment
+              (with a new payment-identifier where the 402 declares one)
+    resend    when a paid request is not answered 200, sends the very same payment again
     v2only    reads the v2 challenge (PAYMENT-REQUIRED) only
     no-id     sends no payment-identifier, even where the 402 requires one
     impatient gives a paid request 3 s, then signs and sends a new payment
@@ -23,12 +25,16 @@ import aiohttp
 from sandbox.payer import ChainFacts, RpcClient, build_payment, load_keypair, read_challenge
 from sandbox.payer.mutations import missing_instruction, wrong_amount
 from sandbox.protocol import PaymentRequirements
+from sandbox.protocol.payment_identifier import EXTENSION, new_payment_id
 
-BREAKS = ("memo", "amount", "mainnet", "fee", "repay", "v2only", "no-id", "impatient", "any-price")
+BREAKS = (
+    "memo", "amount", "mainnet", "fee", "repay", "resend", "v2only", "no-id", "impatient",
+    "any-price",
+)  # fmt: skip
 PATIENCE = 3.0  # seconds the impatient client waits for a paid answer
 
 
-def _build(kind, requirements, keypair, mint, blockhash, resource):
+def _build(kind, requirements, keypair, mint, blockhash, resource, extensions=None):
     if kind == "memo":
         return missing_instruction(
             requirements, keypair, mint, blockhash, resource=resource, which="memo"
@@ -39,6 +45,11 @@ def _build(kind, requirements, keypair, mint, blockhash, resource):
         extra = {**(requirements.extra or {}), "feePayer": str(keypair.pubkey())}
         mine = requirements.model_copy(update={"extra": extra})
         return build_payment(mine, keypair, mint, blockhash, resource=resource)
+    if kind in ("repay", "resend") and EXTENSION in (extensions or {}):
+        return build_payment(
+            requirements, keypair, mint, blockhash, resource=resource,
+            payment_id=new_payment_id(), extensions=extensions,
+        )  # fmt: skip
     return build_payment(requirements, keypair, mint, blockhash, resource=resource)
 
 
@@ -48,7 +59,18 @@ async def _pay_once(session, facts, keypair, url: str, kind: str) -> int:
     challenge = read_challenge(headers, body, 2)
     requirements = next(o for o in challenge.accepts if isinstance(o, PaymentRequirements))
     mint = await facts.mint(requirements.asset)
-    payment = _build(kind, requirements, keypair, mint, await facts.blockhash(), challenge.resource)
+    blockhash = await facts.blockhash()
+    extensions = challenge.extensions
+    payment = _build(kind, requirements, keypair, mint, blockhash, challenge.resource, extensions)
+    attempts = 2 if kind == "resend" else 1
+    for attempt in range(attempts):
+        status = await _send(session, url, payment, kind)
+        if status == 200 or attempt == attempts - 1:
+            return status
+    return status
+
+
+async def _send(session, url, payment, kind) -> int:
     try:
         wait = aiohttp.ClientTimeout(total=PATIENCE if kind == "impatient" else None)
         async with session.get(url, headers=payment.headers, timeout=wait) as response:
