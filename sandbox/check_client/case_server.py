@@ -9,6 +9,7 @@ on its own loopback port in the harness's event loop, behind a log of every requ
                       blockhash is charged here, as it would be by such a server in the field.
     V1Only            a server of x402 v1 only
     AnswerAfterPay    a paid request answered 502 after it was settled
+    TwoOffers         one URL, two offers (two prices), each payable
     CaseServer        start / stop; the route's URL
 """
 
@@ -38,7 +39,7 @@ from sandbox.protocol import (
 )
 from sandbox.server import PaymentMiddleware, Paywall, PricedRoute, RoutePricing
 
-__all__ = ["AnswerAfterPay", "CaseServer", "NetworkDisguise", "RequestLog", "V1Only"]
+__all__ = ["AnswerAfterPay", "CaseServer", "NetworkDisguise", "RequestLog", "TwoOffers", "V1Only"]
 
 PATH = "/check/{case}"
 TO_MAINNET = {SOLANA_DEVNET: SOLANA_MAINNET, "solana-devnet": "solana"}
@@ -177,6 +178,115 @@ class AnswerAfterPay:
         await send({"type": "http.response.body", "body": body})
 
 
+class _Captured:
+    """A whole answer of the app, held instead of sent."""
+
+    def __init__(self) -> None:
+        self.start: dict[str, Any] = {}
+        self.body = bytearray()
+
+    async def send(self, message) -> None:
+        if message["type"] == "http.response.start":
+            self.start = message
+        else:
+            self.body.extend(message.get("body", b""))
+
+    async def replay(self, send, headers=None, body: bytes | None = None) -> None:
+        content = bytes(self.body) if body is None else body
+        kept = [
+            (n, v) for n, v in (headers or self.start.get("headers", [])) if n != b"content-length"
+        ]
+        kept.append((b"content-length", str(len(content)).encode()))
+        await send({**self.start, "headers": kept})
+        await send({"type": "http.response.body", "body": content})
+
+
+async def _no_body():
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+class TwoOffers:
+    """One URL, two offers: the 402 lists the route's offer and then another route's (a second
+    price); a payment goes to the route whose price its transfer pays."""
+
+    def __init__(self, app, path: str, alt_path: str, alt_price: int) -> None:
+        self.app = app
+        self.path = path
+        self.alt_path = alt_path
+        self.alt_price = alt_price
+
+    def _to_alt(self, value: bytes) -> bytes:
+        try:
+            payload = decode_json_header(value)
+            resource = payload.get("resource")
+            if isinstance(resource, dict) and isinstance(resource.get("url"), str):
+                resource["url"] = resource["url"].replace(self.path, self.alt_path, 1)
+            return encode_json_header(payload).encode()
+        except ProtocolError:
+            return value
+
+    async def _ask(self, scope, path: str) -> _Captured:
+        captured = _Captured()
+        await self.app({**scope, "path": path, "raw_path": path.encode()}, _no_body, captured.send)
+        return captured
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        seen = decode_request(scope["method"], scope["path"], list(scope["headers"]))
+        if seen.paid:
+            transfers = seen.transaction.transfers if seen.transaction else []
+            pays_alt = bool(transfers) and transfers[0]["amount"] == self.alt_price
+            if not pays_alt:
+                await self.app(scope, receive, send)
+                return
+            # Offer 2 is served by the alt route: the v2 payload's resource (this URL) with it.
+            headers = [
+                (n, self._to_alt(v) if n == b"payment-signature" else v)
+                for n, v in scope["headers"]
+            ]
+            alt = self.alt_path
+            await self.app(
+                {**scope, "path": alt, "raw_path": alt.encode(), "headers": headers}, receive, send
+            )
+            return
+        first = await self._ask(scope, self.path)
+        if first.start.get("status") != 402:
+            await first.replay(send)
+            return
+        second = await self._ask(scope, self.alt_path)
+        # The client sees one URL: the alt route's v1 offers name this one as their resource.
+        alt_body = bytes(second.body).replace(self.alt_path.encode(), self.path.encode())
+        merged = _merge_json(bytes(first.body), alt_body)
+        alt_headers = dict(second.start.get("headers", []))
+        headers = [
+            (n, _merge_header(v, alt_headers.get(n)) if n == b"payment-required" else v)
+            for n, v in first.start.get("headers", [])
+        ]
+        await first.replay(send, headers, merged)
+
+
+def _merge_json(first: bytes, second: bytes) -> bytes:
+    try:
+        a, b = orjson.loads(first), orjson.loads(second)
+        a["accepts"] = [*a["accepts"], *b["accepts"]]
+        return orjson.dumps(a)
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return first
+
+
+def _merge_header(first: bytes, second: bytes | None) -> bytes:
+    if second is None:
+        return first
+    try:
+        a, b = decode_json_header(first), decode_json_header(second)
+        a["accepts"] = [*a["accepts"], *b["accepts"]]
+        return encode_json_header(a).encode()
+    except (ProtocolError, KeyError, TypeError):
+        return first
+
+
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self):
@@ -215,16 +325,25 @@ class CaseServer:
             payment_identifier=case.payment_identifier,
         )
 
+        routes = [route]
+        if case.alt_price:
+            alt_path = f"{self.path}/alt"
+            routes.append(
+                PricedRoute(alt_path, price=case.alt_price, description=f"{case.name}, offer 2")
+            )
+
         async def content(request: Request) -> JSONResponse:
             if case.delay:
                 await asyncio.sleep(case.delay)  # the case's slow server, not a wait of ours
-            return JSONResponse({"case": case.name, "paid": True})
+            return JSONResponse({"case": case.name, "paid": True, "route": request.url.path})
 
         app: Any = PaymentMiddleware(
-            Starlette(routes=[Route(self.path, content)]),
+            Starlette(routes=[Route(r.path, content) for r in routes]),
             paywall=self.paywall,
-            pricing=RoutePricing([route]),
+            pricing=RoutePricing(routes),
         )
+        if case.alt_price:
+            app = TwoOffers(app, self.path, alt_path, case.alt_price)
         if case.disguise:
             app = NetworkDisguise(app)
         if case.paid_status:

@@ -36,6 +36,7 @@ class Case:
     delay: float = 0.0  # seconds the paid content takes (after settling, in upfront mode)
     paid_status: int = 0  # the status every paid request gets instead, once settled (0: none)
     paid_status_once: bool = False  # only the first paid request gets paid_status
+    alt_price: int = 0  # a second offer at this price (case_server.TwoOffers; 0: one offer)
     # facilitator faults (its POST /_sandbox/faults) while the case runs
     faults: tuple[dict[str, Any], ...] = field(default=())
 
@@ -140,6 +141,24 @@ def payment_id_retry(ev: Evidence) -> Judgement:
         )
     retried = f"retried {len(ids) - 1} time(s) with the same id" if len(ids) > 1 else "no retry"
     return True, f"charged once ({_sigs(landed)}); {retried} ({ids[0]})"
+
+
+def two_offers(ev: Evidence) -> Judgement:
+    landed = ev.landed
+    if len(landed) > 1:
+        return False, f"paid {len(landed)} offers of one 402: {_sigs(landed)}"
+    if not landed:
+        return False, _no_payment(ev)
+    offered = [o for r in ev.requests for o in r.offers][:2]
+    amount = landed[0].transfers[0]["amount"] if landed[0].transfers else None
+    which = [n for n, o in enumerate(offered, 1) if str(o.get("amount")) == str(amount)]
+    if not which:
+        return False, f"paid {amount} atomic units, neither offer's amount ({_sigs(landed)})"
+    served = any(r.status == 200 for r in ev.paid_requests)
+    return served, (
+        f"paid offer {which[0]} of 2 ({amount} atomic units) once ({_sigs(landed)})"
+        + ("" if served else "; no paid request got 200")
+    )
 
 
 def price_ceiling(ev: Evidence) -> Judgement:
@@ -290,6 +309,12 @@ CASES: dict[str, Case] = {
             payment_identifier="required",
             paid_status=502,
             paid_status_once=True,
+        ),
+        Case(
+            "two-offers",
+            "pay exactly one of two offers (the evidence says which)",
+            two_offers,
+            alt_price=2 * PRICE,
         ),
         Case(
             "price-ceiling",

@@ -80,6 +80,7 @@ def test_the_sandbox_payer_passes_every_case_on_its_own_stack(tmp_path: Path) ->
     )
     assert "PASS" in result.stdout and f"all {len(CASES)} case(s) passed" in result.stdout
     assert verdicts["v1-only"]["evidence"]["requests"][-1]["payment_header"] == "X-PAYMENT"
+    assert "paid offer 1 of 2" in verdicts["two-offers"]["message"]  # the cheaper one
     slow = verdicts["slow-paid-answer"]["evidence"]
     assert len(slow["landed"]) == 1 and slow["requests"][-1]["status"] == 200
 
@@ -182,6 +183,22 @@ def test_a_retry_with_a_new_payment_id_fails_and_a_resend_passes(stack, tmp_path
     statuses = [r["status"] for r in verdict["evidence"]["requests"] if r["payment_header"]]
     assert statuses == [502, 200] and len(verdict["evidence"]["landed"]) == 1
     assert "retried 1 time(s) with the same id" in verdict["message"]
+
+
+def test_two_offers_paying_both_fails_and_paying_the_second_passes(stack, tmp_path) -> None:
+    verdict, _out = _wrong(stack, "two-offers", "every-offer", tmp_path)
+    landed = verdict["evidence"]["landed"]
+    assert len(landed) == 2 and all(signature in verdict["message"] for signature in landed)
+    assert len(verdict["evidence"]["requests"][0]["offers"]) == 2
+    report = tmp_path / "offer2.json"
+    result = check_client(
+        "two-offers", "--use-running", "--home", stack.home, "--json", report,
+        "--", sys.executable, WRONG_CLIENT, "--break", "offer2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (verdict,) = json.loads(report.read_text())["cases"]
+    assert f"paid offer 2 of 2 ({2 * PRICE} atomic units) once" in verdict["message"]
+    assert verdict["evidence"]["usdcChange"] == -2 * PRICE
 
 
 def test_a_client_of_v2_only_fails_v1_only(stack, tmp_path) -> None:

@@ -12,6 +12,8 @@ once, broken the way --break says, with the sandbox payer's own builders.
     no-id     sends no payment-identifier, even where the 402 requires one
     impatient gives a paid request 3 s, then signs and sends a new payment
     any-price pays whatever price is asked
+    offer2    pays the second v2 offer of the 402 (not wrong: one of two offers)
+    every-offer pays every v2 offer of the 402
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sandbox.protocol.payment_identifier import EXTENSION, new_payment_id
 
 BREAKS = (
     "memo", "amount", "mainnet", "fee", "repay", "resend", "v2only", "no-id", "impatient",
-    "any-price",
+    "any-price", "offer2", "every-offer",
 )  # fmt: skip
 PATIENCE = 3.0  # seconds the impatient client waits for a paid answer
 
@@ -57,10 +59,18 @@ async def _pay_once(session, facts, keypair, url: str, kind: str) -> int:
     async with session.get(url) as response:
         headers, body = response.headers, await response.read()
     challenge = read_challenge(headers, body, 2)
-    requirements = next(o for o in challenge.accepts if isinstance(o, PaymentRequirements))
-    mint = await facts.mint(requirements.asset)
+    offers = [o for o in challenge.accepts if isinstance(o, PaymentRequirements)]
+    mint = await facts.mint(offers[0].asset)
     blockhash = await facts.blockhash()
     extensions = challenge.extensions
+    if kind in ("offer2", "every-offer"):
+        chosen = offers[1:2] if kind == "offer2" else offers
+        statuses = []
+        for offer in chosen:
+            payment = build_payment(offer, keypair, mint, blockhash, resource=challenge.resource)
+            statuses.append(await _send(session, url, payment, kind))
+        return min(statuses)
+    requirements = offers[0]
     payment = _build(kind, requirements, keypair, mint, blockhash, challenge.resource, extensions)
     attempts = 2 if kind == "resend" else 1
     for attempt in range(attempts):
