@@ -59,7 +59,8 @@ def print_report(results: list[CaseResult], console: Console) -> None:
         )
         tail = ev.output.strip().splitlines()[-5:]
         for line in tail:
-            console.print(f"  client | {line}", highlight=False, markup=False)
+            short = line if len(line) <= 200 else line[:200] + "..."  # the rest is in --json
+            console.print(f"  client | {short}", highlight=False, markup=False)
     failed = [r.case.name for r in results if not r.passed and r.case.level == "MUST"]
     warned = [r.case.name for r in results if not r.passed and r.case.level != "MUST"]
     if warned:

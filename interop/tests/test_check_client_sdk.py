@@ -1,0 +1,67 @@
+"""check-client on the official SDK clients: Python (interop/sdk/client_pay.py, x402 2.25.0)
+and TypeScript (interop/ts/client_pay.mjs, @x402/fetch 2.27.0): what they do right and what
+they do not, judged from the server's log and the chain.
+
+Both clients pay once, copies the memo, pays the exact terms, refuses a mainnet-only offer,
+leaves the fee to the facilitator and does not pay again after settlement_pending, a 502 or a
+slow answer; neither sends a payment-identifier, even where the 402 requires one, so the two
+payment-identifier cases fail (the server refuses it with 400 and nothing is charged).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sdk_env import SDK_DIR
+from ts_env import TS_DIR, _node, needs_node
+
+ROOT = Path(__file__).resolve().parents[2]
+NO_PAYMENT_ID = {"payment-id-required", "payment-id-retry"}
+
+pytestmark = pytest.mark.slow
+
+
+def test_check_client_on_the_python_sdk_client(interop_python: Path, tmp_path: Path) -> None:
+    _check([
+        str(interop_python), str(SDK_DIR / "client_pay.py"), "{url}",
+        "--keypair", "{keypair}", "--rpc-url", "{rpc}",
+    ], tmp_path)  # fmt: skip
+
+
+@needs_node
+def test_check_client_on_the_typescript_sdk_client(tmp_path: Path) -> None:
+    _check([_node(), str(TS_DIR / "client_pay.mjs"), "{url}", "{keypair}", "{rpc}"], tmp_path)
+
+
+def _check(command: list[str], tmp_path: Path) -> None:
+    report = tmp_path / "sdk.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox.cli",
+            "check-client",
+            "--json",
+            str(report),
+            "--",
+            *command,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"},
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    cases = {c["case"]: c for c in json.loads(report.read_text())["cases"]}
+    failed = {name for name, case in cases.items() if not case["passed"]}
+    assert failed == NO_PAYMENT_ID, result.stdout
+    for name in NO_PAYMENT_ID:
+        assert "no payment-identifier id" in cases[name]["message"]
+        assert cases[name]["evidence"]["usdcChange"] == 0
+    assert "paid with PAYMENT-SIGNATURE" in cases["happy-path-v2"]["message"]
+    assert cases["mainnet-only"]["evidence"]["landed"] == []
