@@ -37,7 +37,35 @@ def test_check_client_on_the_typescript_sdk_client(tmp_path: Path) -> None:
     _check([_node(), str(TS_DIR / "client_pay.mjs"), "{url}", "{keypair}", "{rpc}"], tmp_path)
 
 
-def _check(command: list[str], tmp_path: Path) -> None:
+EXAMPLES = ROOT / "examples"
+# The example scripts read the names of .sandbox/stack.env: set from check-client's placeholders.
+EXAMPLE_ENV = [
+    "/usr/bin/env", "X402_SANDBOX_PAYER_KEYPAIR={keypair}", "X402_SANDBOX_RPC_URL={rpc}",
+    "X402_SANDBOX_USDC_MINT=4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU",
+]  # fmt: skip
+needs_examples = pytest.mark.skipif(
+    not (EXAMPLES / "node_modules" / "@faremeter").is_dir(),
+    reason="examples/node_modules is missing: `make test-js` installs it (npm ci)",
+)
+
+
+@needs_node
+@needs_examples
+@pytest.mark.parametrize(
+    ("script", "also_failed"),
+    [
+        ("x402-fetch-client.js", {"v1-only"}),  # registers the v2 scheme only
+        ("faremeter-client.js", {"price-ceiling"}),  # no price cap: a warning
+    ],
+)
+def test_check_client_on_the_example_clients(script, also_failed, tmp_path: Path) -> None:
+    cases = _check([*EXAMPLE_ENV, _node(), str(EXAMPLES / script), "{url}"], tmp_path, also_failed)
+    if "price-ceiling" in also_failed:
+        assert cases["price-ceiling"]["level"] == "SHOULD"
+        assert len(cases["price-ceiling"]["evidence"]["landed"]) == 1
+
+
+def _check(command: list[str], tmp_path: Path, also_failed: set[str] = frozenset()) -> dict:
     report = tmp_path / "sdk.json"
     result = subprocess.run(
         [
@@ -59,9 +87,10 @@ def _check(command: list[str], tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     cases = {c["case"]: c for c in json.loads(report.read_text())["cases"]}
     failed = {name for name, case in cases.items() if not case["passed"]}
-    assert failed == NO_PAYMENT_ID, result.stdout
+    assert failed == NO_PAYMENT_ID | also_failed, result.stdout
     for name in NO_PAYMENT_ID:
         assert "no payment-identifier id" in cases[name]["message"]
         assert cases[name]["evidence"]["usdcChange"] == 0
     assert "paid with PAYMENT-SIGNATURE" in cases["happy-path-v2"]["message"]
     assert cases["mainnet-only"]["evidence"]["landed"] == []
+    return cases
