@@ -2,9 +2,9 @@
 and TypeScript (interop/ts/client_pay.mjs, @x402/fetch 2.27.0): what they do right and what
 they do not, judged from the server's log and the chain.
 
-Both clients pay once, copies the memo, pays the exact terms, refuses a mainnet-only offer,
-leaves the fee to the facilitator and does not pay again after settlement_pending, a 502 or a
-slow answer; neither sends a payment-identifier, even where the 402 requires one, so the two
+Both clients pay once, copy the memo, pay the exact terms, refuse a mainnet-only offer, leave
+the fee to the facilitator and do not pay again after settlement_pending, a 502 or a slow
+answer; neither sends a payment-identifier, even where the 402 requires one, so the two
 payment-identifier cases fail (the server refuses it with 400 and nothing is charged).
 """
 
