@@ -8,7 +8,7 @@ SANDBOX := $(BIN)/x402-sandbox
 
 .PHONY: up down status logs pay scenarios loadtest loadtest-ui bench test fuzz interop \
         test-compose compose-up compose-down compose-loadtest lint format clean venv test-js \
-        check-client
+        check-client test-check-client
 
 venv: $(STAMP)
 
@@ -58,6 +58,11 @@ test: $(STAMP)
 # tests/fuzz/conftest.py collects them only when tests/fuzz is asked for.
 fuzz: $(STAMP)
 	@$(BIN)/python -m pytest -q tests/fuzz $(ARGS)
+
+# check-client's own tests (a stack, every case, wrong clients; about a minute): never part of
+# `make test`, collected only when tests/check_client is asked for (its conftest.py).
+test-check-client: $(STAMP)
+	@$(BIN)/python -m pytest -q tests/check_client $(ARGS)
 
 interop: $(STAMP)
 	@bash interop/run.sh

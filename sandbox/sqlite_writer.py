@@ -15,12 +15,11 @@ opened with `check_same_thread=False`; after the first write only the writer thr
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,7 +53,13 @@ class GroupCommitWriter:
         self.post_delay = post_delay
         self._maintenance = maintenance
         self._maintenance_every = maintenance_every
-        self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
+        # The queue, in order, and two signals: `_wake` when there is something to do (the
+        # first write of a batch), `_urgent` when somebody waits (an awaited write, the stop).
+        # Posted writes after the first wake nobody: the batch collects them for free.
+        self._items: collections.deque[_Write | None] = collections.deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._urgent = threading.Event()
         self._thread: threading.Thread | None = None
         self.closed = False
 
@@ -67,17 +72,23 @@ class GroupCommitWriter:
 
     def post(self, sql: str, params: tuple) -> None:
         """Queue one statement and go on: it commits with the next batch, in order (a later
-        awaited write proves it committed), and close() commits it too. No wake-up of the
-        event loop when it is done: a failure is logged."""
+        awaited write proves it committed), within `post_delay` at the latest, and close()
+        commits it too. Nothing wakes when it is done: a failure is logged."""
         self._put(_Write(sql, params, False, None, None))
 
-    def _put(self, write: _Write) -> None:
-        if self.closed:
+    def _put(self, write: _Write | None) -> None:
+        if write is not None and self.closed:
             raise RuntimeError(f"{self.name}: closed")
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
             self._thread.start()
-        self._queue.put(write)
+        with self._lock:
+            self._items.append(write)
+            if write is None or write.done is not None:
+                self._urgent.set()
+                self._wake.set()
+            elif len(self._items) == 1:
+                self._wake.set()
 
     def close(self) -> None:
         """Commit what is queued, then stop the thread (the connection stays open)."""
@@ -85,33 +96,27 @@ class GroupCommitWriter:
             return
         self.closed = True
         if self._thread is not None:
-            self._queue.put(None)
+            self._put(None)
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
         batches = 0
         while True:
-            first = self._queue.get()
-            if first is None:
+            self._wake.wait()
+            # Only posted writes so far: let more gather, unless somebody starts waiting.
+            self._urgent.wait(self.post_delay)
+            with self._lock:
+                batch = list(self._items)
+                self._items.clear()
+                self._wake.clear()
+                self._urgent.clear()
+            stop = None in batch
+            writes = [write for write in batch if write is not None]
+            if writes:
+                batches += 1
+                self._commit(writes, maintain=batches % self._maintenance_every == 0)
+            if stop:
                 return
-            batch = [first]
-            # Nobody waits on posted writes: gather more for a while (until an awaited write
-            # or the stop comes), so that they share a commit instead of paying one each.
-            deadline = time.monotonic() + self.post_delay if first.done is None else 0.0
-            while True:
-                left = deadline - time.monotonic()
-                try:
-                    more = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(more)
-                if more.done is not None:
-                    deadline = 0.0  # someone waits: commit what is here at once
-            batches += 1
-            self._commit(batch, maintain=batches % self._maintenance_every == 0)
 
     def _commit(self, batch: list[_Write], *, maintain: bool) -> None:
         db = self.db

@@ -126,3 +126,21 @@ async def test_a_binding_shares_the_next_awaited_commit_and_outlives_a_crash(tmp
     assert (await reopened.claim("in-flight", "another payload")).kind == "conflict"
     assert (await reopened.claim("in-flight", "fp1")).kind == "new"  # processed again
     writer.close()
+
+
+async def test_posted_rows_alone_commit_within_the_post_delay(tmp_path) -> None:
+    """No awaited write, no close: posted rows still reach the file (one wake-up per batch)."""
+    path = tmp_path / "ids.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer = GroupCommitWriter(db, name="test-writer", post_delay=0.05)
+    store = PaymentIdStore(db, writer, wait_for_writes=False)
+    for key in ("a", "b", "c"):
+        await store.claim(key, "fp")
+        await store.finish(key, "fp", key.encode())
+    deadline = asyncio.get_running_loop().time() + 10
+    while len(_rows(path)) < 3:  # a condition, not a fixed sleep
+        assert asyncio.get_running_loop().time() < deadline, _rows(path)
+        await asyncio.sleep(0.02)
+    assert _rows(path) == [("a", b"a"), ("b", b"b"), ("c", b"c")]
+    writer.close()
+    db.close()
