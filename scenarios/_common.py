@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from solders.keypair import Keypair
 
 from sandbox.payer import Payment
 from sandbox.processes import ManagedProcess, free_port
-from sandbox.scenario_runner import SERVER_ROUTES, Context
+from sandbox.protocol.payment_identifier import EXTENSION as PAYMENT_ID
+from sandbox.protocol.payment_identifier import new_payment_id
+from sandbox.scenario_runner import SERVER_ROUTES, Balances, Context, Reply, Skip
 
 SVM = "invalid_exact_svm_payload"
 ORDER = "/api/order"  # the sample server's route whose handler makes a new order number each run
@@ -22,6 +25,45 @@ def route_with_ids(ctx: Context) -> str:
     differs each time its handler runs (a resend answered without the kept answer shows it);
     on any other server the paid path (`--path`)."""
     return ORDER if SERVER_ROUTES in ctx.capabilities else ctx.paid_path
+
+
+@dataclass
+class IdentifiedPayment:
+    """A payment with a fresh payment identifier, and the balances from before it was sent."""
+
+    path: str
+    payer: Keypair
+    payment: Payment
+    before: Balances
+
+
+async def identified_payment(ctx: Context) -> IdentifiedPayment:
+    """Pay route_with_ids(ctx) with a fresh id; Skip where its 402 declares no payment-id."""
+    path = route_with_ids(ctx)
+    await ctx.challenge(path)
+    if ctx.declared(PAYMENT_ID) is None:
+        raise Skip(f"{path}'s 402 does not declare the {PAYMENT_ID} extension")
+    payer = await ctx.new_payer()
+    payment = await ctx.payment(path, payer, payment_id=new_payment_id())
+    before = await ctx.snapshot(payer=payer.pubkey(), merchant=payment.requirements.pay_to)
+    return IdentifiedPayment(path, payer, payment, before)
+
+
+async def expect_the_first_answer(
+    ctx: Context, paid: IdentifiedPayment, first: Reply, again: Reply, what: str
+) -> None:
+    """`again` is `first` once more (body and transaction), and the payer paid once."""
+    ctx.expect_status(first, 200)
+    ctx.expect_status(again, 200)
+    ctx.expect(again.body == first.body, f"the {what} got another body than the first answer")
+    ctx.expect(
+        again.receipt is not None and again.receipt.transaction == first.receipt.transaction,
+        f"the {what}'s receipt names another transaction: {again.receipt}",
+    )
+    terms = paid.payment.requirements
+    after = await ctx.snapshot(payer=paid.payer.pubkey(), merchant=terms.pay_to)
+    price = terms.atomic_amount
+    ctx.expect_usdc_change(paid.before, after, payer=-price, merchant=price)
 
 
 async def fee_payer_of(ctx: Context, payment: Payment) -> str:

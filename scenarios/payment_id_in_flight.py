@@ -1,8 +1,7 @@
 import asyncio
 
-from sandbox.protocol.payment_identifier import EXTENSION, new_payment_id
-from sandbox.scenario_runner import FACILITATOR_FAULTS, Context, Skip, scenario
-from scenarios._common import route_with_ids
+from sandbox.scenario_runner import FACILITATOR_FAULTS, Context, scenario
+from scenarios._common import expect_the_first_answer, identified_payment
 
 DELAY_MS = 3000  # the first request's settlement is held this long: the resend lands in it
 _INJECTED = 'facilitator_faults_injected_total{endpoint="settle",kind="latency"}'
@@ -25,14 +24,8 @@ async def _settles_delayed(ctx: Context) -> float:
     needs=(FACILITATOR_FAULTS,),
 )
 async def payment_id_in_flight(ctx: Context) -> str:
-    path = route_with_ids(ctx)
-    await ctx.challenge(path)
-    if ctx.declared(EXTENSION) is None:
-        raise Skip(f"{path}'s 402 does not declare the {EXTENSION} extension")
-    payer = await ctx.new_payer()
-    payment = await ctx.payment(path, payer, payment_id=new_payment_id())
-    price, merchant = payment.requirements.atomic_amount, payment.requirements.pay_to
-    before = await ctx.snapshot(payer=payer.pubkey(), merchant=merchant)
+    paid = await identified_payment(ctx)
+    path, payment = paid.path, paid.payment
     async with ctx.facilitator_faults({"endpoint": "settle", "kind": "latency", "ms": DELAY_MS}):
         held = await _settles_delayed(ctx)
         first = asyncio.ensure_future(ctx.request(path, payment.headers))
@@ -45,13 +38,5 @@ async def payment_id_in_flight(ctx: Context) -> str:
             await asyncio.sleep(0.05)
         resend = await ctx.request(path, payment.headers)
         answer = await first
-    ctx.expect_status(answer, 200)
-    ctx.expect_status(resend, 200)
-    ctx.expect(resend.body == answer.body, "the resend got another body than the first request")
-    ctx.expect(
-        resend.receipt is not None and resend.receipt.transaction == answer.receipt.transaction,
-        f"the resend's receipt names another transaction: {resend.receipt}",
-    )
-    after = await ctx.snapshot(payer=payer.pubkey(), merchant=merchant)
-    ctx.expect_usdc_change(before, after, payer=-price, merchant=price)
+    await expect_the_first_answer(ctx, paid, answer, resend, "resend")
     return "the resend during settlement got the first answer; one transaction, charged once"
