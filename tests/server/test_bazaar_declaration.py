@@ -12,6 +12,7 @@ import httpx
 import pytest
 from server_fake_facilitator import FakeFacilitator
 from server_payments import pay_v2
+from server_sample_app import ORIGIN, PAY_TO, sample_client
 
 from sandbox.protocol import decode_payment_required
 from sandbox.protocol.bazaar import encode_extension_responses, validated_info
@@ -19,21 +20,13 @@ from sandbox.server.app import SERVICE_NAME, create_app, sample_pricing
 from sandbox.server.pricing import PricedRoute
 from sandbox.server.settings import ServerSettings
 
-PAY_TO = "7Av4HisJnndF6KVnkkCwKKpxURhMjsXh7vsHHw3N5KWo"
-ORIGIN = "http://127.0.0.1:4021"
 PATHS = [route.path for route in sample_pricing().routes]
 
 
 @pytest.fixture
 async def client(facilitator):
-    app = create_app(ServerSettings(pay_to=PAY_TO, facilitator_url=facilitator.url))
-    paywall = app.state.paywall
-    await paywall.start()
-    assert await paywall.wait_ready(10)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as http:
+    async with sample_client(facilitator) as http:
         yield http
-    await paywall.close()
 
 
 async def test_every_priced_route_declares_bazaar_in_its_402(client):

@@ -3,27 +3,17 @@ and offers as its live 402s."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
+from server_sample_app import ORIGIN, sample_client
 
 from sandbox.protocol import decode_payment_required
-from sandbox.server.app import create_app, sample_pricing
-from sandbox.server.settings import ServerSettings
-
-PAY_TO = "7Av4HisJnndF6KVnkkCwKKpxURhMjsXh7vsHHw3N5KWo"
-ORIGIN = "http://127.0.0.1:4021"
+from sandbox.server.app import sample_pricing
 
 
 @pytest.fixture
 async def client(facilitator):
-    app = create_app(ServerSettings(pay_to=PAY_TO, facilitator_url=facilitator.url))
-    paywall = app.state.paywall
-    await paywall.start()
-    assert await paywall.wait_ready(10)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as http:
+    async with sample_client(facilitator) as http:
         yield http
-    await paywall.close()
 
 
 async def test_the_catalogue_lists_every_priced_route_as_its_402_offers_it(client):
