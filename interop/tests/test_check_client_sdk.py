@@ -5,7 +5,8 @@ they do not, judged from the server's log and the chain.
 Both clients pay once, copy the memo, pay the exact terms, refuse a mainnet-only offer, leave
 the fee to the facilitator and do not pay again after settlement_pending, a 502 or a slow
 answer; neither sends a payment-identifier, even where the 402 requires one, so the two
-payment-identifier cases fail (the server refuses it with 400 and nothing is charged).
+payment-identifier cases fail (the server refuses it with 400 and nothing is charged); both
+sign with an expired extra.recentBlockhash hint and never with a live one (a warning).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from ts_env import TS_DIR, _node, needs_node
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_PAYMENT_ID = {"payment-id-required", "payment-id-retry"}
+# A SHOULD: each SDK signs with the 402's extra.recentBlockhash whenever there is one (Python
+# mechanisms/svm/utils.py resolve_blockhash, @x402/svm and faremeter alike) and does not sign
+# again when the chain has expired it, so a server with a stale hint cannot be paid.
+TRUSTS_HINT = {"stale-blockhash-hint"}
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +92,12 @@ def _check(command: list[str], tmp_path: Path, also_failed: set[str] = frozenset
     assert result.returncode == 1, result.stdout + result.stderr
     cases = {c["case"]: c for c in json.loads(report.read_text())["cases"]}
     failed = {name for name, case in cases.items() if not case["passed"]}
-    assert failed == NO_PAYMENT_ID | also_failed, result.stdout
+    assert failed == NO_PAYMENT_ID | TRUSTS_HINT | also_failed, result.stdout
+    stale = cases["stale-blockhash-hint"]
+    hint = stale["evidence"]["offer"]["blockhash_hint"]
+    sent = [r["transaction"] for r in stale["evidence"]["requests"] if r["payment_header"]]
+    assert sent and all(tx["blockhash"] == hint for tx in sent), stale["message"]
+    assert stale["level"] == "SHOULD" and stale["evidence"]["usdcChange"] == 0
     for name in NO_PAYMENT_ID:
         assert "no payment-identifier id" in cases[name]["message"]
         assert cases[name]["evidence"]["usdcChange"] == 0

@@ -2,11 +2,7 @@
 on its own loopback port in the harness's event loop, behind a log of every request.
 
     RequestLog        outermost ASGI layer: every request's headers and its answer, decoded
-    NetworkDisguise   a hostile server: offers and receipts say another network (mainnet) than
-                      the chain's, and payments for it are settled on the chain anyway. A
-                      Solana transaction names no cluster (only its blockhash ties it to one),
-                      so a client that signs whatever network is offered with its devnet
-                      blockhash is charged here, as it would be by such a server in the field.
+    (offer_rewrites.py: a mainnet disguise, a stale blockhash hint)
     V1Only            a server of x402 v1 only
     AnswerAfterPay    a paid request answered 502 after it was settled
     TwoOffers         one URL, two offers (two prices), each payable
@@ -30,22 +26,19 @@ from starlette.routing import Route
 
 from sandbox.check_client.cases import Case
 from sandbox.check_client.evidence import RequestSeen, decode_request, record_response
-from sandbox.protocol import (
-    SOLANA_DEVNET,
-    SOLANA_MAINNET,
-    ProtocolError,
-    decode_json_header,
-    encode_json_header,
-)
+from sandbox.check_client.offer_rewrites import PAYMENT_HEADERS, network_disguise, stale_hint
+from sandbox.protocol import ProtocolError, decode_json_header, encode_json_header
 from sandbox.server import PaymentMiddleware, Paywall, PricedRoute, RoutePricing
 
-__all__ = ["AnswerAfterPay", "CaseServer", "NetworkDisguise", "RequestLog", "TwoOffers", "V1Only"]
+__all__ = [
+    "AnswerAfterPay",
+    "CaseServer",
+    "RequestLog",
+    "TwoOffers",
+    "V1Only",
+]
 
 PATH = "/check/{case}"
-TO_MAINNET = {SOLANA_DEVNET: SOLANA_MAINNET, "solana-devnet": "solana"}
-FROM_MAINNET = {value: key for key, value in TO_MAINNET.items()}
-_OFFER_HEADERS = (b"payment-required", b"payment-response", b"x-payment-response")
-_PAYMENT_HEADERS = (b"payment-signature", b"x-payment")
 _V2_HEADERS = (b"payment-required", b"payment-response")
 
 
@@ -69,64 +62,6 @@ class RequestLog:
             await send(message)
 
         await self.app(scope, receive, logged_send)
-
-
-def _renamed(value: Any, names: dict[str, str]) -> Any:
-    """`value` with every string equal to a key of `names` replaced (JSON walked whole)."""
-    if isinstance(value, str):
-        return names.get(value, value)
-    if isinstance(value, list):
-        return [_renamed(item, names) for item in value]
-    if isinstance(value, dict):
-        return {key: _renamed(item, names) for key, item in value.items()}
-    return value
-
-
-def _rename_header(value: bytes, names: dict[str, str]) -> bytes:
-    try:
-        return encode_json_header(_renamed(decode_json_header(value), names)).encode()
-    except ProtocolError:
-        return value  # not ours to repair: the paywall answers a malformed header itself
-
-
-class NetworkDisguise:
-    """Offers say mainnet; the payments answering them are settled on the devnet twin."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = [
-            (name, _rename_header(value, FROM_MAINNET) if name in _PAYMENT_HEADERS else value)
-            for name, value in scope["headers"]
-        ]
-        start: dict[str, Any] = {}
-        body = bytearray()
-
-        async def disguised_send(message) -> None:
-            # The v1 challenge is the JSON body: held whole, renamed, its length fixed.
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            body.extend(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            content = bytes(body)
-            with contextlib.suppress(orjson.JSONDecodeError):
-                content = orjson.dumps(_renamed(orjson.loads(content), TO_MAINNET))
-            out = [
-                (name, _rename_header(value, TO_MAINNET) if name in _OFFER_HEADERS else value)
-                for name, value in start.get("headers", [])
-                if name != b"content-length"
-            ]
-            out.append((b"content-length", str(len(content)).encode()))
-            await send({**start, "headers": out})
-            await send({"type": "http.response.body", "body": content})
-
-        await self.app({**scope, "headers": headers}, receive, disguised_send)
 
 
 class V1Only:
@@ -161,7 +96,7 @@ class AnswerAfterPay:
         self.left = 1 if once else None  # how many paid requests still get `status`
 
     async def __call__(self, scope, receive, send) -> None:
-        paid = any(name in _PAYMENT_HEADERS for name, _ in scope.get("headers", []))
+        paid = any(name in PAYMENT_HEADERS for name, _ in scope.get("headers", []))
         if scope["type"] != "http" or not paid or self.left == 0:
             await self.app(scope, receive, send)
             return
@@ -306,7 +241,9 @@ class CaseServer:
         network: str,
         asset: str,
         pay_to: str,
+        hint: tuple[str, int] | None = None,
     ) -> None:
+        """hint: (blockhash, lastValidBlockHeight) put in every offer (the stale-hint case)."""
         self.log: list[RequestSeen] = []
         self.path = PATH.format(case=case.name)
         self.paywall = Paywall(
@@ -345,7 +282,9 @@ class CaseServer:
         if case.alt_price:
             app = TwoOffers(app, self.path, alt_path, case.alt_price)
         if case.disguise:
-            app = NetworkDisguise(app)
+            app = network_disguise(app)
+        if hint is not None:
+            app = stale_hint(app, *hint)
         if case.paid_status:
             app = AnswerAfterPay(app, case.paid_status, case.paid_status_once)
         if case.v1_only:

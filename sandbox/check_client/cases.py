@@ -1,8 +1,8 @@
 """The cases: how each case's server behaves, and the judge of what the client did there.
 
 A judge reads only the Evidence (the requests the server saw, the payer's transactions on chain,
-its balances) and returns (passed, what was seen). Every case here is a MUST: failing one makes
-check-client exit 1.
+its balances, the facilitator's records) and returns (passed, what was seen). Failing a MUST case
+makes check-client exit 1; failing a SHOULD case is a warning.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ class Case:
     level: str = "MUST"  # MUST: a failure fails the run; SHOULD: a warning
     price: int = PRICE
     usdc: int = PAYER_USDC
-    disguise: bool = False  # offers say mainnet (case_server.NetworkDisguise)
+    disguise: bool = False  # offers say mainnet (offer_rewrites.network_disguise)
+    stale_hint: bool = False  # offers hint a blockhash the chain expired (offer_rewrites)
     v1_only: bool = False  # the server speaks x402 v1 only (case_server.V1Only)
     mode: str = "authorization"  # the route's settlement mode (PricedRoute.mode)
     payment_identifier: str = "off"  # PricedRoute.payment_identifier
@@ -258,6 +259,37 @@ def pending_no_double_pay(ev: Evidence) -> Judgement:
     )
 
 
+def _refusals(ev: Evidence) -> str:
+    """The facilitator's reasons for this payer's refused payments, as it recorded them."""
+    refused = [r for r in ev.facilitator if r.get("reason") and r.get("operation") == "verify"]
+    if not refused:
+        return ""
+    first = refused[0]
+    return f"; the facilitator refused {len(refused)}: {first['reason']} ({first['message']})"
+
+
+def stale_hint(ev: Evidence) -> Judgement:
+    assert ev.offer is not None
+    hint = ev.offer.blockhash_hint
+    on_hint = [tx.signature for tx in _sent_txs(ev) if tx.blockhash == hint]
+    landed = ev.landed
+    if len(landed) > 1:
+        return False, f"paid {len(landed)} times: {_sigs(landed)}"
+    if not landed:
+        if on_hint:
+            return False, (
+                f"signed {len(on_hint)} transaction(s) with the expired hint {hint} "
+                f"(lastValidBlockHeight passed) and never one with a live blockhash" + _refusals(ev)
+            )
+        return False, _no_payment(ev)
+    served = any(r.status == 200 for r in ev.paid_requests)
+    first = f"after {len(on_hint)} refused on the hint, " if on_hint else ""
+    return served, (
+        f"{first}paid once ({_sigs(landed)}) with blockhash {landed[0].blockhash}, not the "
+        "expired hint" + ("" if served else "; no paid request got 200")
+    )
+
+
 CASES: dict[str, Case] = {
     case.name: case
     for case in (
@@ -315,6 +347,14 @@ CASES: dict[str, Case] = {
             "pay exactly one of two offers (the evidence says which)",
             two_offers,
             alt_price=2 * PRICE,
+        ),
+        Case(
+            "stale-blockhash-hint",
+            "still pay when the 402's extra.recentBlockhash hint has expired (its "
+            "lastValidBlockHeight has passed): use a live blockhash",
+            stale_hint,
+            level="SHOULD",
+            stale_hint=True,
         ),
         Case(
             "price-ceiling",

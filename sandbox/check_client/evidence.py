@@ -52,6 +52,7 @@ class TxFacts:
     fee_payer: str
     signers: list[str]
     signatures: list[str]  # every signature present, in signer order (matches sent to landed)
+    blockhash: str
     memos: list[str]
     # one dict per TransferChecked: amount, mint, source, destination, authority
     transfers: list[dict[str, Any]]
@@ -81,6 +82,7 @@ def tx_facts(tx: VersionedTransaction) -> TxFacts:
         fee_payer=str(keys[0]) if keys else "",
         signers=[str(key) for key in keys[: message.header.num_required_signatures]],
         signatures=[str(sig) for sig in signed],
+        blockhash=str(message.recent_blockhash),
         memos=list(memo_texts(message, keys)),
         transfers=transfers,
     )
@@ -173,6 +175,7 @@ class Offer:
     recipient: str  # payTo's associated token account for the asset
     network: str  # as offered (a disguised case offers another network than the chain's)
     fee_payer: str
+    blockhash_hint: str = ""  # extra.recentBlockhash as offered (a stale one, in its case)
 
 
 @dataclass
@@ -182,6 +185,9 @@ class Evidence:
     offer: Offer | None = None
     requests: list[RequestSeen] = field(default_factory=list)
     transactions: list[ChainTx] = field(default_factory=list)
+    # the facilitator's records of this payer's payments: each verify refused and each settle
+    # (operation, reason, message, transaction), oldest first
+    facilitator: list[dict[str, Any]] = field(default_factory=list)
     usdc_before: int = 0
     usdc_after: int = 0
     sol_before: int = 0

@@ -73,6 +73,15 @@ class _Chain:
                 "readable (.sandbox/admin-token or X402_SANDBOX_ADMIN_TOKEN)"
             ) from None
 
+    async def expired_blockhash(self) -> tuple[str, int]:
+        """A blockhash the chain just expired, with its lastValidBlockHeight (now passed)."""
+        latest = (await self.rpc.call("getLatestBlockhash", [{"commitment": "processed"}]))["value"]
+        try:
+            await self.rpc.call("sandbox_expireBlockhashes", [])
+        except RpcError as exc:
+            raise HarnessError(f"could not expire the chain's blockhashes ({exc})") from None
+        return latest["blockhash"], int(latest["lastValidBlockHeight"])
+
     async def ata(self, owner: str) -> str:
         mint = await self.facts.mint(self.asset)
         owner_key = Pubkey.from_string(owner)
@@ -144,6 +153,36 @@ class _Chain:
         return found
 
 
+async def _facilitator_records(target: Target, payer: str) -> list[dict[str, Any]]:
+    """The facilitator's settlements and refusals of `payer`'s payments, oldest first (its
+    recent history: the newest 1000 of each)."""
+    base = target.facilitator_url.rstrip("/")
+    records: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession(headers=admin_headers(target.admin_token)) as session:
+        for path, key in (("settlements", "settlements"), ("rejections", "rejections")):
+            async with session.get(f"{base}/_sandbox/{path}", params={"limit": "1000"}) as answer:
+                if answer.status != 200:
+                    return []  # not the sandbox's facilitator: judged without its records
+                items = (await answer.json()).get(key, [])
+            for item in items:
+                if item.get("payer") != payer:
+                    continue
+                operation = item.get("operation", "settle")
+                if operation == "settle" and key == "rejections":
+                    continue  # a refused settle is in the settlements already
+                records.append(
+                    {
+                        "time": item.get("time", 0.0),
+                        "operation": operation,
+                        "success": item.get("success", False),
+                        "reason": item.get("reason"),
+                        "message": item.get("message"),
+                        "transaction": item.get("transaction"),
+                    }
+                )
+    return sorted(records, key=lambda record: record["time"])
+
+
 async def _set_faults(target: Target, faults: list[dict[str, Any]]) -> None:
     url = f"{target.facilitator_url.rstrip('/')}/_sandbox/faults"
     async with (
@@ -170,6 +209,7 @@ async def _run_case(
     await chain.fund(payer, case.usdc)
     evidence = Evidence(case=case.name, payer=payer)
     evidence.usdc_before, evidence.sol_before = await chain.settled_balances(payer)
+    hint = await chain.expired_blockhash() if case.stale_hint else None
     server = CaseServer(
         case,
         facilitator_url=target.facilitator_url,
@@ -177,6 +217,7 @@ async def _run_case(
         network=target.network,
         asset=target.asset,
         pay_to=target.merchant,
+        hint=hint,
     )
     await server.start()
     try:
@@ -187,6 +228,7 @@ async def _run_case(
             recipient=await chain.ata(target.merchant),
             network=SOLANA_MAINNET if case.disguise else target.network,
             fee_payer=server.fee_payer,
+            blockhash_hint=hint[0] if hint else "",
         )
         if case.faults:
             await _set_faults(target, list(case.faults))
@@ -210,6 +252,7 @@ async def _run_case(
     await chain.wait_for([sig for sig in receipts if isinstance(sig, str) and sig])
     evidence.usdc_after, evidence.sol_after = await chain.settled_balances(payer)
     evidence.transactions = await chain.transactions(payer)
+    evidence.facilitator = await _facilitator_records(target, payer)
     passed, message = case.judge(evidence)
     return CaseResult(case, passed, message, evidence)
 

@@ -48,9 +48,17 @@ def print_report(results: list[CaseResult], console: Console) -> None:
             state = "landed" if tx.landed else f"failed {tx.err}"
             client = tx.signatures[-1][:16] if len(tx.signatures) > 1 else "-"
             console.print(
-                f"  chain    {tx.signature} {state}, fee payer {tx.fee_payer}, client signature "
+                f"  chain    {tx.signature} {state}, blockhash {tx.blockhash}, fee payer "
+                f"{tx.fee_payer}, client signature "
                 f"{client}.., memos {tx.memos}, transfers {[t['amount'] for t in tx.transfers]}",
                 highlight=False,
+            )
+        for record in ev.facilitator:
+            outcome = "success" if record.get("success") else record.get("reason")
+            console.print(
+                f"  facilitator {record['operation']}: {outcome} {record.get('message') or ''}",
+                highlight=False,
+                markup=False,
             )
         console.print(
             f"  balances USDC {ev.usdc_before} -> {ev.usdc_after}, "

@@ -74,6 +74,18 @@ def _case_section(result: CaseResult) -> str:
             "<table><tr><th>signature</th><th>result</th><th>fee payer</th><th>memos</th>"
             f"<th>transfers</th></tr>{rows}</table>"
         )
+    if ev.facilitator:
+        rows = "".join(
+            f"<tr><td>{escape(str(r['operation']))}</td>"
+            f"<td>{'success' if r.get('success') else escape(str(r.get('reason')))}</td>"
+            f"<td>{escape(str(r.get('message') or ''))}</td>"
+            f"<td><code>{escape(str(r.get('transaction') or ''))}</code></td></tr>"
+            for r in ev.facilitator
+        )
+        parts.append(
+            "<h3>The facilitator's records</h3><table><tr><th>operation</th><th>outcome</th>"
+            f"<th>message</th><th>transaction</th></tr>{rows}</table>"
+        )
     parts.append("<h3>Client output (last lines)</h3>" + _pre(ev.output or "(none)"))
     return "\n".join(parts)
 

@@ -178,6 +178,12 @@ def report(response: X402Response, verbose: bool, out: TextIO) -> int:
     )
     if payment.payment_id:
         print(f"   payment identifier {payment.payment_id}", file=out)
+    if response.expired_hint:
+        print(
+            f"   the server's blockhash hint {response.expired_hint} had expired (the first "
+            "payment was refused, BlockhashNotFound): signed again with the chain's own",
+            file=out,
+        )
     if verbose:
         print(_json(payment.wire), file=out)
     print(f"<- {response.status} ({_ms(response.timings.paid_request)})", file=out)

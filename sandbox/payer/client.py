@@ -36,6 +36,7 @@ from sandbox.protocol import (
     decode_payment_required,
     decode_payment_required_v1,
     decode_settle_response,
+    reasons,
 )
 from sandbox.protocol.payment_identifier import EXTENSION as PAYMENT_ID_EXTENSION
 from sandbox.protocol.payment_identifier import new_payment_id
@@ -75,6 +76,9 @@ class X402Response:
     rejection: str | None = None  # why a 402 answering our payment refused it
     timings: PhaseTimings = field(default_factory=PhaseTimings)
     sign_in: str | None = None  # the SIGN-IN-WITH-X header sent (signed in instead of paying)
+    # the server's extra.recentBlockhash, when a payment signed with it was refused because the
+    # chain no longer knows it (this payment was then signed again with the chain's own)
+    expired_hint: str | None = None
 
     @property
     def signed_in(self) -> bool:
@@ -144,6 +148,20 @@ def _rejection(
     return error or None
 
 
+def _expired_hint(response: X402Response) -> bool:
+    """The payment was signed with the server's extra.recentBlockhash and refused because the
+    chain does not know that blockhash (it expired, or was never this chain's)."""
+    payment = response.payment
+    if payment is None or response.rejection != reasons.TRANSACTION_SIMULATION_FAILED:
+        return False
+    hint = blockhash_hint(payment.requirements)
+    return (
+        hint is not None
+        and payment.transaction.message.recent_blockhash == hint
+        and "BlockhashNotFound" in response.text
+    )
+
+
 class X402Client:
     """Pays 402s with `keypair`. Share one client across many concurrent requests: it keeps one
     aiohttp session and one blockhash/mint cache."""
@@ -204,11 +222,15 @@ class X402Client:
         resource: Any = None,
         payment_id: str | None = None,
         extensions: dict[str, Any] | None = None,
+        *,
+        use_hint: bool = True,
     ) -> Payment:
         """Build and sign a payment for `requirements` (fetching mint facts and a blockhash);
-        extensions: the 402's, echoed."""
+        extensions: the 402's, echoed; use_hint: take `extra.recentBlockhash` when there is
+        one (else the chain's, cached)."""
         mint = await self.facts.mint(requirements.asset)
-        blockhash = blockhash_hint(requirements) or await self.facts.blockhash()
+        hint = blockhash_hint(requirements) if use_hint else None
+        blockhash = hint or await self.facts.blockhash()
         return build_payment(
             requirements, self.keypair, mint, blockhash, resource=resource,
             create_ata=self.create_ata, payment_id=payment_id, extensions=extensions,
@@ -253,11 +275,23 @@ class X402Client:
         challenge = read_challenge(response_headers, body, self.x402_version)
         requirements = self.policy.choose(challenge.accepts)
         resource = challenge.resource if isinstance(challenge, PaymentRequired) else None
-        payment_id = self._payment_id(challenge, payment_id)
+        chosen_id = payment_id
+        payment_id = self._payment_id(challenge, chosen_id)
         extensions = getattr(challenge, "extensions", None)
         payment = await self.prepare(requirements, resource, payment_id, extensions)
         timings.sign = time.perf_counter() - started
-        return await self._pay(method, url, base_headers, kwargs, challenge, payment, timings)
+        response = await self._pay(method, url, base_headers, kwargs, challenge, payment, timings)
+        if not _expired_hint(response):
+            return response
+        # The server's blockhash hint had expired: a transaction signed with it can never land,
+        # so one signed again with the chain's own blockhash cannot charge twice.
+        refused_after = timings.paid_request or 0.0
+        payment_id = self._payment_id(challenge, chosen_id)
+        payment = await self.prepare(requirements, resource, payment_id, extensions, use_hint=False)
+        response = await self._pay(method, url, base_headers, kwargs, challenge, payment, timings)
+        timings.paid_request = (timings.paid_request or 0.0) + refused_after
+        response.expired_hint = str(blockhash_hint(requirements))
+        return response
 
     async def sign_in(
         self, url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None

@@ -83,6 +83,15 @@ def test_the_sandbox_payer_passes_every_case_on_its_own_stack(tmp_path: Path) ->
     assert "paid offer 1 of 2" in verdicts["two-offers"]["message"]  # the cheaper one
     slow = verdicts["slow-paid-answer"]["evidence"]
     assert len(slow["landed"]) == 1 and slow["requests"][-1]["status"] == 200
+    # The stale hint: the payer's first payment is refused, the second signed with a live one.
+    stale = verdicts["stale-blockhash-hint"]
+    hint = stale["evidence"]["offer"]["blockhash_hint"]
+    first, second = _sent(stale)
+    assert first["blockhash"] == hint and second["blockhash"] != hint
+    assert stale["message"].startswith("after 1 refused on the hint, paid once")
+    (refusal,) = [r for r in stale["evidence"]["facilitator"] if r["operation"] == "verify"]
+    assert refusal["reason"] == "transaction_simulation_failed"
+    assert "BlockhashNotFound" in refusal["message"]
 
 
 def _wrong(stack: StackInfo, case: str, kind: str, tmp_path: Path) -> tuple[dict, str]:
@@ -183,6 +192,25 @@ def test_a_retry_with_a_new_payment_id_fails_and_a_resend_passes(stack, tmp_path
     statuses = [r["status"] for r in verdict["evidence"]["requests"] if r["payment_header"]]
     assert statuses == [502, 200] and len(verdict["evidence"]["landed"]) == 1
     assert "retried 1 time(s) with the same id" in verdict["message"]
+
+
+def test_a_client_that_trusts_an_expired_hint_is_warned_with_the_facilitators_reason(
+    stack, tmp_path
+) -> None:
+    report = tmp_path / "trust-hint.json"
+    result = check_client(
+        "stale-blockhash-hint", "--use-running", "--home", stack.home, "--json", report,
+        "--", sys.executable, WRONG_CLIENT, "--break", "trust-hint",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr  # a SHOULD: a warning
+    assert "WARN" in result.stdout and "1 warning(s): stale-blockhash-hint" in result.stdout
+    (verdict,) = json.loads(report.read_text())["cases"]
+    hint = verdict["evidence"]["offer"]["blockhash_hint"]
+    (sent,) = _sent(verdict)
+    assert sent["blockhash"] == hint and verdict["evidence"]["landed"] == []
+    assert f"signed 1 transaction(s) with the expired hint {hint}" in verdict["message"]
+    assert "the facilitator refused 1: transaction_simulation_failed" in verdict["message"]
+    assert verdict["evidence"]["usdcChange"] == 0
 
 
 def test_two_offers_paying_both_fails_and_paying_the_second_passes(stack, tmp_path) -> None:

@@ -14,6 +14,8 @@ once, broken the way --break says, with the sandbox payer's own builders.
     any-price pays whatever price is asked
     offer2    pays the second v2 offer of the 402 (not wrong: one of two offers)
     every-offer pays every v2 offer of the 402
+    trust-hint signs with the 402's extra.recentBlockhash whenever there is one, and never
+              again when that payment is refused (as the reference SDKs build)
 """
 
 from __future__ import annotations
@@ -24,14 +26,21 @@ import os
 
 import aiohttp
 
-from sandbox.payer import ChainFacts, RpcClient, build_payment, load_keypair, read_challenge
+from sandbox.payer import (
+    ChainFacts,
+    RpcClient,
+    blockhash_hint,
+    build_payment,
+    load_keypair,
+    read_challenge,
+)
 from sandbox.payer.mutations import missing_instruction, wrong_amount
 from sandbox.protocol import PaymentRequirements
 from sandbox.protocol.payment_identifier import EXTENSION, new_payment_id
 
 BREAKS = (
     "memo", "amount", "mainnet", "fee", "repay", "resend", "v2only", "no-id", "impatient",
-    "any-price", "offer2", "every-offer",
+    "any-price", "offer2", "every-offer", "trust-hint",
 )  # fmt: skip
 PATIENCE = 3.0  # seconds the impatient client waits for a paid answer
 
@@ -62,6 +71,8 @@ async def _pay_once(session, facts, keypair, url: str, kind: str) -> int:
     offers = [o for o in challenge.accepts if isinstance(o, PaymentRequirements)]
     mint = await facts.mint(offers[0].asset)
     blockhash = await facts.blockhash()
+    if kind == "trust-hint":
+        blockhash = blockhash_hint(offers[0]) or blockhash
     extensions = challenge.extensions
     if kind in ("offer2", "every-offer"):
         chosen = offers[1:2] if kind == "offer2" else offers
