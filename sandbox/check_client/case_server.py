@@ -242,8 +242,10 @@ class CaseServer:
         asset: str,
         pay_to: str,
         hint: tuple[str, int] | None = None,
+        route_binding: str = "memo",
     ) -> None:
-        """hint: (blockhash, lastValidBlockHeight) put in every offer (the stale-hint case)."""
+        """hint: (blockhash, lastValidBlockHeight) put in every offer (the stale-hint case);
+        route_binding: the paywall's (none: offers without extra.memo, but in the memo case)."""
         self.log: list[RequestSeen] = []
         self.path = PATH.format(case=case.name)
         self.paywall = Paywall(
@@ -253,6 +255,7 @@ class CaseServer:
             asset=asset,
             rpc_url=rpc_url,
             memo_secret=os.urandom(32),
+            route_binding="memo" if case.memo_always else route_binding,
         )
         route = PricedRoute(
             self.path,

@@ -31,6 +31,8 @@ class Case:
     usdc: int = PAYER_USDC
     disguise: bool = False  # offers say mainnet (offer_rewrites.network_disguise)
     stale_hint: bool = False  # offers hint a blockhash the chain expired (offer_rewrites)
+    # offers carry extra.memo whatever check-client's --route-binding says (the memo case)
+    memo_always: bool = False
     v1_only: bool = False  # the server speaks x402 v1 only (case_server.V1Only)
     mode: str = "authorization"  # the route's settlement mode (PricedRoute.mode)
     payment_identifier: str = "off"  # PricedRoute.payment_identifier
@@ -294,7 +296,12 @@ CASES: dict[str, Case] = {
     case.name: case
     for case in (
         Case("happy-path-v2", "pay once and get the paid request answered 200", happy_path),
-        Case("memo-copied", "copy extra.memo into exactly one Memo instruction", memo_copied),
+        Case(
+            "memo-copied",
+            "copy extra.memo into exactly one Memo instruction",
+            memo_copied,
+            memo_always=True,
+        ),
         Case("exact-terms", "transfer the offered amount to payTo's token account", exact_terms),
         Case(
             "mainnet-only",

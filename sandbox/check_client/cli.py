@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--slot-ms", type=int, default=0, help="slot time of the stack check-client starts"
     )
+    parser.add_argument(
+        "--route-binding",
+        choices=("memo", "none"),
+        default="memo",
+        help="memo (default): offers carry extra.memo, which the scheme says a client MUST copy; "
+        "none: offers without it except in memo-copied, to judge a client that copies no memo on "
+        "every other case",
+    )
     return parser
 
 
@@ -101,13 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"  {result.case.name}: {verdict}", highlight=False)
 
     try:
-        results = asyncio.run(run_cases(cases, target, command, args.timeout, progress))
+        results = asyncio.run(
+            run_cases(cases, target, command, args.timeout, progress, args.route_binding)
+        )
     except HarnessError as exc:
         print(f"x402-sandbox check-client: {exc}", file=sys.stderr)
         return 2
     finally:
         target.close()
-    print_report(results, console)
+    print_report(results, console, args.route_binding)
     if args.json:
         write_json(args.json, results, command)
     if args.junit:

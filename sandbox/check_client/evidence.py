@@ -113,6 +113,7 @@ class RequestSeen:
     transaction: TxFacts | None = None  # the payload's transaction, decoded
     decode_error: str | None = None
     offers: list[dict[str, Any]] = field(default_factory=list)  # a 402's v2 accepts
+    error: str | None = None  # a 402's error: why the server refused this request's payment
     receipt: dict[str, Any] | None = None  # PAYMENT-RESPONSE / X-PAYMENT-RESPONSE, decoded
 
     @property
@@ -126,6 +127,8 @@ class RequestSeen:
             if self.transaction is not None:
                 text += f", client signature {self.transaction.signatures[-1][:16]}.."
             text += ")"
+        if self.paid and self.error:
+            text += f" refused: {self.error}"
         if self.receipt is not None:
             state = "settled" if self.receipt.get("success") else self.receipt.get("errorReason")
             text += f" receipt: {state}"
@@ -158,7 +161,9 @@ def record_response(seen: RequestSeen, status: int, raw_headers: list[tuple[byte
         lower = name.decode("latin-1").lower()
         try:
             if lower == "payment-required":
-                seen.offers = decode_payment_required(value).to_wire().get("accepts", [])
+                challenge = decode_payment_required(value).to_wire()
+                seen.offers = challenge.get("accepts", [])
+                seen.error = challenge.get("error") or None
             elif lower in _RECEIPT_HEADERS:
                 seen.receipt = decode_settle_response(value, _RECEIPT_HEADERS[lower]).to_wire()
         except ProtocolError as exc:

@@ -200,7 +200,13 @@ async def _set_faults(target: Target, faults: list[dict[str, Any]]) -> None:
 
 
 async def _run_case(
-    case: Case, target: Target, chain: _Chain, command: list[str], timeout: float, work: Path
+    case: Case,
+    target: Target,
+    chain: _Chain,
+    command: list[str],
+    timeout: float,
+    work: Path,
+    route_binding: str,
 ) -> CaseResult:
     keypair = Keypair()
     payer = str(keypair.pubkey())
@@ -218,6 +224,7 @@ async def _run_case(
         asset=target.asset,
         pay_to=target.merchant,
         hint=hint,
+        route_binding=route_binding,
     )
     await server.start()
     try:
@@ -263,14 +270,19 @@ async def run_cases(
     command: list[str],
     timeout: float,
     progress: Callable[[CaseResult], None] = lambda _result: None,
+    route_binding: str = "memo",
 ) -> list[CaseResult]:
-    """Each case in turn (they share the facilitator, whose faults one case sets)."""
+    """Each case in turn (they share the facilitator, whose faults one case sets).
+    route_binding none: offers without extra.memo (but in the memo case), so that a client
+    that copies no memo is judged on the other cases too."""
     chain = _Chain(target)
     results = []
     try:
         with tempfile.TemporaryDirectory(prefix="x402-check-client-keys-") as work:
             for case in cases:
-                result = await _run_case(case, target, chain, command, timeout, Path(work))
+                result = await _run_case(
+                    case, target, chain, command, timeout, Path(work), route_binding
+                )
                 progress(result)
                 results.append(result)
     finally:

@@ -22,7 +22,16 @@ def _verdict(result: CaseResult) -> str:
     return "[red]FAIL[/red]" if result.case.level == "MUST" else "[yellow]WARN[/yellow]"
 
 
-def print_report(results: list[CaseResult], console: Console) -> None:
+def _memo_less(results: list[CaseResult]) -> bool:
+    """The memo case saw only transactions without a Memo instruction."""
+    for result in results:
+        if result.case.name == "memo-copied" and not result.passed:
+            sent = [r.transaction for r in result.evidence.paid_requests if r.transaction]
+            return bool(sent) and all(not tx.memos for tx in sent)
+    return False
+
+
+def print_report(results: list[CaseResult], console: Console, route_binding: str = "memo") -> None:
     table = Table("case", "level", "verdict", "what was seen", "payments", "client")
     for result in results:
         ev = result.evidence
@@ -69,6 +78,12 @@ def print_report(results: list[CaseResult], console: Console) -> None:
         for line in tail:
             short = line if len(line) <= 200 else line[:200] + "..."  # the rest is in --json
             console.print(f"  client | {short}", highlight=False, markup=False)
+    if route_binding == "memo" and _memo_less(results):
+        console.print(
+            "[yellow]hint:[/yellow] this client puts no Memo instruction in its transactions, "
+            "so every offer with extra.memo refused it; run again with --route-binding none to "
+            "judge it on the other cases (offers without extra.memo)"
+        )
     failed = [r.case.name for r in results if not r.passed and r.case.level == "MUST"]
     warned = [r.case.name for r in results if not r.passed and r.case.level != "MUST"]
     if warned:

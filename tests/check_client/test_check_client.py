@@ -116,10 +116,30 @@ def _sent(verdict: dict) -> list[dict]:
 
 
 def test_a_client_that_drops_the_memo_fails_memo_copied(stack, tmp_path) -> None:
-    verdict, _out = _wrong(stack, "memo-copied", "memo", tmp_path)
+    verdict, out = _wrong(stack, "memo-copied", "memo", tmp_path)
     (sent,) = _sent(verdict)
     assert sent["memos"] == []
     assert f"transaction {sent['signature']} carries 0 Memo instructions" in verdict["message"]
+    paid = [r for r in verdict["evidence"]["requests"] if r["payment_header"]]
+    assert paid[0]["error"] == "invalid_exact_svm_payload_memo_count"  # the server's refusal
+    assert "run again with --route-binding none" in " ".join(out.split())
+
+
+def test_route_binding_none_judges_a_memo_less_client_on_the_other_cases(stack, tmp_path) -> None:
+    """Offers without extra.memo (but in memo-copied): the memo-less client pays there."""
+    report = tmp_path / "none.json"
+    result = check_client(
+        "memo-copied", "happy-path-v2", "--route-binding", "none", "--use-running", "--home",
+        stack.home, "--json", report, "--", sys.executable, WRONG_CLIENT, "--break", "memo",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    verdicts = {c["case"]: c for c in json.loads(report.read_text())["cases"]}
+    happy = verdicts["happy-path-v2"]
+    assert happy["passed"] and len(happy["evidence"]["landed"]) == 1
+    assert "memo" not in happy["evidence"]["requests"][0]["offers"][0]["extra"]
+    memo = verdicts["memo-copied"]
+    assert not memo["passed"] and "memo" in memo["evidence"]["requests"][0]["offers"][0]["extra"]
+    assert "--route-binding none" not in " ".join(result.stdout.split())  # no hint: it is on
 
 
 def test_a_client_that_underpays_fails_exact_terms(stack, tmp_path) -> None:
