@@ -68,7 +68,7 @@ interop: $(STAMP)
 	@bash interop/run.sh
 
 # The JavaScript fixture (js/) and the JS/TS examples (examples/) with node --test, vitest and jest;
-# npm ci from the committed lock files when needed (js/run-tests.sh).
+# npm ci of the workspace (one package-lock.json at the root) when needed (js/npm-ci.sh).
 test-js: $(STAMP)
 	@bash js/run-tests.sh
 

@@ -36,18 +36,12 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]
   echo "$wanted" >"$stamp"
 fi
 
-# The official TypeScript SDK (interop/ts/, tests interop/tests/test_ts_*.py): `npm ci` from the
-# committed package-lock.json when node_modules is missing or the lock file or node changed.
-# Without node the TS tests skip themselves (and say why).
-ts=interop/ts
-ts_stamp=$ts/node_modules/.installed
+# The TypeScript SDKs and the node example clients (interop/ts/, examples/; tests
+# interop/tests/test_ts_*.py, test_check_client_sdk.py): the workspace's one `npm ci`
+# (js/npm-ci.sh) when node_modules is missing or the lock file or node changed. Without node the
+# TypeScript tests skip themselves (and say why).
 if command -v node >/dev/null 2>&1; then
-  ts_wanted=$( (cat "$ts/package.json" "$ts/package-lock.json"; node --version) | sha256sum | cut -d' ' -f1)
-  if [ ! -d "$ts/node_modules" ] || [ "$(cat "$ts_stamp" 2>/dev/null)" != "$ts_wanted" ]; then
-    echo "interop: npm ci in $ts..."
-    (cd "$ts" && npm ci --no-audit --no-fund --loglevel=error)
-    echo "$ts_wanted" >"$ts_stamp"
-  fi
+  bash js/npm-ci.sh
 else
   echo "interop: node is not installed; the TypeScript SDK tests will be skipped" >&2
 fi

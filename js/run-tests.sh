@@ -2,9 +2,9 @@
 # `make test-js`: the JavaScript fixture (js/, node --test) and every example (examples/, vitest
 # and jest), each starting its own sandbox stack on free loopback ports through the CLI.
 #
-# npm ci from the committed lock files (examples/package-lock.json, examples/nextjs/...) when
-# node_modules is missing or the lock file or node changed; then `next build` of the Next.js
-# example (about 15 s on 2 cores).
+# npm ci of the workspace (js/npm-ci.sh: one package-lock.json at the root) when node_modules is
+# missing or the lock file or node changed; then `next build` of the Next.js example
+# (examples-nextjs/, about 15 s on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,21 +13,10 @@ if ! command -v node >/dev/null 2>&1; then
   exit 1
 fi
 
-npm_ci() {
-  local dir=$1 stamp=$1/node_modules/.installed wanted
-  wanted=$( (cat "$dir/package.json" "$dir/package-lock.json"; node --version) | sha256sum | cut -d' ' -f1)
-  if [ ! -d "$dir/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-    echo "test-js: npm ci in $dir..."
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-    echo "$wanted" >"$stamp"
-  fi
-}
-
 started=$(date +%s)
-npm_ci examples
-npm_ci examples/nextjs
-echo "test-js: next build in examples/nextjs..."
-(cd examples/nextjs && NEXT_TELEMETRY_DISABLED=1 npx --no-install next build >/dev/null)
+bash js/npm-ci.sh
+echo "test-js: next build in examples-nextjs..."
+(cd examples-nextjs && NEXT_TELEMETRY_DISABLED=1 npx --no-install next build >/dev/null)
 
 echo "test-js: js/ (node --test)"
 (cd js && node --test --test-reporter=spec test/)

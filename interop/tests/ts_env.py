@@ -1,8 +1,8 @@
 """Running the official TypeScript SDK and @solana/kit from the project's test process.
 
-The scripts live in interop/ts/ (plain .mjs, no build step; packages pinned by its
-package-lock.json and installed by interop/run.sh with `npm ci`). Each runs as a node
-subprocess and talks to the sandbox over loopback HTTP/WebSocket only.
+The scripts live in interop/ts/ (plain .mjs, no build step; packages pinned by the workspace's
+one package-lock.json at the root and installed by interop/run.sh with js/npm-ci.sh). Each runs
+as a node subprocess and talks to the sandbox over loopback HTTP/WebSocket only.
 """
 
 from __future__ import annotations
@@ -38,10 +38,8 @@ needs_node = pytest.mark.skipif(
 
 def _node() -> str:
     assert NODE is not None  # guarded by needs_node
-    if not (TS_DIR / "node_modules" / "@x402" / "svm").is_dir():
-        pytest.fail(
-            f"{TS_DIR / 'node_modules'} is missing: run `bash interop/run.sh` (it runs `npm ci`)"
-        )
+    if not (ROOT / "node_modules" / "@x402" / "svm").is_dir():
+        pytest.fail(f"{ROOT / 'node_modules'} is missing: run `bash interop/run.sh` (js/npm-ci.sh)")
     return NODE
 
 

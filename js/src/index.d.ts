@@ -1,7 +1,7 @@
 // Types for x402-solana-sandbox (src/index.js). No build step: the package ships plain ESM.
 
 export interface StartOptions {
-  /** Connect to this running stack's stack.env instead of starting one (default: $X402_SANDBOX_ENV_FILE). */
+  /** Connect to this running stack's stack.env instead of starting one (default: $X402_SANDBOX_ENV_FILE; "" starts a stack of its own all the same). */
   envFile?: string;
   /** The sandbox checkout (default: the repository this package lives in). */
   root?: string;

@@ -1,7 +1,7 @@
-// The Next.js example (examples/nextjs: a route handler with @x402/next's withX402) under
+// The Next.js example (examples-nextjs: a route handler with @x402/next's withX402) under
 // `next start` on the sandbox of vitest's globalSetup, paid by @x402/fetch. `make test-js`
-// builds it first (npm ci + next build in examples/nextjs); a checkout without a build gets
-// one here.
+// builds it first (the workspace's npm ci + next build in examples-nextjs); a checkout without
+// a build gets one here.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
@@ -12,8 +12,9 @@ import { connectSandbox, isProcessAlive } from "x402-solana-sandbox";
 import { pay } from "../../x402-fetch-client.js";
 import { expectPaidOnChain, newMerchant } from "../onchain.js";
 
-const app = join(import.meta.dirname, "..", "..", "nextjs");
-const next = join(app, "node_modules", ".bin", "next");
+const root = join(import.meta.dirname, "..", "..", "..");
+const app = join(root, "examples-nextjs");
+const next = join(root, "node_modules", ".bin", "next"); // the workspace's one node_modules
 const sandbox = connectSandbox();
 let child;
 let url;
@@ -30,7 +31,7 @@ function freePort() {
 }
 
 beforeAll(async () => {
-  if (!existsSync(next)) throw new Error(`${app}: run \`npm ci\` there first (make test-js does)`);
+  if (!existsSync(next)) throw new Error(`${app}: run \`npm ci\` in ${root} first (make test-js does)`);
   if (!existsSync(join(app, ".next", "BUILD_ID"))) {
     const build = spawnSync(next, ["build"], { cwd: app, encoding: "utf8", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
     if (build.status !== 0) throw new Error(`next build failed: ${build.stdout}${build.stderr}`);
@@ -76,7 +77,7 @@ test("the Next.js route answers 402 without payment", async () => {
 
 test("@x402/fetch pays the Next.js route handler: merchant +$0.01 on chain, one transaction", async () => {
   const payer = await sandbox.newPayer(1);
-  const result = await expectPaidOnChain(sandbox, merchant, 10_000, () =>
+  const result = await expectPaidOnChain(sandbox, { merchant, payer: payer.address, price: 10_000 }, () =>
     pay(`${url}/api/premium`, { secretKey: payer.secretKey, rpcUrl: sandbox.rpcUrl }),
   );
   expect(result.body).toEqual({ message: "paid content from Next.js" });

@@ -27,7 +27,7 @@ function runWithOldPython(command, args) {
 const expected = /^SandboxError: x402-sandbox needs Python 3\.11\+, and `python3` is Python 3\.9: install Python 3\.11 or newer/;
 
 test("jest globalSetup: exactly one line", () => {
-  const result = runWithOldPython(join(examples, "node_modules", ".bin", "jest"), []);
+  const result = runWithOldPython(join(examples, "..", "node_modules", ".bin", "jest"), []);
   expect(result.status).not.toBe(0);
   const lines = (result.stdout + result.stderr).trim().split("\n");
   expect(lines).toHaveLength(1);
@@ -36,7 +36,7 @@ test("jest globalSetup: exactly one line", () => {
 });
 
 test("vitest globalSetup: the one line, and no stack trace", () => {
-  const result = runWithOldPython(join(examples, "node_modules", ".bin", "vitest"), ["run", "test/vitest/express.test.js"]);
+  const result = runWithOldPython(join(examples, "..", "node_modules", ".bin", "vitest"), ["run", "test/vitest/express.test.js"]);
   expect(result.status).not.toBe(0);
   const output = result.stdout + result.stderr;
   const errors = output.split("\n").filter((line) => /Error/.test(line) && !/Unhandled Error/.test(line));
