@@ -6,44 +6,26 @@
 //
 // Sandbox settings: the wallet's network ("devnet": the sandbox presents itself as devnet), the
 // USDC mint and the RPC URL the payment handler reads the blockhash and the mint from.
+// retryCount 0: faremeter's default (2) signs a new transaction each time a paid request still
+// answers 402, so a slow settlement charges two or three times (faremeter-retry-client.js).
 import { wrap } from "@faremeter/fetch";
 import { exact } from "@faremeter/payment-solana";
 import { createLocalWallet } from "@faremeter/wallet-solana";
-import { readFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+
+import { readAnswer, runFromCommandLine } from "./client-cli.js";
 
 /**
  * GET `url`, paying its 402. Resolves to { status, body, receipt } (receipt: the decoded
  * PAYMENT-RESPONSE / X-PAYMENT-RESPONSE header).
  * @param {string} url
  * @param {{ secretKey: Uint8Array, rpcUrl: string, usdcMint: string }} payer
+ * @param {{ retryCount?: number }} [options] faremeter's retryCount (default here: 0)
  */
-export async function pay(url, { secretKey, rpcUrl, usdcMint }) {
+export async function pay(url, { secretKey, rpcUrl, usdcMint }, { retryCount = 0 } = {}) {
   const wallet = await createLocalWallet("devnet", secretKey);
   const handler = exact.createPaymentHandler(wallet, usdcMint, rpcUrl);
-  const paidFetch = wrap(fetch, { handlers: [handler], retryCount: 0 });
-  const response = await paidFetch(url, { method: "GET" });
-  const header = response.headers.get("PAYMENT-RESPONSE") ?? response.headers.get("X-PAYMENT-RESPONSE");
-  const text = await response.text();
-  let body = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  const receipt = header ? JSON.parse(Buffer.from(header, "base64").toString("utf8")) : null;
-  return { status: response.status, body, receipt };
+  const paidFetch = wrap(fetch, { handlers: [handler], retryCount });
+  return readAnswer(await paidFetch(url, { method: "GET" }));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const env = process.env;
-  const url = process.argv[2] ?? `${env.X402_SANDBOX_SERVER_URL}/api/premium-content`;
-  if (!env.X402_SANDBOX_PAYER_KEYPAIR || !env.X402_SANDBOX_RPC_URL || !env.X402_SANDBOX_USDC_MINT) {
-    console.error("run with --env-file=path/to/.sandbox/stack.env (make up writes it)");
-    process.exit(64);
-  }
-  const secretKey = Uint8Array.from(JSON.parse(readFileSync(env.X402_SANDBOX_PAYER_KEYPAIR, "utf8")));
-  const result = await pay(url, { secretKey, rpcUrl: env.X402_SANDBOX_RPC_URL, usdcMint: env.X402_SANDBOX_USDC_MINT });
-  console.log(JSON.stringify(result, null, 2));
-  process.exit(result.status === 200 ? 0 : 1);
-}
+await runFromCommandLine(import.meta.url, pay);

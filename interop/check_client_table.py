@@ -3,8 +3,9 @@
     .venv/bin/python interop/check_client_table.py            # prints the Markdown table
 
 Each client runs as a black box (`x402-sandbox check-client --json`, its own stack per client);
-a client whose runtime is missing (.venv-interop, interop/ts/node_modules, examples/node_modules:
-`make interop` and `make test-js` install them) is left out, saying so on stderr.
+a client whose runtime is missing (.venv-interop, the workspace's node_modules:
+`make interop` installs them) is left out, saying so on stderr. A client marked † copies no
+extra.memo: it is run with `--route-binding none`, so that the other cases can judge it.
 """
 
 from __future__ import annotations
@@ -25,39 +26,47 @@ EXAMPLE_ENV = [
     f"X402_SANDBOX_USDC_MINT={USDC}",
 ]  # fmt: skip
 
-# column -> (what must exist, the command); interop/README.md says what each column runs
-CLIENTS: dict[str, tuple[Path, list[str]]] = {
+MEMO_LESS = ["--route-binding", "none"]  # for a client that copies no extra.memo (marked †)
+
+# column -> (what must exist, check-client's flags, the command); interop/README.md says what
+# each column runs
+CLIENTS: dict[str, tuple[Path, list[str], list[str]]] = {
     "sandbox payer": (
-        ROOT / ".venv" / "bin" / "python",
+        ROOT / ".venv" / "bin" / "python", [],
         [str(ROOT / ".venv/bin/python"), "-m", "sandbox.payer", "{url}", "--keypair",
          "{keypair}", "--rpc-url", "{rpc}"],
     ),
     "x402 2.25.0 (Python)": (
-        ROOT / ".venv-interop" / "bin" / "python",
+        ROOT / ".venv-interop" / "bin" / "python", [],
         [str(ROOT / ".venv-interop/bin/python"), str(ROOT / "interop/sdk/client_pay.py"), "{url}",
          "--keypair", "{keypair}", "--rpc-url", "{rpc}"],
     ),
     "@x402/fetch 2.27.0": (
-        ROOT / "interop" / "ts" / "node_modules" / "@x402",
+        ROOT / "node_modules" / "@x402" / "fetch", [],
         [NODE, str(ROOT / "interop/ts/client_pay.mjs"), "{url}", "{keypair}", "{rpc}"],
     ),
-    "x402-fetch-client.js": (
-        ROOT / "examples" / "node_modules" / "@x402",
-        [*EXAMPLE_ENV, NODE, str(ROOT / "examples/x402-fetch-client.js"), "{url}"],
-    ),
-    "faremeter-client.js": (
-        ROOT / "examples" / "node_modules" / "@faremeter",
-        [*EXAMPLE_ENV, NODE, str(ROOT / "examples/faremeter-client.js"), "{url}"],
-    ),
+    **{
+        f"{script}{' †' if flags else ''}": (
+            ROOT / "node_modules" / package, flags,
+            [*EXAMPLE_ENV, NODE, str(ROOT / "examples" / script), "{url}"],
+        )
+        for script, package, flags in [
+            ("x402-fetch-client.js", "@x402/fetch", []),
+            ("faremeter-client.js", "@faremeter/fetch", []),
+            ("faremeter-retry-client.js", "@faremeter/fetch", []),
+            ("x402-solana-client.js", "x402-solana", MEMO_LESS),
+            ("x402-fetch-v1-client.js", "x402-fetch", MEMO_LESS),
+        ]
+    },
 }  # fmt: skip
 
 
-def run(command: list[str]) -> list[dict]:
+def run(flags: list[str], command: list[str]) -> list[dict]:
     with tempfile.TemporaryDirectory() as work:
         report = Path(work) / "report.json"
         result = subprocess.run(
             [str(ROOT / ".venv/bin/python"), "-m", "sandbox.cli", "check-client",
-             "--json", str(report), "--", *command],
+             "--json", str(report), *flags, "--", *command],
             capture_output=True, text=True, timeout=600, cwd=ROOT,
         )  # fmt: skip
         if result.returncode == 2 or not report.exists():
@@ -73,12 +82,12 @@ def verdict(case: dict) -> str:
 
 def main() -> int:
     columns: dict[str, list[dict]] = {}
-    for name, (needed, command) in CLIENTS.items():
+    for name, (needed, flags, command) in CLIENTS.items():
         if not needed.exists():
             print(f"left out {name}: {needed} is missing", file=sys.stderr)
             continue
         print(f"running {name}...", file=sys.stderr)
-        columns[name] = run(command)
+        columns[name] = run(flags, command)
     if not columns:
         return 1
     names = list(columns)
@@ -89,6 +98,9 @@ def main() -> int:
         level = columns[names[0]][index]["level"]
         cells = [verdict(columns[n][index]) for n in names]
         print(f"| `{case}` ({level}) | " + " | ".join(cells) + " |")
+    if any(flags for _, flags, _ in CLIENTS.values()):
+        print("\n† copies no `extra.memo`: run with `--route-binding none` (offers without it,")
+        print("except in `memo-copied`), so that every other case can judge it.")
     return 0
 
 

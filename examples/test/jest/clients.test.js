@@ -13,7 +13,7 @@ const merchant = sandbox.merchant.address;
 
 test("the @x402/fetch client pays the sample server: merchant +$0.01, one transaction", async () => {
   const payer = sandbox.payers[0];
-  const result = await expectPaidOnChain(sandbox, merchant, 10_000, () =>
+  const result = await expectPaidOnChain(sandbox, { merchant, payer: payer.address, price: 10_000 }, () =>
     payWithX402Fetch(url, { secretKey: payer.secretKey, rpcUrl: sandbox.rpcUrl }),
   );
   expect(result.body.kind).toBe("premium");
@@ -21,7 +21,7 @@ test("the @x402/fetch client pays the sample server: merchant +$0.01, one transa
 
 test("the @faremeter/fetch client pays the sample server: merchant +$0.01, one transaction", async () => {
   const payer = sandbox.payers[1];
-  const result = await expectPaidOnChain(sandbox, merchant, 10_000, () =>
+  const result = await expectPaidOnChain(sandbox, { merchant, payer: payer.address, price: 10_000 }, () =>
     payWithFaremeter(url, { secretKey: payer.secretKey, rpcUrl: sandbox.rpcUrl, usdcMint: sandbox.usdcMint }),
   );
   expect(result.body.kind).toBe("premium");

@@ -27,7 +27,7 @@ test("the Express example answers 402 without payment", async () => {
 
 test("@x402/fetch pays the Express example: merchant +$0.01 on chain, one transaction", async () => {
   const payer = await sandbox.newPayer(1);
-  const result = await expectPaidOnChain(sandbox, merchant, 10_000, () =>
+  const result = await expectPaidOnChain(sandbox, { merchant, payer: payer.address, price: 10_000 }, () =>
     pay(`${server.url}/api/premium`, { secretKey: payer.secretKey, rpcUrl: sandbox.rpcUrl }),
   );
   expect(result.body).toEqual({ message: "paid content from Express" });

@@ -20,7 +20,7 @@ afterAll(async () => {
 
 test("@x402/fetch pays the Hono example: merchant +$0.01 on chain, one transaction", async () => {
   const payer = await sandbox.newPayer(1);
-  const result = await expectPaidOnChain(sandbox, merchant, 10_000, () =>
+  const result = await expectPaidOnChain(sandbox, { merchant, payer: payer.address, price: 10_000 }, () =>
     pay(`${server.url}/api/premium`, { secretKey: payer.secretKey, rpcUrl: sandbox.rpcUrl }),
   );
   expect(result.body).toEqual({ message: "paid content from Hono" });
