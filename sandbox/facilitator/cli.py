@@ -115,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
         "before the transfer, its rent paid by the fee payer (every account pinned)",
     )
     p.add_argument(
+        "--max-created-accounts-per-minute",
+        type=int,
+        default=int(_env("MAX_CREATED_ACCOUNTS_PER_MINUTE") or 60),
+        metavar="N",
+        help="with --allow-create-ata: the fee payer funds at most N new token accounts a minute "
+        "(create_ata_refused beyond; 0: no limit), and never one it funded before (default 60)",
+    )
+    p.add_argument(
         "--settle-status",
         action="store_true",
         default=bool(_env("SETTLE_STATUS")),
@@ -195,6 +203,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise ValueError("--max-compute-unit-price must be at least 0")
     if not args.payer_cooldown_s >= 0:  # NaN too
         raise ValueError("--payer-cooldown-s must be at least 0")
+    if args.max_created_accounts_per_minute < 0:
+        raise ValueError("--max-created-accounts-per-minute must be at least 0")
     if args.ledger_memory_rows < 1:
         raise ValueError("--ledger-memory-rows must be at least 1")
     if args.require_admin_token and not args.admin_token:
@@ -228,6 +238,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         preflight_allow=tuple(args.preflight_allow),
         postflight_allow=tuple(args.postflight_allow),
         allow_create_ata=args.allow_create_ata,
+        max_created_accounts_per_minute=args.max_created_accounts_per_minute,
         settle_status=args.settle_status,
     )
 

@@ -11,6 +11,11 @@ simulation before sending is free. So:
                   balance moved between simulation and landing, by a transaction of its own)
                   is refused as payer_temporarily_refused for `--payer-cooldown-s` seconds:
                   at most one failed transaction per payer per cool-down
+    RentGuard     the token accounts a fee payer funded through create-ATA: one it funded is
+                  never funded again (its merchant could close it, taking the rent, and be
+                  paid through create-ATA once more, and again), and at most
+                  `--max-created-accounts-per-minute` are funded in any minute (anyone can
+                  settle to a fresh payTo of their own)
     fee_lamports  what a transaction cost its fee payer (counted in /metrics when it failed)
 
 The `Settler` (settlement.py) takes a `Turn` from the queue before it simulates and releases it
@@ -28,7 +33,14 @@ from solders.transaction import VersionedTransaction
 
 from sandbox.protocol.exact_svm.transaction import compute_unit_limit, compute_unit_price
 
-__all__ = ["LAMPORTS_PER_SIGNATURE", "Cooldown", "SourceQueue", "Turn", "fee_lamports"]
+__all__ = [
+    "LAMPORTS_PER_SIGNATURE",
+    "Cooldown",
+    "RentGuard",
+    "SourceQueue",
+    "Turn",
+    "fee_lamports",
+]
 
 LAMPORTS_PER_SIGNATURE = 5000
 _PRUNE_AT = 1024  # cool-down entries kept before the expired ones are dropped
@@ -114,6 +126,48 @@ class Cooldown:
             del self._until[payer]
             return 0.0
         return left
+
+
+class RentGuard:
+    """The accounts whose rent a fee payer funded, and how many in the last minute.
+
+    Kept in memory: a restart forgets which accounts were funded (each can then be funded once
+    more) but not the per-minute bound, which holds from the start.
+    """
+
+    WINDOW_S = 60.0
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute  # 0: no limit
+        self.clock = clock
+        self._funded: set[str] = set()
+        self._recent: list[float] = []  # when each of the last minute's accounts was funded
+
+    def __len__(self) -> int:
+        return len(self._funded)
+
+    def funded(self, account: str) -> None:
+        """The fee payer paid this account's rent (a create-ATA that created it)."""
+        self._funded.add(account)
+        self._recent.append(self.clock())
+
+    def refusal(self, account: str) -> str | None:
+        """Why funding this account's rent now is refused, or None when it may be funded."""
+        if account in self._funded:
+            return (
+                f"the fee payer already funded the rent of token account {account} once, and it "
+                "has been closed since: it is not funded again (its owner can create it)"
+            )
+        if self.per_minute:
+            start = self.clock() - self.WINDOW_S
+            self._recent = [t for t in self._recent if t > start]
+            if len(self._recent) >= self.per_minute:
+                return (
+                    f"the fee payer funded {len(self._recent)} new token accounts in the last "
+                    f"minute, its limit (--max-created-accounts-per-minute {self.per_minute}): "
+                    "try again in a minute, or create payTo's token account first"
+                )
+        return None
 
 
 def fee_lamports(transaction: VersionedTransaction) -> int:

@@ -15,7 +15,7 @@ import sqlite3
 from solders.pubkey import Pubkey
 
 from sandbox.facilitator.catalogue import Catalogue
-from sandbox.facilitator.guard import Cooldown
+from sandbox.facilitator.guard import Cooldown, RentGuard
 from sandbox.facilitator.ledger import Ledger
 from sandbox.facilitator.metrics import FacilitatorMetrics
 from sandbox.facilitator.provider import ChainError, ChainProvider
@@ -56,7 +56,8 @@ class Facilitator:
         self.keys = {kp.pubkey(): kp for kp in settings.fee_payers}
         self.ledger = ledger or Ledger(settings.ledger_path, settings.ledger_memory_rows)
         self.cooldown = Cooldown(settings.payer_cooldown_s)
-        self.verifier = Verifier(chain, self.ledger, settings.bugs, self.cooldown)
+        self.rent = RentGuard(settings.max_created_accounts_per_minute)
+        self.verifier = Verifier(chain, self.ledger, settings.bugs, self.cooldown, self.rent)
         self.settler = Settler(chain, self.ledger, self.verifier, self.keys, settings, self.metrics)
         self.network: str | None = None
         self.genesis_hash: str | None = None
@@ -200,6 +201,7 @@ class Facilitator:
             "maxComputeUnitPrice": self.settings.max_compute_unit_price,
             "payerCooldownSeconds": self.settings.payer_cooldown_s,
             "payersRefused": len(self.cooldown),
+            "accountsFunded": len(self.rent),
             "feePayers": payers,
             "ledger": {
                 "path": str(self.settings.ledger_path),

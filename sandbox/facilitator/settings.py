@@ -94,6 +94,7 @@ class Settings:
     preflight_allow: tuple[str, ...] = ()  # programs allowed before the payment (role-based)
     postflight_allow: tuple[str, ...] = ()  # programs allowed after it (role-based)
     allow_create_ata: bool = False  # payTo's create-ATA funded by the fee payer (role-based)
+    max_created_accounts_per_minute: int = 60  # rent funded through create-ATA (0: no limit)
     settle_status: bool = False  # settle answers carry status/statusAnchor (settle_status.py)
     extra: dict = field(default_factory=dict)
 
@@ -130,6 +131,7 @@ class Settings:
             "preflightAllow": list(self.preflight_allow),
             "postflightAllow": list(self.postflight_allow),
             "allowCreateAta": self.allow_create_ata,
+            "maxCreatedAccountsPerMinute": self.max_created_accounts_per_minute,
         }
 
     def websocket_url(self) -> str | None:

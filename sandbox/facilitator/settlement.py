@@ -129,6 +129,8 @@ class Settler:
         payer = str(checked.payer)
         refusal = self.verifier.payer_rejection(checked)
         if refusal is None:
+            refusal = await self.verifier.rent_rejection(checked)
+        if refusal is None:
             refusal = await self.verifier.simulate(checked)
         if refusal is not None:
             return _failed(refusal.reason, refusal.message, payer)
@@ -141,6 +143,7 @@ class Settler:
         after = await self._lamports(checked.created_account) if result.success else None
         if before is not None and after is not None and after > before:
             self.metrics.created_account(str(checked.fee_payer), after - before)
+            self.verifier.rent.funded(str(checked.created_account))
         return result
 
     async def _lamports(self, account: Pubkey) -> int | None:

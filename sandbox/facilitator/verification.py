@@ -1,7 +1,8 @@
 """Verification: the exact-SVM checks, the ledger's duplicates, then a simulation on the chain.
 
 `Verifier` is shared by /verify and by settlement (which verifies again before it claims). It
-reads the ledger and never writes it, and refuses a payer in its cool-down (guard.py). Its
+reads the ledger and never writes it, refuses a payer in its cool-down and a create-ATA whose
+rent the fee payer may not fund (guard.py). Its
 policy comes when the facilitator has learned the network; until then `NotReady`.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 import base64
 import time
 
-from sandbox.facilitator.guard import Cooldown
+from sandbox.facilitator.guard import Cooldown, RentGuard
 from sandbox.facilitator.ledger import FAILED, Ledger
-from sandbox.facilitator.provider import ChainProvider, RpcError, Simulation
+from sandbox.facilitator.provider import ChainError, ChainProvider, RpcError, Simulation
 from sandbox.facilitator.results import VerifyResult
 from sandbox.protocol import reasons
 from sandbox.protocol.exact_svm.facilitator import (
@@ -64,11 +65,13 @@ class Verifier:
         ledger: Ledger,
         bugs: frozenset[str],
         cooldown: Cooldown | None = None,
+        rent: RentGuard | None = None,
     ) -> None:
         self.chain = chain
         self.ledger = ledger
         self.bugs = bugs
         self.cooldown = cooldown if cooldown is not None else Cooldown(0)
+        self.rent = rent if rent is not None else RentGuard(0)
         self.policy: VerifyPolicy | None = None  # set once the network is known
 
     def check(self, request: Request) -> CheckedPayment | Rejection:
@@ -108,6 +111,22 @@ class Verifier:
             f"payments are refused for {left:.1f} more seconds",
         )
 
+    async def rent_rejection(self, checked: CheckedPayment) -> Rejection | None:
+        """A create-ATA that would make the fee payer fund rent it may not fund (RentGuard).
+        An account that exists costs nothing (CreateIdempotent): never refused."""
+        account = checked.created_account
+        if account is None:
+            return None
+        why = self.rent.refusal(str(account))
+        if why is None:
+            return None
+        try:
+            if await self.chain.balance(str(account)):
+                return None
+        except ChainError:
+            pass  # unknown: refused, as when it does not exist
+        return Rejection(reasons.CREATE_ATA_REFUSED, why)
+
     async def simulate(self, checked: CheckedPayment) -> Rejection | None:
         """Simulate as sent (fee-payer slot empty, sigVerify off); None when it would succeed."""
         if "skip-simulation" in self.bugs:
@@ -134,6 +153,8 @@ class Verifier:
             rejection = None if "skip-dedup" in self.bugs else self.ledger_rejection(checked)
             if rejection is None:
                 rejection = self.payer_rejection(checked)
+            if rejection is None:
+                rejection = await self.rent_rejection(checked)
             if rejection is None:
                 rejection = await self.simulate(checked)
         seconds = time.perf_counter() - started

@@ -172,6 +172,10 @@ class Reason(StrEnum):
     # this project's own: the payer's settlements failed on chain (each cost the fee payer its
     # fee), so its payments are refused for the cool-down (facilitator/guard.py, --payer-cooldown-s)
     PAYER_TEMPORARILY_REFUSED = "payer_temporarily_refused"
+    # this project's own: a create-ATA whose rent the fee payer would fund again for an account
+    # it funded before (closed since), or beyond --max-created-accounts-per-minute
+    # (facilitator/guard.py RentGuard, facilitator/verification.py rent_rejection)
+    CREATE_ATA_REFUSED = "create_ata_refused"
 
     # ---------------------------------------------------------------- extensions (this project's)
     # extensions["payment-identifier"] is there but malformed: not an object, or an id that is

@@ -2,16 +2,23 @@
 chain and a facilitator run with `--layout role-based --allow-create-ata`, the payment built by
 the payer's `create_ata=True`. The account exists afterwards and the fee payer's SOL fell by
 exactly the rent plus the fee, which /metrics counts; each create-ATA pin wrong is refused and
-costs it nothing."""
+costs it nothing. Created accounts count against the fee-payer protections: once the merchant
+closes its account (taking the rent), a create-ATA for it is refused, and so is one beyond
+`--max-created-accounts-per-minute`, each costing the fee payer nothing."""
 
 from __future__ import annotations
+
+import base64
+import time
 
 import httpx
 import pytest
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
 
 from sandbox.chain.testing import start_chain
 from sandbox.facilitator.testing import devnet_usdc_offer, start_facilitator
@@ -32,7 +39,11 @@ pytestmark = pytest.mark.slow
 AMOUNT = 10_000
 MINT = MintInfo(Pubkey.from_string(USDC_DEVNET_MINT), 6)
 TOKEN_ACCOUNT_BYTES = 165
-ROLE_BASED = ["--layout", "role-based", "--allow-create-ata"]
+# one new account a minute: the second first-time merchant of this test is over the limit
+ROLE_BASED = [
+    "--layout", "role-based", "--allow-create-ata", "--max-created-accounts-per-minute", "1",
+]  # fmt: skip
+CLOSE_ACCOUNT = 9  # the token program's CloseAccount
 
 
 def _pins(fee_payer: Pubkey, pay_to: Pubkey, owner: Keypair) -> dict[str, object]:
@@ -61,8 +72,10 @@ def _pins(fee_payer: Pubkey, pay_to: Pubkey, owner: Keypair) -> dict[str, object
 
 def test_first_time_merchant_paid_through_create_ata() -> None:
     with start_chain(slot_ms=0) as chain:
-        fee_payer, owner, merchant = Keypair(), Keypair(), Keypair().pubkey()
+        fee_payer, owner, merchant_key = Keypair(), Keypair(), Keypair()
+        merchant = merchant_key.pubkey()
         chain.rpc("requestAirdrop", str(fee_payer.pubkey()), 10_000_000_000)
+        chain.rpc("requestAirdrop", str(merchant), 1_000_000_000)
         chain.rpc("requestAirdrop", str(owner.pubkey()), 1_000_000_000)
         chain.rpc("sandbox_mintTo", str(owner.pubkey()), 1_000_000)
         requirements = devnet_usdc_offer(merchant, fee_payer, AMOUNT)
@@ -148,3 +161,58 @@ def test_first_time_merchant_paid_through_create_ata() -> None:
             values = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if label in line)
             assert float(values[f"facilitator_created_accounts_total{label}"]) == 1
             assert float(values[f"facilitator_created_account_rent_lamports_total{label}"]) == rent
+
+            # The merchant empties and closes its account, the rent going back to it: a
+            # create-ATA that would fund it again is refused, for nothing.
+            emptied = [
+                client.transfer_checked_instruction(
+                    ata, MINT.address, associated_token_address(owner.pubkey(), MINT.address),
+                    merchant, 2 * AMOUNT, MINT.decimals,
+                ),
+                Instruction(
+                    TOKEN_PROGRAM_ID, bytes([CLOSE_ACCOUNT]),
+                    [AccountMeta(ata, False, True), AccountMeta(merchant, False, True),
+                     AccountMeta(merchant, True, False)],
+                ),
+            ]  # fmt: skip
+            closing = VersionedTransaction(
+                MessageV0.try_compile(merchant, emptied, [], blockhash()), [merchant_key]
+            )
+            wire = base64.b64encode(bytes(closing)).decode()
+            chain.rpc("sendTransaction", wire, {"encoding": "base64"})
+            assert _wait_for(lambda: account(ata) is None), "the merchant's close did not land"
+            _refused_for_nothing(fac.url, build_payment(requirements, owner, MINT, blockhash(),
+                                 create_ata=True), sol, "already funded the rent")  # fmt: skip
+            assert account(ata) is None
+
+            # Another first-time merchant, the second account this minute: over the limit.
+            fresh = devnet_usdc_offer(Keypair().pubkey(), fee_payer, AMOUNT)
+            payment = build_payment(fresh, owner, MINT, blockhash(), create_ata=True)
+            _refused_for_nothing(fac.url, payment, sol, "--max-created-accounts-per-minute 1")
+            health = httpx.get(f"{fac.url}/health", timeout=10).json()
+            assert health["verification"]["maxCreatedAccountsPerMinute"] == 1
+            assert health["accountsFunded"] == 1
+
+
+def _refused_for_nothing(url: str, payment, sol, says: str) -> None:
+    """/verify and /settle both refuse `payment` create_ata_refused; the fee payer's SOL stays."""
+    before = sol()
+    verdict = httpx.post(f"{url}/verify", json=payment.facilitator_body(), timeout=30).json()
+    assert verdict["isValid"] is False, verdict
+    assert verdict["invalidReason"] == reasons.CREATE_ATA_REFUSED and says in verdict.get(
+        "invalidMessage", ""
+    ), verdict
+    answer = httpx.post(f"{url}/settle", json=payment.facilitator_body(), timeout=30).json()
+    assert answer["success"] is False, answer
+    assert answer["errorReason"] == reasons.CREATE_ATA_REFUSED, answer
+    assert sol() == before, "a refused create-ATA cost the fee payer SOL"
+
+
+def _wait_for(condition, timeout: float = 20.0) -> bool:
+    """Poll `condition` until true or `timeout` seconds passed (the chain confirms in ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()

@@ -27,9 +27,10 @@ from facilitator_builders import (
 )
 from fake_chain import FakeChain
 from solders.hash import Hash
+from solders.keypair import Keypair
 
 from sandbox.facilitator.cli import build_parser, settings_from_args
-from sandbox.facilitator.guard import Cooldown, SourceQueue, fee_lamports
+from sandbox.facilitator.guard import Cooldown, RentGuard, SourceQueue, fee_lamports
 from sandbox.facilitator.results import FAILURE, SUCCESS
 from sandbox.facilitator.service import Facilitator
 from sandbox.facilitator.settings import Settings
@@ -162,6 +163,39 @@ def test_the_cooldown_prunes_expired_payers() -> None:
         cooldown.strike(f"payer-{n}")
         clock.now += 0.01
     assert len(cooldown) < 1200  # the expired ones went
+
+
+def test_the_rent_guard_never_funds_an_account_twice() -> None:
+    rent = RentGuard(0)  # no per-minute limit
+    assert rent.refusal("account-a") is None
+    rent.funded("account-a")
+    assert "already funded the rent of token account account-a" in rent.refusal("account-a")
+    assert rent.refusal("account-b") is None
+    assert len(rent) == 1
+
+
+def test_the_rent_guard_funds_at_most_n_accounts_in_any_minute() -> None:
+    clock = Clock()
+    rent = RentGuard(2, clock)
+    rent.funded("a")
+    clock.now += 30
+    rent.funded("b")
+    assert "--max-created-accounts-per-minute 2" in rent.refusal("c")
+    clock.now += 30.5  # a's minute is over, b's is not
+    assert rent.refusal("c") is None
+    rent.funded("c")
+    assert rent.refusal("d") is not None
+
+
+def test_the_cli_refuses_a_negative_account_limit(tmp_path) -> None:
+    assert build_parser().parse_args([]).max_created_accounts_per_minute == 60
+    keyfile = tmp_path / "fee-payer.json"
+    keyfile.write_text(orjson.dumps(list(bytes(Keypair()))).decode())
+    args = build_parser().parse_args(
+        ["--max-created-accounts-per-minute", "-1", "--fee-payer-keypair", str(keyfile)]
+    )
+    with pytest.raises(ValueError, match="--max-created-accounts-per-minute must be at least 0"):
+        settings_from_args(args)
 
 
 async def test_the_source_queue_forgets_a_waiter_cancelled_in_line() -> None:

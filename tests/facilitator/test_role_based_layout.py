@@ -216,6 +216,7 @@ def test_flags_build_the_policy(tmp_path):
         "preflightAllow": [program],
         "postflightAllow": [program],
         "allowCreateAta": True,
+        "maxCreatedAccountsPerMinute": 60,
     }
 
 
