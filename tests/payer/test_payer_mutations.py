@@ -17,6 +17,7 @@ from sandbox.payer import MintInfo, Payment, PaymentBuildError, build_payment
 from sandbox.payer import mutations as m
 from sandbox.protocol import (
     COMPUTE_BUDGET_PROGRAM_ID,
+    LIGHTHOUSE_PROGRAM_ID,
     MEMO_PROGRAM_ID,
     PAYMENT_SIGNATURE,
     SOLANA_MAINNET,
@@ -89,6 +90,8 @@ def test_registry_names_every_mutation() -> None:
         "accepted_mismatch",
         "version_mixup",
         "create_ata_pin",
+        "lighthouse_instruction",
+        "flight_instructions",
     }
 
 
@@ -151,6 +154,36 @@ def test_extra_instruction(ledger: InProcessChain, args, kind: str, fifth: Pubke
     if kind == "system":
         assert accounts(payment, 4) == [ledger.owner.pubkey(), ledger.pay_to]
     assert owner_signature_valid(payment, ledger.owner.pubkey())
+
+
+@pytest.mark.parametrize("index", [0, 2, 4])
+def test_lighthouse_instruction(ledger: InProcessChain, args, index: int) -> None:
+    payment = m.lighthouse_instruction(*args, index=index)
+    expected = list(CANONICAL)
+    expected.insert(index, LIGHTHOUSE_PROGRAM_ID)
+    assert programs(payment) == expected
+    assert data(payment, index) == b"\x00" and accounts(payment, index) == []
+    assert payment.description == f"has a Lighthouse instruction at index {index}"
+    assert owner_signature_valid(payment, ledger.owner.pubkey())
+    with pytest.raises(PaymentBuildError, match="index must be 0 to 4"):
+        m.lighthouse_instruction(*args, index=5)
+
+
+def test_flight_instructions(ledger: InProcessChain, args) -> None:
+    from solders.system_program import TransferParams, transfer
+
+    owner = ledger.owner.pubkey()
+    nothing = transfer(TransferParams(from_pubkey=owner, to_pubkey=owner, lamports=0))
+    payment = m.flight_instructions(*args, before=[nothing], after=[nothing, nothing])
+    assert programs(payment) == [
+        SYSTEM_PROGRAM_ID,
+        *CANONICAL,
+        SYSTEM_PROGRAM_ID,
+        SYSTEM_PROGRAM_ID,
+    ]
+    assert data(payment, 1) == data(m.flight_instructions(*args), 0)  # the payment unchanged
+    assert payment.description.startswith("has 1 instruction(s) before and 2 after the payment")
+    assert owner_signature_valid(payment, owner)
 
 
 def test_fee_payer_as_authority(ledger: InProcessChain, args) -> None:

@@ -4,6 +4,7 @@ it, the compute budget, the blockhash, the owner's signature and the memo."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
@@ -28,8 +29,10 @@ from sandbox.protocol.exact_svm.transaction import (
     DEFAULT_MAX_COMPUTE_UNIT_PRICE,
     RUNTIME_MAX_COMPUTE_UNIT_LIMIT,
 )
+from sandbox.protocol.programs import LIGHTHOUSE_PROGRAM_ID
 
 INSTRUCTION_NAMES = PAYMENT_INSTRUCTIONS  # compute_limit, compute_price, transfer, memo
+LIGHTHOUSE_GUARD = b"\x00"  # a Lighthouse instruction's data here: one byte, no accounts
 PRICE_CAP = DEFAULT_MAX_COMPUTE_UNIT_PRICE  # microlamports per unit, the official SDK's cap
 UNIT_LIMIT_MAX = RUNTIME_MAX_COMPUTE_UNIT_LIMIT  # the runtime's maximum per transaction
 
@@ -127,6 +130,58 @@ def extra_instruction(
         raise PaymentBuildError(f"kind must be memo, transfer or system, not {kind!r}")
     return assemble(
         requirements, spec, instructions, [owner], resource, f"has an extra {kind} instruction"
+    )
+
+
+def lighthouse_instruction(
+    requirements,
+    owner,
+    mint,
+    blockhash=None,
+    *,
+    resource=None,
+    index: int = 4,
+    data: bytes = LIGHTHOUSE_GUARD,
+) -> Payment:
+    """A Lighthouse instruction (the guard wallets such as Phantom add; no accounts) inserted at
+    `index` of the four payment instructions (default 4: after the memo, where wallets put it)."""
+    if not 0 <= index <= len(INSTRUCTION_NAMES):
+        raise PaymentBuildError(f"index must be 0 to {len(INSTRUCTION_NAMES)}, not {index}")
+    spec = spec_for(requirements, owner, mint, blockhash)
+    instructions = payment_instructions(spec)
+    instructions.insert(index, Instruction(LIGHTHOUSE_PROGRAM_ID, data, []))
+    return assemble(
+        requirements,
+        spec,
+        instructions,
+        [owner],
+        resource,
+        f"has a Lighthouse instruction at index {index}",
+    )
+
+
+def flight_instructions(
+    requirements,
+    owner,
+    mint,
+    blockhash=None,
+    *,
+    resource=None,
+    before: Sequence[Instruction] = (),
+    after: Sequence[Instruction] = (),
+) -> Payment:
+    """The payment between instructions of other programs: `before` ahead of its compute limit
+    (a preflight), `after` behind its memo (a postflight). Signed by the owner only."""
+    spec = spec_for(requirements, owner, mint, blockhash)
+    instructions = [*before, *payment_instructions(spec), *after]
+    named = ", ".join(str(ix.program_id) for ix in (*before, *after)) or "nothing"
+    return assemble(
+        requirements,
+        spec,
+        instructions,
+        [owner],
+        resource,
+        f"has {len(before)} instruction(s) before and {len(after)} after the payment ({named})",
     )
 
 
