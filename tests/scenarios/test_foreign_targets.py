@@ -37,6 +37,7 @@ PORTABLE = {
     "wrong-network", "tampered-signature", "fee-payer-as-authority", "fee-payer-in-instruction",
     "extra-instruction", "replay-settled-payment", "parallel-race", "nonce-reuse",
     "malformed-headers", "memo-less-client", "payment-id-retry", "payment-id-conflict",
+    "several-memos",
 }  # fmt: skip
 
 

@@ -51,6 +51,10 @@ BROKEN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # skip-route-binding sends a v1 payment's requirements with extra.memo "" (unset): paid
     "memo-less-client": ((), ("skip-route-binding",)),
     "first-time-merchant": (("skip-instruction-checks",), ()),  # role-based: FACILITATOR_FLAGS
+    # Each pays once through the server (where the layout allows it): unsettled, it fails there.
+    "lighthouse-instruction": ((), ("skip-settle",)),
+    "allow-listed-instructions": ((), ("skip-settle",)),  # FACILITATOR_FLAGS
+    "several-memos": ((), ("skip-settle",)),  # FACILITATOR_FLAGS, SERVER_FLAGS
     "malformed-headers": ((), ("crash-on-malformed",)),
     "facilitator-down": ((), ("fail-open",)),
     "facilitator-slow": ((), ("fail-open",)),
@@ -70,16 +74,33 @@ BROKEN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-# story -> the facilitator flags its stack needs (a story skipped on the default stack)
+SYSTEM_PROGRAM = "11111111111111111111111111111111"
+# Role-based with the System program allow-listed before and after the payment.
+ALLOW_LISTED = (
+    "--layout", "role-based",
+    "--preflight-allow", SYSTEM_PROGRAM, "--postflight-allow", SYSTEM_PROGRAM,
+)  # fmt: skip
+
+# story -> the facilitator flags its stack needs (a story skipped on the default stack, or one
+# that takes the paid branch only there)
 FACILITATOR_FLAGS: dict[str, tuple[str, ...]] = {
     "first-time-merchant": ("--layout", "role-based", "--allow-create-ata"),
+    "allow-listed-instructions": ALLOW_LISTED,
+    "several-memos": ALLOW_LISTED,  # role-based: two memos paid when no extra.memo is offered
+}
+
+# story -> the server flags its stack needs; stories sharing bugs and flags share a stack
+SERVER_FLAGS: dict[str, tuple[str, ...]] = {
+    "allow-listed-instructions": ("--route-binding", "none"),  # shares several-memos' stack
+    "several-memos": ("--route-binding", "none"),  # offers without extra.memo
 }
 
 
 def _groups() -> dict[tuple, list[str]]:
     groups: dict[tuple, list[str]] = {}
     for story, bugs in BROKEN.items():
-        groups.setdefault((*bugs, FACILITATOR_FLAGS.get(story, ())), []).append(story)
+        flags = (FACILITATOR_FLAGS.get(story, ()), SERVER_FLAGS.get(story, ()))
+        groups.setdefault((*bugs, *flags), []).append(story)
     return groups
 
 
@@ -96,12 +117,12 @@ def test_every_story_has_a_broken_stack() -> None:
 @pytest.mark.parametrize(
     ("bugs", "stories"),
     list(GROUPS.items()),
-    ids=["+".join([*f, *s, *a]) for f, s, a in GROUPS],
+    ids=["+".join([*f, *s, *a, *b]) for f, s, a, b in GROUPS],
 )
 def test_each_story_fails_on_a_stack_with_its_bug(
     bugs: tuple, stories: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    facilitator_bugs, server_bugs, facilitator_flags = bugs
+    facilitator_bugs, server_bugs, facilitator_flags, server_flags = bugs
     # The environment reaches every process the stack (or a story: a second server) starts.
     monkeypatch.setenv("X402_FACILITATOR_BUGS", ",".join(facilitator_bugs))
     monkeypatch.setenv("X402_SERVER_BUGS", ",".join(server_bugs))
@@ -113,6 +134,7 @@ def test_each_story_fails_on_a_stack_with_its_bug(
         slot_ms=0,
         payers=1,
         facilitator_args=facilitator_flags,
+        server_args=server_flags,
     )
     stack = start_stack(config)
     try:
