@@ -1,6 +1,7 @@
-"""The devnet twin: test USDC at devnet USDC's address, a Token-2022 test token, a faucet.
+"""The devnet twin: test USDC at devnet USDC's address, test PYUSD (Token-2022) at devnet
+PYUSD's, a Token-2022 test token, a faucet.
 
-The chain holds one authority keypair: it is the mint authority of both test tokens and the
+The chain holds one authority keypair: it is the mint authority of the test tokens and the
 faucet that pays airdrops and cheat-code transactions. Airdrops and mints are real transactions
 (system transfer; create-idempotent associated token account + MintToChecked) executed by
 LiteSVM and recorded like any other, so getTransaction and subscriptions see them too.
@@ -21,7 +22,7 @@ from solders.system_program import TransferParams, transfer
 from solders.token.state import Mint
 from solders.transaction import VersionedTransaction
 
-from sandbox.protocol.networks import USDC_DECIMALS
+from sandbox.protocol.networks import PYUSD_DECIMALS, PYUSD_DEVNET_MINT, USDC_DECIMALS
 from sandbox.protocol.programs import (
     ASSOCIATED_TOKEN_PROGRAM_ID,
     MEMO_PROGRAM_ID,
@@ -40,6 +41,7 @@ __all__ = ["TEST_TOKEN_2022_DECIMALS", "TEST_TOKEN_2022_MINT", "DevnetTwin"]
 # A fixed address so tests and docs can name the Token-2022 test token.
 TEST_TOKEN_2022_MINT = Pubkey(hashlib.sha256(b"x402-sandbox token-2022 test mint").digest())
 TEST_TOKEN_2022_DECIMALS = 6
+PYUSD_MINT = Pubkey.from_string(PYUSD_DEVNET_MINT)
 FAUCET_LAMPORTS = 10**17  # 100 million SOL: enough for any load test
 MAX_AIRDROP_LAMPORTS = 10**15
 
@@ -58,7 +60,11 @@ class DevnetTwin:
     @property
     def mints(self) -> dict[Pubkey, Pubkey]:
         """Test mint -> its token program."""
-        return {self.usdc_mint: TOKEN_PROGRAM_ID, self.token2022_mint: TOKEN_2022_PROGRAM_ID}
+        return {
+            self.usdc_mint: TOKEN_PROGRAM_ID,
+            self.token2022_mint: TOKEN_2022_PROGRAM_ID,
+            PYUSD_MINT: TOKEN_2022_PROGRAM_ID,
+        }
 
     def install(self) -> None:
         """Create (or top up) the faucet and create the test mints where they are missing."""
@@ -72,8 +78,8 @@ class DevnetTwin:
         rent = producer.svm.minimum_balance_for_rent_exemption(82)
         for mint, program in self.mints.items():
             if producer.get_account(mint) is None:
-                decimals = (
-                    USDC_DECIMALS if program == TOKEN_PROGRAM_ID else TEST_TOKEN_2022_DECIMALS
+                decimals = {self.usdc_mint: USDC_DECIMALS, PYUSD_MINT: PYUSD_DECIMALS}.get(
+                    mint, TEST_TOKEN_2022_DECIMALS
                 )
                 data = bytes(Mint(self.authority.pubkey(), 0, decimals, True, None))
                 producer.set_account(mint, Account(lamports=rent, data=data, owner=program))

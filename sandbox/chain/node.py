@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from solders.pubkey import Pubkey
 from solders.token.state import Mint
 
+from sandbox.protocol.networks import PYUSD_DEVNET_MINT
 from sandbox.protocol.programs import TOKEN_PROGRAMS
 
 from .devnet import DevnetTwin
@@ -64,6 +65,7 @@ class ChainNode:
         return {
             "usdcMint": str(self.twin.usdc_mint),
             "token2022Mint": str(self.twin.token2022_mint),
+            "pyusdMint": PYUSD_DEVNET_MINT,
             "mintAuthority": str(self.twin.authority.pubkey()),
             "network": f"solana:{self.settings.genesis_hash[:32]}",
             "genesisHash": self.settings.genesis_hash,

@@ -16,7 +16,7 @@ from solders.pubkey import Pubkey
 from sandbox.orchestration.home import StackPaths
 from sandbox.orchestration.rpc import ChainRpc
 from sandbox.payer import load_keypair, save_keypair
-from sandbox.protocol import associated_token_address
+from sandbox.protocol import PYUSD_DEVNET_MINT, associated_token_address
 from sandbox.protocol.programs import TOKEN_PROGRAM_ID
 
 if TYPE_CHECKING:
@@ -87,8 +87,13 @@ def fund_wallets(
         elif name.startswith("payer") and balance["value"] == 0:
             calls.append(("requestAirdrop", [addresses[name], _lamports(config.payer_sol)]))
             calls.append(("sandbox_mintTo", [addresses[name], _usdc(config.payer_usdc)]))
-    # The merchant needs its USDC account to exist before anyone can pay it.
+            # as much test PYUSD (Token-2022), for the routes priced in it
+            calls.append(
+                ("sandbox_mintTo", [addresses[name], _usdc(config.payer_usdc), PYUSD_DEVNET_MINT])
+            )
+    # The merchant needs its USDC and PYUSD accounts to exist before anyone can pay it.
     calls.append(("sandbox_mintTo", [addresses["merchant"], 0]))
+    calls.append(("sandbox_mintTo", [addresses["merchant"], 0, PYUSD_DEVNET_MINT]))
     rpc.batch(calls)
     return read_wallets(rpc, {n: (addresses[n], str(paths.key(n)), atas[n]) for n in names})
 

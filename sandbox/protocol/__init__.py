@@ -45,6 +45,7 @@ from sandbox.protocol.models import (
 from sandbox.protocol.money import format_usdc, parse_price
 from sandbox.protocol.networks import (
     DEVNET_GENESIS_HASH,
+    PYUSD_DEVNET_MINT,
     SOLANA_DEVNET,
     SOLANA_MAINNET,
     SOLANA_TESTNET,
@@ -81,6 +82,7 @@ __all__ = [
     "PAYMENT_REQUIRED",
     "PAYMENT_RESPONSE",
     "PAYMENT_SIGNATURE",
+    "PYUSD_DEVNET_MINT",
     "SOLANA_DEVNET",
     "SOLANA_MAINNET",
     "SOLANA_TESTNET",

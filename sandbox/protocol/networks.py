@@ -24,6 +24,10 @@ CAIP2_TO_V1: dict[str, str] = {v: k for k, v in V1_TO_CAIP2.items()}
 USDC_DEVNET_MINT = "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU"
 USDC_MAINNET_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 USDC_DECIMALS = 6
+# PayPal USD on Token-2022 at its devnet address (the Solana Foundation's interop vectors pay
+# in it); the sandbox chain creates it as it creates USDC, 6 decimals, and `up` funds payers.
+PYUSD_DEVNET_MINT = "CXk2AMBfi3TwaEL2468s6zP8xq9NxTXjp9gjMgzeUynM"
+PYUSD_DECIMALS = 6
 
 
 class UnknownNetworkError(ValueError):

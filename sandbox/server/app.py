@@ -2,6 +2,8 @@
 
 /health                   free
 /api/premium-content      $0.01   (the seed example)
+/api/premium-content-pyusd  $0.01 in PYUSD (Token-2022)
+/api/premium-content-any    $0.01 in USDC or in PYUSD: two offers, the payer picks one
 /api/weather              $0.001
 /api/inference?tokens=N   $0.00001 a token (1 to 100,000 tokens)
 /api/upfront              $0.01, settled before the handler runs
@@ -27,6 +29,7 @@ from fastapi.responses import JSONResponse, Response
 
 from sandbox.admin_guard import AdminGuard
 from sandbox.events import FEED_OFF, FeedResponse, last_event_id
+from sandbox.protocol import PYUSD_DEVNET_MINT, USDC_DEVNET_MINT
 from sandbox.server.discovery import discovery_document, resource_listing
 from sandbox.server.metrics import CONTENT_TYPE_LATEST
 from sandbox.server.middleware import PaymentMiddleware
@@ -68,7 +71,8 @@ def _bazaar(*tags: str, example: dict) -> dict:
     return {"bazaar": True, "service_name": SERVICE_NAME, "tags": tags, "output_example": example}
 
 
-def sample_pricing() -> RoutePricing:
+def sample_pricing(usdc_mint: str = USDC_DEVNET_MINT) -> RoutePricing:
+    """The sample routes; `usdc_mint` is the USDC the two-stablecoin route offers first."""
     return RoutePricing(
         [
             PricedRoute(
@@ -77,6 +81,22 @@ def sample_pricing() -> RoutePricing:
                 "Premium content",
                 **_IDS,
                 **_bazaar("content", example={"content": "The premium answer", "kind": "premium"}),
+            ),
+            PricedRoute(
+                "/api/premium-content-pyusd",
+                "$0.01",
+                "Premium content, paid in PYUSD (Token-2022)",
+                assets=(PYUSD_DEVNET_MINT,),
+                **_IDS,
+                **_bazaar("content", example={"content": "Paid in PYUSD", "kind": "premium"}),
+            ),
+            PricedRoute(
+                "/api/premium-content-any",
+                "$0.01",
+                "Premium content, paid in USDC or in PYUSD",
+                assets=(usdc_mint, PYUSD_DEVNET_MINT),
+                **_IDS,
+                **_bazaar("content", example={"content": "Paid in either", "kind": "premium"}),
             ),
             PricedRoute(
                 "/api/weather",
@@ -163,7 +183,7 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
 
     app = FastAPI(title="x402 sandbox paid API", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.paywall = paywall
-    pricing = sample_pricing()
+    pricing = sample_pricing(settings.usdc_mint)
     app.add_middleware(PaymentMiddleware, paywall=paywall, pricing=pricing)
     started = int(time.time())
 
@@ -199,6 +219,14 @@ def create_app(settings: ServerSettings, paywall: Paywall | None = None) -> Fast
             "content": "The premium answer: 42. Paid for with x402 on a local Solana devnet.",
             "kind": "premium",
         }
+
+    @app.get("/api/premium-content-pyusd")
+    async def premium_content_pyusd() -> dict:
+        return {"content": "The premium answer: 42, paid in PYUSD.", "kind": "premium"}
+
+    @app.get("/api/premium-content-any")
+    async def premium_content_any() -> dict:
+        return {"content": "The premium answer: 42, paid in USDC or PYUSD.", "kind": "premium"}
 
     @app.get("/api/weather")
     async def weather() -> dict:

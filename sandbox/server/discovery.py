@@ -46,8 +46,9 @@ def _accepts(offers: Offers, route: PricedRoute, url: str) -> list[dict[str, Any
     if route.dynamic:
         return []
     offer = Offer(route=route, method=route.methods[0], path=route.path, url=url,
-                  amount=route.amount(), pay_to=route.pay_to or offers.pay_to)  # fmt: skip
-    return [offers.requirements_v2(offer, memo=None)]
+                  amount=route.amount(), pay_to=route.pay_to or offers.pay_to,
+                  assets=route.assets or (offers.asset,))  # fmt: skip
+    return [offers.requirements_v2(offer, None, asset) for asset in offer.assets]
 
 
 def discovery_document(

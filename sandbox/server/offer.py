@@ -81,6 +81,7 @@ class Offer:
     url: str
     amount: int
     pay_to: str
+    assets: tuple[str, ...]  # one offer each, the first the default
 
 
 class Offers:
@@ -121,22 +122,23 @@ class Offers:
             url=str(request.url),
             amount=amount,
             pay_to=route.pay_to or self.pay_to,
+            assets=route.assets or (self.asset,),
         )
 
     # ------------------------------------------------------------------ requirements
 
-    def requirements_v2(self, offer: Offer, memo: str | None) -> dict:
+    def requirements_v2(self, offer: Offer, memo: str | None, asset: str | None = None) -> dict:
         return requirements_v2(
             network=self.network,
             amount=offer.amount,
-            asset=self.asset,
+            asset=asset or offer.assets[0],
             pay_to=offer.pay_to,
             max_timeout_seconds=offer.route.max_timeout_seconds,
             fee_payer=self.fee_payer,
             memo=memo,
         )
 
-    def requirements_v1(self, offer: Offer, memo: str | None) -> dict:
+    def requirements_v1(self, offer: Offer, memo: str | None, asset: str | None = None) -> dict:
         route = offer.route
         return requirements_v1(
             network=self.network_v1,
@@ -146,15 +148,21 @@ class Offers:
             mime_type=route.mime_type,
             pay_to=offer.pay_to,
             max_timeout_seconds=route.max_timeout_seconds,
-            asset=self.asset,
+            asset=asset or offer.assets[0],
             fee_payer=self.fee_payer,
             memo=memo,
         )
 
-    def _memo_is_ours(self, memo: str, offer: Offer) -> bool:
-        return self.binder.valid(
-            memo, offer.method, offer.path, offer.amount, self.network, self.asset, offer.pay_to
-        )
+    def _memo_asset(self, memo: str | None, offer: Offer) -> str | None:
+        """The asset of the offer this server issued `memo` for, or None when it did not."""
+        if memo is None:
+            return None
+        for asset in offer.assets:
+            if self.binder.valid(
+                memo, offer.method, offer.path, offer.amount, self.network, asset, offer.pay_to
+            ):
+                return asset
+        return None
 
     def bound_requirements(self, offer: Offer, payload, tx: PaymentTransaction) -> dict:
         """The requirements this payment must meet here, or BindingError if made for elsewhere."""
@@ -167,16 +175,20 @@ class Offers:
             # Bound by the requirements a v2 payment echoes; a v1 payment by what the
             # facilitator checks against these requirements (amount, mint, payTo).
             if isinstance(payload, PaymentPayload):
-                offered = self.requirements_v2(offer, None)
+                echoed = payload.accepted.asset
+                asset = echoed if echoed in offer.assets else None  # None: the first, refused
+                offered = self.requirements_v2(offer, None, asset)
                 check_v2_accepted(payload, offered, offer.path)
                 return offered
+            # A v1 payment names no asset: it is bound to the route's first one.
             check_v1_payload(payload, SCHEME, self.network_v1)
             return self.requirements_v1(offer, None)
         if not tx.memos:
             raise BindingError(reasons.SVM_MEMO_COUNT, _NO_MEMO)
         if isinstance(payload, PaymentPayload):
             memo = payload.accepted.memo
-            if memo is None or not self._memo_is_ours(memo, offer):
+            asset = self._memo_asset(memo, offer)
+            if asset is None:
                 raise BindingError(
                     reasons.SVM_MEMO_MISMATCH,
                     f"accepted.extra.memo was not issued by this server for {where}: pay the "
@@ -187,13 +199,14 @@ class Offers:
                     reasons.SVM_MEMO_MISMATCH,
                     "the transaction's memo is not the accepted.extra.memo it claims to pay",
                 )
-            offered = self.requirements_v2(offer, memo)
+            offered = self.requirements_v2(offer, memo, asset)
             check_v2_accepted(payload, offered, offer.path)
             return offered
         check_v1_payload(payload, SCHEME, self.network_v1)
         for memo in tx.memos:
-            if self._memo_is_ours(memo, offer):
-                return self.requirements_v1(offer, memo)
+            asset = self._memo_asset(memo, offer)
+            if asset is not None:
+                return self.requirements_v1(offer, memo, asset)
         raise BindingError(
             reasons.SVM_MEMO_MISMATCH,
             f"the transaction carries no memo issued by this server for {where}: pay the "
@@ -205,22 +218,27 @@ class Offers:
     async def challenge(
         self, send, offer: Offer, error: str, message: str, headers: Headers = ()
     ) -> str | None:
-        """402 with a fresh memo (none without memo binding): the v1 challenge as body, the v2
-        one in PAYMENT-REQUIRED. Returns the memo (the payment's correlation id)."""
-        memo = (
+        """402 with a fresh memo per offered asset (none without memo binding): the v1 challenge
+        as body, the v2 one in PAYMENT-REQUIRED. Returns the first memo (the payment's
+        correlation id)."""
+        memos = [
             self.binder.issue(
-                offer.method, offer.path, offer.amount, self.network, self.asset, offer.pay_to
+                offer.method, offer.path, offer.amount, self.network, asset, offer.pay_to
             )
             if self.memo_binding
             else None
-        )
+            for asset in offer.assets
+        ]
         route = offer.route
         required = payment_required_v2(
             error=error,
             url=offer.url,
             description=route.description,
             mime_type=route.mime_type,
-            accepts=[self.requirements_v2(offer, memo)],
+            accepts=[
+                self.requirements_v2(offer, memo, asset)
+                for memo, asset in zip(memos, offer.assets, strict=True)
+            ],
             extensions=(
                 self.fill_extensions(offer, route.extensions)
                 if self.fill_extensions and route.sign_in
@@ -229,7 +247,12 @@ class Offers:
             resource_metadata=route.resource_metadata,
         )
         body = payment_required_v1(
-            error=error, message=message, accepts=[self.requirements_v1(offer, memo)]
+            error=error,
+            message=message,
+            accepts=[
+                self.requirements_v1(offer, memo, asset)
+                for memo, asset in zip(memos, offer.assets, strict=True)
+            ],
         )
         await send_json(
             send,
@@ -242,7 +265,7 @@ class Offers:
                 *headers,
             ],
         )
-        return memo
+        return memos[0]
 
 
 # ---------------------------------------------------------------------- other answers

@@ -49,6 +49,9 @@ class PricedRoute:
     description: str = ""
     mime_type: str = "application/json"
     pay_to: str | None = None  # None: the paywall's default wallet
+    # The mints it is priced in, one offer each in its 402 ("$0.01" is 10,000 atomic units of a
+    # 6-decimal stablecoin); empty: the paywall's default asset (USDC).
+    assets: tuple[str, ...] = ()
     methods: tuple[str, ...] = ("GET",)
     mode: SettlementMode = "authorization"
     max_timeout_seconds: int = 60
@@ -85,6 +88,7 @@ class PricedRoute:
             methods += ("HEAD",)
         object.__setattr__(self, "methods", methods)
         object.__setattr__(self, "tags", tuple(self.tags))
+        object.__setattr__(self, "assets", tuple(self.assets))
         object.__setattr__(self, "_extensions", self._declared_extensions())
         if not callable(self.price):
             # Fail at declaration, not at the first paying request.

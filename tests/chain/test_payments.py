@@ -14,6 +14,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from sandbox.chain import TEST_TOKEN_2022_MINT
+from sandbox.protocol import PYUSD_DEVNET_MINT
 from sandbox.protocol.networks import DEVNET_GENESIS_HASH
 from sandbox.protocol.programs import TOKEN_2022_PROGRAM_ID, associated_token_address
 
@@ -68,6 +69,21 @@ async def test_token_2022_test_mint(fast_chain):
     assert account.data.program == "spl-token-2022"
     assert account.data.parsed["info"]["tokenAmount"]["amount"] == "42"
     assert {"extension": "immutableOwner"} in account.data.parsed["info"]["extensions"]
+
+
+def test_the_chain_creates_pyusd_on_token_2022_at_its_devnet_address(fast_chain):
+    """PYUSD as the Solana Foundation's vectors pay in it: Token-2022, 6 decimals, devnet mint."""
+    mint = fast_chain.rpc("getAccountInfo", PYUSD_DEVNET_MINT, {"encoding": "jsonParsed"})["value"]
+    assert mint["owner"] == str(TOKEN_2022_PROGRAM_ID)
+    assert mint["data"]["parsed"]["info"]["decimals"] == 6
+    assert fast_chain.rpc("sandbox_getInfo")["pyusdMint"] == PYUSD_DEVNET_MINT
+    owner = Keypair().pubkey()
+    result = fast_chain.rpc("sandbox_mintTo", str(owner), 1_000_000, PYUSD_DEVNET_MINT)
+    pyusd = Pubkey.from_string(PYUSD_DEVNET_MINT)
+    assert result["tokenAccount"] == str(
+        associated_token_address(owner, pyusd, TOKEN_2022_PROGRAM_ID)
+    )
+    assert result["amount"] == "1000000"
 
 
 async def test_x402_transfer_with_separate_fee_payer(fast_chain, wallets):

@@ -28,7 +28,7 @@ EXPECTED_STORIES = {
     "fee-payer-out-of-sol", "handler-failure", "facilitator-errors", "memo-less-client",
     "first-time-merchant", "payment-id-retry", "payment-id-conflict", "payment-id-required",
     "payment-id-in-flight", "discovery", "sign-in", "lighthouse-instruction",
-    "allow-listed-instructions", "several-memos",
+    "allow-listed-instructions", "several-memos", "pyusd-payment",
 }  # fmt: skip
 # Stories for a facilitator policy the default stack does not run: skipped there, saying so.
 POLICY_SKIPS = {

@@ -53,6 +53,7 @@ BROKEN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "first-time-merchant": (("skip-instruction-checks",), ()),  # role-based: FACILITATOR_FLAGS
     # Each pays once through the server (where the layout allows it): unsettled, it fails there.
     "lighthouse-instruction": ((), ("skip-settle",)),
+    "pyusd-payment": ((), ("skip-settle",)),
     "allow-listed-instructions": ((), ("skip-settle",)),  # FACILITATOR_FLAGS
     "several-memos": ((), ("skip-settle",)),  # FACILITATOR_FLAGS, SERVER_FLAGS
     "malformed-headers": ((), ("crash-on-malformed",)),

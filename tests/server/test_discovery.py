@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from server_sample_app import ORIGIN, sample_client
 
-from sandbox.protocol import decode_payment_required
+from sandbox.protocol import PYUSD_DEVNET_MINT, USDC_DEVNET_MINT, decode_payment_required
 from sandbox.server.app import sample_pricing
 
 
@@ -30,11 +30,15 @@ async def test_the_catalogue_lists_every_priced_route_as_its_402_offers_it(clien
         assert item["type"] == "http" and item["input"]["method"] == "GET"
         if path == "/api/inference":
             continue
-        # The advisory offer is the live one without the memo that binds one 402.
+        # The advisory offers are the live ones without the memo that binds one 402 (two on the
+        # route priced in USDC or PYUSD).
         live = decode_payment_required((await client.get(path)).headers["PAYMENT-REQUIRED"])
-        offered = live.accepts[0].to_wire()
-        offered["extra"].pop("memo")
-        assert item["accepts"] == [offered], path
+        offered = [accept.to_wire() for accept in live.accepts]
+        for offer in offered:
+            offer["extra"].pop("memo")
+        assert item["accepts"] == offered, path
+        if path == "/api/premium-content-any":
+            assert [offer["asset"] for offer in offered] == [USDC_DEVNET_MINT, PYUSD_DEVNET_MINT]
         assert item["resource"]["description"] == live.resource.description
 
 
