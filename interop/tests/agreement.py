@@ -40,6 +40,7 @@ from sandbox.protocol import (
     associated_token_address,
     to_v1,
 )
+from sandbox.protocol.programs import LIGHTHOUSE_PROGRAM_ID, MEMO_PROGRAM_ID
 
 __all__ = [
     "MINT",
@@ -61,6 +62,11 @@ __all__ = [
 
 TABLE_PATH = Path(__file__).resolve().parents[1] / "agreement.json"
 SIDES = ("ours", "sdk")
+# Our facilitator once more, run as `--layout role-based` (the reference verifier's main branch):
+# observed and held to the table like the two sides, compared with `ours` (roleBased says why
+# where they differ).
+ROLE_BASED = "oursRoleBased"
+OBSERVED = (*SIDES, ROLE_BASED)
 MESSAGE_CHARS = 300  # messages are informative only (never compared); keep the file readable
 MINT = MintInfo(Pubkey.from_string(USDC_DEVNET_MINT), 6)  # the chain's test USDC
 
@@ -283,7 +289,9 @@ def judge_on(
     drain_on_send: Callable[[str], None],
 ) -> Judge:
     """A Judge for facilitators (`sides`: name -> URL) that share `fee_payer` on `chain`:
-    a fresh payTo, one funded payer for every verify case and a fresh one per settle case."""
+    a fresh payTo, one funded payer for every verify case and a fresh one per settle case.
+    The chain gets a no-op stand-in at Lighthouse's address (install_lighthouse_stand_in)."""
+    install_lighthouse_stand_in(chain)
     pay_to = Keypair()
     chain.rpc("sandbox_mintTo", str(pay_to.pubkey()), 0)  # payTo's token account
     verify_payer = fund(chain, Keypair())
@@ -312,10 +320,21 @@ def judge_on(
     )
 
 
+def install_lighthouse_stand_in(chain: RunningChain) -> None:
+    """The sandbox chain ships no Lighthouse: a copy of the Memo program at its address asserts
+    nothing and moves nothing, as a passing wallet guard (the verifiers judge the program id)."""
+    memo = chain.rpc("getAccountInfo", str(MEMO_PROGRAM_ID), {"encoding": "base64"})["value"]
+    account = {
+        "lamports": memo["lamports"], "data": memo["data"][0], "owner": memo["owner"],
+        "executable": True,
+    }  # fmt: skip
+    chain.rpc("sandbox_setAccount", str(LIGHTHOUSE_PROGRAM_ID), account)
+
+
 def differences(case: dict[str, Any], observed: dict[str, Any], compare: list[str]) -> list[str]:
     """Where what was observed differs from what the table says (compared fields only)."""
     problems = []
-    for side in SIDES:
+    for side in (s for s in OBSERVED if s in observed):
         recorded, seen = case.get(side), observed[side]
         if recorded is None or any(recorded.get(k) != seen.get(k) for k in compare):
             shown = {k: seen.get(k) for k in compare}
@@ -328,6 +347,7 @@ def record(table: dict[str, Any], observed: dict[str, dict[str, Any]]) -> None:
     explanations stay as they are: a new difference still needs a human to write one."""
     for case in table["cases"]:
         if case["id"] in observed:
-            for side in SIDES:
-                case[side] = observed[case["id"]][side]
+            for side in OBSERVED:
+                if side in observed[case["id"]]:
+                    case[side] = observed[case["id"]][side]
     TABLE_PATH.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n")

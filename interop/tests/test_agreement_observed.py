@@ -2,9 +2,12 @@
 
 One chain (`start_chain`), one `python -m sandbox.facilitator` and one SDK facilitator
 (interop/sdk/facilitator_app.py under .venv-interop), sharing one fee-payer key, both reaching the
-chain through `RpcTap` (a pass-through that can empty a token account just before a send). Every
-case of interop/agreement.json is judged by both, all cases at once; each test then holds one
-case to what the file says. So a new divergence fails, and so does a recorded one that went away.
+chain through `RpcTap` (a pass-through that can empty a token account just before a send); and
+ours once more with `--layout role-based` (the table's `oursRoleBased`). Every case of
+interop/agreement.json is judged by all three, all cases at once; each test then holds one case
+to what the file says. So a new divergence fails, and so does a recorded one that went away.
+(`judge_on` puts a no-op stand-in at Lighthouse's address, so that a payment with a Lighthouse
+instruction is judged by its layout, not by a missing program.)
 
 Re-record after a deliberate change: `X402_INTEROP_RECORD=1 bash interop/run.sh -k agreement`
 rewrites `ours`/`sdk` in the file; a new difference then still needs its `divergence` written by
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agreement import SETTLE_SETUPS, differences, judge_on, load_table, record
+from agreement import ROLE_BASED, SETTLE_SETUPS, differences, judge_on, load_table, record
 from rpc_tap import RpcTap
 from sdk_env import start_sdk_facilitator
 from solders.keypair import Keypair
@@ -47,6 +50,7 @@ class Stack:
     fee_payer: Keypair
     ours_url: str
     sdk_url: str
+    role_based_url: str
 
 
 @contextlib.contextmanager
@@ -65,10 +69,16 @@ def two_facilitators(home: Path) -> Iterator[Stack]:
             ours = stack.enter_context(
                 start_facilitator(tap.url, [fee_payer], ws_url=chain.ws_url, home=home)
             )
+            role_based = stack.enter_context(
+                start_facilitator(
+                    tap.url, [fee_payer], ["--layout", "role-based"], ws_url=chain.ws_url,
+                    home=home / "role-based",
+                )
+            )  # fmt: skip
         finally:
             sdk_process, sdk_url = sdk_started.result()
             stack.callback(sdk_process.stop)
-        yield Stack(chain, tap, fee_payer, ours.url, sdk_url)
+        yield Stack(chain, tap, fee_payer, ours.url, sdk_url, role_based.url)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +88,7 @@ def observed(tmp_path_factory: pytest.TempPathFactory, interop_python: Path) -> 
         judge = judge_on(
             stack.chain,
             str(stack.fee_payer.pubkey()),
-            {"ours": stack.ours_url, "sdk": stack.sdk_url},
+            {"ours": stack.ours_url, "sdk": stack.sdk_url, ROLE_BASED: stack.role_based_url},
             stack.tap.drain_on_send,
         )
         verdicts = judge.run(CASES)
@@ -98,4 +108,4 @@ def test_every_settle_case_ran_its_setup(observed) -> None:
     settle_ids = {c["id"] for c in CASES if c["endpoint"] == "settle"}
     assert settle_ids == set(SETTLE_SETUPS), "a settle case without a setup, or the reverse"
     # landed-but-failed: each side's payer account was emptied just before its send.
-    assert len(observed.drained) == 2, observed.drained
+    assert len(observed.drained) == 3, observed.drained

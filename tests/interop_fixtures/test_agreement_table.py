@@ -105,6 +105,23 @@ def test_both_verdicts_are_observed(case: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_the_role_based_layout_is_observed_and_explained_where_it_differs(case) -> None:
+    """Every case has our role-based verdict; `roleBased` says why exactly where it is not
+    the positional one's."""
+    role_based, note = case.get("oursRoleBased"), case.get("roleBased")
+    assert role_based is not None, (
+        "run X402_INTEROP_RECORD=1 bash interop/run.sh -k agreement to observe this case"
+    )
+    assert not verdict_problems(role_based, case["endpoint"], "oursRoleBased")
+    if same(role_based, case["ours"]):
+        assert note is None, "the layouts agree: nothing to explain"
+    else:
+        assert isinstance(note, dict) and len(note.get("why", "")) >= 10, (
+            "the layouts differ: say why in roleBased.why"
+        )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_divergence_is_written_down_exactly_when_they_differ(case: dict[str, Any]) -> None:
     ours, sdk, divergence = case["ours"], case["sdk"], case["divergence"]
     if ours is None or sdk is None:
