@@ -1,6 +1,8 @@
 """The facilitator's HTTP surface: a plain ASGI app, lean on the hot paths.
 
     POST /verify, /settle                 x402 (v1 and v2 bodies)
+    POST /accepts                         requirements completed with extra.feePayer (accepts.py;
+                                          faremeter's middleware asks it before each 402)
     GET  /supported, /health, /metrics
     GET  /discovery/resources, /discovery/search          the bazaar catalogue (catalogue.py)
     GET  /_sandbox/settlements, /_sandbox/rejections      recent outcomes (?limit=N)
@@ -27,6 +29,7 @@ import orjson
 from sandbox.admin_guard import AdminGuard, Refusal
 from sandbox.events import CORRELATION_HEADER, FEED_OFF, last_event_id
 from sandbox.facilitator._asgi import BodyTooLarge, read_body, respond
+from sandbox.facilitator.accepts import AcceptsError, complete_accepts
 from sandbox.facilitator.answers import Answers
 from sandbox.facilitator.faults import Fault, FaultError, Faults
 from sandbox.facilitator.idempotent import FacilitatorIds
@@ -67,6 +70,7 @@ class FacilitatorApp:
             ("POST", "/verify"): self._verify,
             ("POST", "/settle"): self._settle,
             ("GET", "/supported"): self._supported,
+            ("POST", "/accepts"): self._accepts,
             ("GET", "/discovery/resources"): self._discovery,
             ("GET", "/discovery/search"): self._discovery,
             ("GET", "/health"): self._health,
@@ -249,6 +253,24 @@ class FacilitatorApp:
             await respond(send, 503, orjson.dumps({"error": "still connecting to the chain"}))
             return 503
         await respond(send, 200, orjson.dumps(body))
+        return 200
+
+    async def _accepts(self, scope, receive, send) -> int:
+        network, keys = self.facilitator.network, list(self.facilitator.keys)
+        if network is None:
+            await respond(send, 503, orjson.dumps({"error": "still connecting to the chain"}))
+            return 503
+        try:
+            raw = await read_body(scope, receive, self.settings.max_body_bytes)
+            body = complete_accepts(raw, network, str(keys[0]))
+        except BodyTooLarge:
+            error = f"request body larger than {self.settings.max_body_bytes} bytes"
+            await respond(send, 413, orjson.dumps({"error": error}))
+            return 413
+        except AcceptsError as exc:
+            await respond(send, 400, orjson.dumps({"error": str(exc)}))
+            return 400
+        await respond(send, 200, body)
         return 200
 
     async def _discovery(self, scope, receive, send) -> int:

@@ -6,7 +6,8 @@ JSON of every shape and broken bytes are sent as well (fuzz_json.py).
 
 Whatever arrives, the answer is a 4xx or a 200 in the x402 shape (isValid / success, a refusal
 with its reason and message), never a 5xx or a broken connection: 10,500 inputs in all,
-counted in the "fuzz inputs" summary.
+counted in the "fuzz inputs" summary; and 600 more to POST /accepts (a 200 or a 400 naming
+the problem).
 """
 
 from __future__ import annotations
@@ -112,5 +113,38 @@ def test_mutated_transactions(fuzz_target, facilitator):
         transaction = Hostile(rng).transaction(wire["payload"]["transaction"])
         payload = {**wire["payload"], "transaction": transaction}
         send(facilitator, path, dumps({**body, "paymentPayload": {**wire, "payload": payload}}))
+
+    one()
+
+
+def accepts_shape(answer: httpx.Response) -> str | None:
+    """POST /accepts answers a PaymentRequired (200) or a 400 saying what is wrong."""
+    try:
+        data = answer.json()
+    except ValueError:
+        return "not JSON"
+    if answer.status_code == 200:
+        ok = isinstance(data, dict) and isinstance(data.get("accepts"), list)
+        return None if ok else "a 200 without an accepts list"
+    return None if isinstance(data, dict) and data.get("error") else "a refusal without an error"
+
+
+def test_accepts_bodies(fuzz_target, facilitator):
+    """faremeter's POST /accepts (accepts.py): a valid PaymentRequired of the sandbox's offer,
+    mutated, and random JSON values."""
+    base = {
+        "x402Version": 2,
+        "resource": {"url": "http://127.0.0.1:4021/api/premium-content"},
+        "accepts": [fuzz_target.facilitator_body(2)["paymentRequirements"]],
+    }
+
+    @fuzz(facilitator, 600)
+    @given(rng=RANDOMS, mutate=st.booleans())
+    def one(rng, mutate):
+        hostile = Hostile(rng)
+        body = dumps(hostile.mutated(base) if mutate else hostile.value())
+        what = f"/accepts {body[:300]!r}"
+        facilitator.send("POST", "/accepts", what, accepts_shape, content=body,
+                         headers={"content-type": "application/json"})  # fmt: skip
 
     one()
