@@ -11,6 +11,9 @@ import { paymentMiddleware, x402ResourceServer } from "@x402/express";
 import { ExactSvmScheme } from "@x402/svm/exact/server";
 import { pathToFileURL } from "node:url";
 
+import { configFromEnv, listen } from "./server-cli.js";
+
+
 /** @param {{ facilitatorUrl: string, network: string, payTo: string, price?: string }} config */
 export function createApp({ facilitatorUrl, network, payTo, price = "$0.01" }) {
   const facilitator = new HTTPFacilitatorClient({ url: facilitatorUrl });
@@ -35,33 +38,10 @@ export function createApp({ facilitatorUrl, network, payTo, price = "$0.01" }) {
 
 /** Listen on `port` (0: a free one) of 127.0.0.1; resolves to { url, close() }. */
 export function start(config, port = 0) {
-  const app = createApp(config);
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, "127.0.0.1", () => {
-      resolve({
-        url: `http://127.0.0.1:${server.address().port}`,
-        close: () => new Promise((done) => server.close(() => done())),
-      });
-    });
-    server.on("error", reject);
-  });
+  return listen(createApp(config), port);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { url } = await start(configFromEnv(), Number(process.env.PORT ?? 3001));
   console.log(`Express example: ${url}/api/premium (pays ${process.env.X402_SANDBOX_MERCHANT})`);
-}
-
-export function configFromEnv(env = process.env) {
-  for (const name of ["X402_SANDBOX_FACILITATOR_URL", "X402_SANDBOX_NETWORK", "X402_SANDBOX_MERCHANT"]) {
-    if (!env[name]) {
-      console.error(`${name} is not set: run with --env-file=path/to/.sandbox/stack.env (make up writes it)`);
-      process.exit(64);
-    }
-  }
-  return {
-    facilitatorUrl: env.X402_SANDBOX_FACILITATOR_URL,
-    network: env.X402_SANDBOX_NETWORK,
-    payTo: env.X402_SANDBOX_MERCHANT,
-  };
 }

@@ -10,7 +10,7 @@ import { ExactSvmScheme } from "@x402/svm/exact/server";
 import { Hono } from "hono";
 import { pathToFileURL } from "node:url";
 
-import { configFromEnv } from "./express-server.js";
+import { configFromEnv } from "./server-cli.js";
 
 /** @param {{ facilitatorUrl: string, network: string, payTo: string, price?: string }} config */
 export function createApp({ facilitatorUrl, network, payTo, price = "$0.01" }) {
