@@ -1,5 +1,6 @@
-// The Next.js example (examples-nextjs: a route handler with @x402/next's withX402) under
-// `next start` on the sandbox of vitest's globalSetup, paid by @x402/fetch. `make test-js`
+// The Next.js example (examples-nextjs: a route handler with @x402/next's withX402, and one with
+// x402-next 1.2's, x402 v1) under `next start` on the sandbox of vitest's globalSetup, paid by
+// @x402/fetch and x402-fetch 1.2. `make test-js`
 // builds it first (the workspace's npm ci + next build in examples-nextjs); a checkout without
 // a build gets one here.
 import { spawn, spawnSync } from "node:child_process";
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { connectSandbox, isProcessAlive } from "x402-solana-sandbox";
 
 import { pay } from "../../x402-fetch-client.js";
+import { pay as payWithX402FetchV1 } from "../../x402-fetch-v1-client.js";
 import { expectPaidOnChain, newMerchant } from "../onchain.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
@@ -81,4 +83,15 @@ test("@x402/fetch pays the Next.js route handler: merchant +$0.01 on chain, one 
     pay(`${url}/api/premium`, { secretKey: payer.secretKey, rpcUrl: sandbox.rpcUrl }),
   );
   expect(result.body).toEqual({ message: "paid content from Next.js" });
+});
+
+test("x402-fetch 1.2 pays the x402-next 1.2 (v1) route handler: merchant +$0.01 on chain, one transaction", async () => {
+  const unpaid = await fetch(`${url}/api/premium-v1`);
+  expect(unpaid.status).toBe(402);
+  expect((await unpaid.json()).x402Version).toBe(1);
+  const payer = await sandbox.newPayer(1);
+  const result = await expectPaidOnChain(sandbox, { merchant, payer: payer.address, price: 10_000 }, () =>
+    payWithX402FetchV1(`${url}/api/premium-v1`, { secretKey: payer.secretKey, rpcUrl: sandbox.rpcUrl }),
+  );
+  expect(result.body).toEqual({ message: "paid content from Next.js (x402-next v1)" });
 });
