@@ -31,13 +31,16 @@ from sandbox.payer.keys import load_keypair
 from sandbox.payer.policy import PaymentPolicy
 from sandbox.payer.sign_in import report_sign_in
 from sandbox.protocol import (
+    PYUSD_DEVNET_MINT,
     SOLANA_DEVNET,
+    USDC_DEVNET_MINT,
     PaymentRequired,
     PaymentRequirementsV1,
     format_usdc,
     parse_price,
     reasons,
 )
+from sandbox.protocol.networks import USDC_MAINNET_MINT
 from sandbox.protocol.payment_identifier import ID_RULE, valid_payment_id
 
 __all__ = ["main"]
@@ -125,6 +128,13 @@ def _json(data: object) -> str:
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
 
 
+def _asset_name(mint: str) -> str:
+    """USDC, PYUSD, or the mint shortened: what the payment is made in."""
+    return {USDC_DEVNET_MINT: "USDC", USDC_MAINNET_MINT: "USDC", PYUSD_DEVNET_MINT: "PYUSD"}.get(
+        mint, _short(mint)
+    )
+
+
 def _print_offers(response: X402Response, out: TextIO) -> None:
     challenge = response.challenge
     assert challenge is not None
@@ -166,7 +176,8 @@ def report(response: X402Response, verbose: bool, out: TextIO) -> int:
     payment, offer = response.payment, response.requirements
     assert payment is not None and offer is not None
     print(
-        f"-> payment of {format_usdc(offer.atomic_amount)} USDC ({offer.amount} atomic) from "
+        f"-> payment of {format_usdc(offer.atomic_amount)} {_asset_name(offer.asset)} "
+        f"({offer.amount} atomic) from "
         f"{payment.payer} to {offer.pay_to}; fee payer {offer.fee_payer}; memo {payment.memo}",
         file=out,
     )

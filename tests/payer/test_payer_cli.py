@@ -158,3 +158,12 @@ def test_module_entry_point_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_payment_line_names_the_stablecoin_it_is_made_in() -> None:
+    from sandbox.payer.cli import _asset_name
+    from sandbox.protocol import PYUSD_DEVNET_MINT, USDC_DEVNET_MINT
+
+    assert _asset_name(USDC_DEVNET_MINT) == "USDC"
+    assert _asset_name(PYUSD_DEVNET_MINT) == "PYUSD"
+    assert _asset_name("So11111111111111111111111111111111111111112") == "So11..1112"
