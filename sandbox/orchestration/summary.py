@@ -16,6 +16,7 @@ from rich.table import Table
 from sandbox.admin_guard import admin_headers
 from sandbox.orchestration.stack import StackInfo
 from sandbox.orchestration.wallets import Wallet
+from sandbox.protocol import PYUSD_DEVNET_MINT
 
 
 def _sol(lamports: int) -> str:
@@ -161,7 +162,11 @@ def print_up(console: Console, info: StackInfo) -> None:
         services.add_row("dashboard", info.dashboard_url, str(info.pids.get("dashboard", "")))
     console.print(services)
     console.print(f"network  {info.network} (v1: {info.network_v1}), a devnet twin")
-    console.print(f"USDC     {info.usdc_mint} (6 decimals)\n")
+    console.print(f"USDC     {info.usdc_mint} (6 decimals)")
+    console.print(
+        f"PYUSD    {PYUSD_DEVNET_MINT} (Token-2022, 6 decimals; payers hold as much as of USDC; "
+        "/api/premium-content-pyusd)\n"
+    )
     console.print(wallet_table(info.wallets))
     console.print(
         f"\nState, keys and logs: {info.home}  (source {info.home}/stack.env for the URLs)"

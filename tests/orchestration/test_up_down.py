@@ -23,7 +23,8 @@ from sandbox.payer.client import read_challenge
 from sandbox.payer.keys import load_keypair
 from sandbox.payer.sync_client import X402ClientSync
 from sandbox.processes import free_port, free_port_pair, pid_alive, process_start_time
-from sandbox.protocol import associated_token_address
+from sandbox.protocol import PYUSD_DEVNET_MINT, associated_token_address
+from sandbox.protocol.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
 pytestmark = pytest.mark.slow
 
@@ -47,11 +48,14 @@ def ports() -> list[str]:
     ]  # fmt: skip
 
 
-def usdc_of(info: dict, name: str) -> int:
-    """A wallet's USDC as the chain reports it now."""
+def usdc_of(info: dict, name: str, mint: str | None = None) -> int:
+    """A wallet's USDC (or `mint`'s stablecoin, Token-2022's PYUSD) as the chain reports it now."""
     wallet = next(w for w in info["wallets"] if w["name"] == name)
+    program = TOKEN_2022_PROGRAM_ID if mint == PYUSD_DEVNET_MINT else TOKEN_PROGRAM_ID
     ata = associated_token_address(
-        Pubkey.from_string(wallet["address"]), Pubkey.from_string(info["usdc_mint"])
+        Pubkey.from_string(wallet["address"]),
+        Pubkey.from_string(mint or info["usdc_mint"]),
+        program,
     )
     rpc = ChainRpc(info["rpc_url"])
     try:
@@ -75,6 +79,9 @@ def test_up_pay_status_down_up_keeps_balances(tmp_path: Path, ports: list[str]) 
         assert names == {"merchant", "fee-payer-0", "payer-0", "payer-1"}
         payer = next(w for w in info["wallets"] if w["name"] == "payer-0")
         assert payer["usdc"] == 100_000_000 and payer["sol"] == 1_000_000_000
+        # as much PYUSD (Token-2022), and the merchant's PYUSD account, for the PYUSD routes
+        assert usdc_of(info, "payer-0", PYUSD_DEVNET_MINT) == 100_000_000
+        assert usdc_of(info, "merchant", PYUSD_DEVNET_MINT) == 0
         for key in (home / "keys").iterdir():
             assert stat.S_IMODE(key.stat().st_mode) == 0o600, key
             assert len(json.loads(key.read_text())) == 64
