@@ -29,6 +29,7 @@ from sandbox.console import make_console
 __all__ = ["event_line", "follow_feed", "main", "matches"]
 
 _FAILED_KINDS = frozenset({"refused"})
+_REFUSED_RETRY_S = 2.0  # a feed that answered non-200 (keep_trying): asked again this much later
 
 
 def failed(event: dict[str, Any]) -> bool:
@@ -62,10 +63,19 @@ def event_line(event: dict[str, Any]) -> str:
 
 
 async def follow_feed(
-    session, name: str, url: str, token, queue: asyncio.Queue, backlog: bool = False
+    session,
+    name: str,
+    url: str,
+    token,
+    queue: asyncio.Queue,
+    backlog: bool = False,
+    keep_trying: bool = False,
 ) -> None:
     """Read one feed forever into `queue` as (kind, value) pairs, reconnecting after the last
-    id seen. Without `backlog`, only events published from now on; with it, the feed's ring too."""
+    id seen. Without `backlog`, only events published from now on; with it, the feed's ring too.
+    A non-200 answer ends it with ("error", ...) (a wrong token, the feed switched off), unless
+    `keep_trying` (the dashboard's relay, which outlives a component restarting behind a 503):
+    then it is ("dropped", ...) and asked again a few seconds later."""
     last = None
     while True:
         headers = admin_headers(token)
@@ -76,8 +86,13 @@ async def follow_feed(
             query = "" if last is not None else start
             async with session.get(f"{url}/_sandbox/events{query}", headers=headers) as answer:
                 if answer.status != 200:
-                    await queue.put(("error", f"{name} at {url}: HTTP {answer.status}"))
-                    return
+                    why = f"{name} at {url}: HTTP {answer.status}"
+                    if not keep_trying:
+                        await queue.put(("error", why))
+                        return
+                    await queue.put(("dropped", why))
+                    await asyncio.sleep(_REFUSED_RETRY_S)
+                    continue
                 await queue.put(("connected", name))
                 # Whole chunks, split here: under load a chunk holds many events, and reading
                 # line by line cost more than the rest of listen together.

@@ -61,14 +61,17 @@ def _bad(status: int, message: str) -> JSONResponse:
 
 
 async def _relay(settings: DashboardSettings, feed: EventFeed) -> None:
-    """Follow both feeds from their rings on and republish each event, source and time kept."""
+    """Follow both feeds from their rings on and republish each event, source and time kept;
+    a feed answering non-200 (a component restarting) is asked again, never given up."""
     queue: asyncio.Queue = asyncio.Queue()
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=5)
     feeds = {"server": (settings.server_url, None)}  # the server has no token: sends none
     feeds["facilitator"] = (settings.facilitator_url, settings.admin_token)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         tasks = [
-            asyncio.create_task(follow_feed(session, name, url, token, queue, backlog=True))
+            asyncio.create_task(
+                follow_feed(session, name, url, token, queue, backlog=True, keep_trying=True)
+            )
             for name, (url, token) in feeds.items()
         ]
         try:
