@@ -62,6 +62,8 @@ class GroupCommitWriter:
         self._urgent = threading.Event()
         self._thread: threading.Thread | None = None
         self.closed = False
+        self.died: BaseException | None = None  # what stopped the thread, if not close()
+        self._inflight: list[_Write] = []  # the batch being committed (the thread's own)
 
     async def write(self, sql: str, params: tuple, *, durable: bool = False) -> int:
         """Run one statement in the next batch; its rowcount once the batch committed."""
@@ -77,6 +79,8 @@ class GroupCommitWriter:
         self._put(_Write(sql, params, False, None, None))
 
     def _put(self, write: _Write | None) -> None:
+        if write is not None and self.died is not None:
+            raise RuntimeError(f"{self.name}: the writer thread stopped: {self.died!r}")
         if write is not None and self.closed:
             raise RuntimeError(f"{self.name}: closed")
         if self._thread is None:
@@ -100,6 +104,21 @@ class GroupCommitWriter:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # a bug of ours: nobody may wait forever on a dead thread
+            log.exception("%s: the writer thread stopped", self.name)
+            with self._lock:
+                self.died = exc
+                left = [*self._inflight, *(w for w in self._items if w is not None)]
+                self._items.clear()
+            error = RuntimeError(f"{self.name}: the writer thread stopped: {exc!r}")
+            for write in left:
+                if write.done is not None:
+                    with contextlib.suppress(RuntimeError):
+                        write.loop.call_soon_threadsafe(_resolve, write.done, error)
+
+    def _loop(self) -> None:
         batches = 0
         while True:
             self._wake.wait()
@@ -114,7 +133,9 @@ class GroupCommitWriter:
             writes = [write for write in batch if write is not None]
             if writes:
                 batches += 1
+                self._inflight = writes
                 self._commit(writes, maintain=batches % self._maintenance_every == 0)
+                self._inflight = []
             if stop:
                 return
 
@@ -130,9 +151,10 @@ class GroupCommitWriter:
             if maintain and self._maintenance is not None:
                 self._maintenance(db)
             db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:  # sqlite3.Error, or a value it cannot bind (an int past 64 bits)
             if db.in_transaction:
-                db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             results = [exc] * len(batch)
         for write, result in zip(batch, results, strict=True):
             if write.done is None:
