@@ -129,6 +129,7 @@ class ChainJournal:
         self._flushing = False
         self._flusher: asyncio.Task | None = None
         self._checkpoint_wanted = False
+        self._unwritten = b""  # whole frames a failed write (disk full) left for the next one
         self.stats = {"frames": 0, "fsyncs": 0, "checkpoints": 0, "replayed": 0}
 
     # ---- start -----------------------------------------------------------------------------
@@ -208,8 +209,22 @@ class ChainJournal:
         )
 
     def _write(self, data: bytes) -> None:
-        os.write(self._fd, data)
-        os.fdatasync(self._fd)
+        """Append whole frames, after those an earlier failed write left. A failure (the disk
+        full) cuts the file back to its last whole frame and keeps the frames for the next
+        write: a torn frame before good ones would hide them all from the replay."""
+        data = self._unwritten + data
+        try:
+            view = memoryview(data)
+            while view:  # a short write (the disk filling up) is not an error by itself
+                view = view[os.write(self._fd, view) :]
+            os.fdatasync(self._fd)
+        except OSError:
+            self._unwritten = data
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self.size)
+                os.lseek(self._fd, self.size, os.SEEK_SET)
+            raise
+        self._unwritten = b""
         self.size += len(data)
         self.stats["fsyncs"] += 1
 
@@ -312,6 +327,7 @@ class ChainJournal:
         if old >= 0:
             os.close(old)
         self.size = self.base = len(frame)
+        self._unwritten = b""  # the state file holds all of it
         self.empty_frames = 0
         self._mark_durable(target)
         self.stats["checkpoints"] += 1

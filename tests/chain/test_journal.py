@@ -4,6 +4,7 @@ tail or a replaced ledger never corrupts what is replayed (sandbox/chain/journal
 from __future__ import annotations
 
 import base64
+import errno
 import os
 import signal
 import time
@@ -197,3 +198,35 @@ def test_save_state_without_a_name_is_a_checkpoint(tmp_path):
         _kill(chain)
     with start_chain(slot_ms=0, state=state) as chain:
         assert _balance(chain, merchant) == 1_000_000
+
+
+def test_a_disk_full_write_leaves_no_torn_frame_and_its_frame_is_written_next_time(
+    tmp_path, monkeypatch
+):
+    """The disk fills up mid-frame: the journal is cut back to its last whole frame (a torn one
+    before later good frames would hide them from the replay), and the frame that failed is
+    written with the next one, so a restart replays both."""
+    state = tmp_path / "s.json"
+    node = build_node(ChainSettings(slot_ms=0, state_file=state))
+    journal, real_write, full = node.journal, os.write, [True]
+
+    def write(fd, data):
+        if fd == journal._fd and full[0]:
+            full[0] = False
+            real_write(fd, bytes(data[: len(data) // 2]))  # half a frame, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    first, second = Keypair().pubkey(), Keypair().pubkey()
+    with pytest.raises(OSError):
+        node.twin.airdrop(first, SOL)
+    path = journal_path(state)
+    assert read_frames(path)[1] == path.stat().st_size == journal.size  # whole frames only
+    node.twin.airdrop(second, 2 * SOL)
+    frames, covered = read_frames(path)
+    assert covered == path.stat().st_size and len(frames) >= 3  # history, the failed, the next
+    os.close(journal._fd)  # as a kill -9 leaves it: no checkpoint
+    again = build_node(ChainSettings(slot_ms=0, state_file=state))
+    assert again.producer.get_account(first).lamports == SOL
+    assert again.producer.get_account(second).lamports == 2 * SOL
