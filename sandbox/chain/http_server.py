@@ -221,13 +221,22 @@ class RpcHttpProtocol(asyncio.Protocol):
         delay = node.faults.latency_ms
         if delay:
             self._pending += 1
-            server.loop.call_later(delay / 1000.0, self._reply_later, response)
+            server.loop.call_later(delay / 1000.0, self._reply_when_durable, response)
         elif node.journal is not None and node.journal.behind:
             # Group commit: no answer leaves before what it may report is on disk.
             self._pending += 1
             node.journal.after_durable(lambda: self._reply_later(response))
         else:
             self._reply(response)
+
+    def _reply_when_durable(self, response: bytes) -> None:
+        """The latency fault's delay is over: the answer still waits for the journal (a slow
+        disk can outlast the delay)."""
+        journal = self._server.dispatcher.node.journal
+        if journal is not None and journal.behind:
+            journal.after_durable(lambda: self._reply_later(response))
+        else:
+            self._reply_later(response)
 
     def _reply_later(self, response: bytes) -> None:
         self._pending -= 1

@@ -3,12 +3,15 @@ tail or a replaced ledger never corrupts what is replayed (sandbox/chain/journal
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import errno
 import os
 import signal
+import threading
 import time
 
+import httpx
 import pytest
 from solders.hash import Hash
 from solders.keypair import Keypair
@@ -17,6 +20,8 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from sandbox.chain.app import build_node
+from sandbox.chain.dispatcher import Dispatcher
+from sandbox.chain.http_server import serve_http
 from sandbox.chain.journal import journal_path, read_frames
 from sandbox.chain.settings import ChainSettings
 from sandbox.chain.testing import RunningChain, start_chain
@@ -230,3 +235,38 @@ def test_a_disk_full_write_leaves_no_torn_frame_and_its_frame_is_written_next_ti
     again = build_node(ChainSettings(slot_ms=0, state_file=state))
     assert again.producer.get_account(first).lamports == SOL
     assert again.producer.get_account(second).lamports == 2 * SOL
+
+
+async def test_an_answer_the_latency_fault_delayed_still_waits_for_the_journal(
+    tmp_path, monkeypatch
+):
+    """A slow disk outlasts the latency fault's delay: the answer (here an airdrop's signature)
+    must not leave before the journal holds what it reports."""
+    node = build_node(ChainSettings(slot_ms=0, state_file=tmp_path / "s.json"))
+    listening, server = await serve_http(Dispatcher(node), "127.0.0.1", 0)
+    server.ready = True
+    port = listening.sockets[0].getsockname()[1]
+    disk, real_write = threading.Event(), node.journal._write
+
+    def slow_write(data: bytes) -> None:  # in the flusher's executor thread
+        disk.wait(30)
+        real_write(data)
+
+    monkeypatch.setattr(node.journal, "_write", slow_write)
+    node.faults.latency_ms = 20
+    body = {"jsonrpc": "2.0", "id": 1, "method": "requestAirdrop",
+            "params": [str(Keypair().pubkey()), SOL]}  # fmt: skip
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            answer = asyncio.ensure_future(client.post(f"http://127.0.0.1:{port}", json=body))
+            done, _ = await asyncio.wait({answer}, timeout=0.5)  # 25 times the delay
+            assert not done, "answered before the journal wrote what it reports"
+            assert node.journal.behind
+            disk.set()
+            reply = await answer
+        assert reply.status_code == 200 and "result" in reply.json(), reply.text
+        assert not node.journal.behind
+    finally:
+        disk.set()
+        server.close()
+        listening.close()
