@@ -42,7 +42,7 @@ async def expect_landed_once(ctx: Context, signature: str, before, wallets, paym
     landed = await ctx.transaction_on_chain(signature)
     ctx.expect(landed is not None, f"the receipt's transaction {signature} is not on chain")
     ctx.expect(landed["meta"]["err"] is None, f"the transaction failed on chain: {landed}")
-    after = await ctx.snapshot(**wallets)
+    after = await ctx.snapshot(mint=payment.requirements.asset, **wallets)
     price = payment.requirements.atomic_amount
     ctx.expect_usdc_change(before, after, payer=-price, merchant=price)
     ctx.expect_fee_paid(before, after, payment.transaction)
@@ -51,7 +51,7 @@ async def expect_landed_once(ctx: Context, signature: str, before, wallets, paym
 async def paid_once(ctx: Context, path: str, payer: Keypair, payment: Payment) -> str:
     """`payment` sent to the server for `path`: served, landed once; sent again, not served."""
     wallets = await wallets_of(ctx, payer, payment)
-    before = await ctx.snapshot(**wallets)
+    before = await ctx.snapshot(mint=payment.requirements.asset, **wallets)
     reply = await ctx.request(path, payment.headers)
     ctx.expect_status(reply, 200)
     receipt = reply.receipt
@@ -66,7 +66,7 @@ async def settled_once(ctx: Context, payer: Keypair, payment: Payment) -> str:
     """`payment` settled at the facilitator itself: success, landed once; settled again, no
     second transfer."""
     wallets = await wallets_of(ctx, payer, payment)
-    before = await ctx.snapshot(**wallets)
+    before = await ctx.snapshot(mint=payment.requirements.asset, **wallets)
     receipt = await facilitator_json(ctx, "/settle", payment.facilitator_body())
     ctx.expect(receipt.get("success") is True, f"the facilitator refused to settle: {receipt}")
     again = await facilitator_json(ctx, "/settle", payment.facilitator_body())
@@ -83,13 +83,13 @@ async def refused_at_facilitator(
 ) -> str:
     """`payment` settled at the facilitator itself is refused naming `reason`; nothing moves."""
     wallets = await wallets_of(ctx, payer, payment)
-    before = await ctx.snapshot(**wallets)
+    before = await ctx.snapshot(mint=payment.requirements.asset, **wallets)
     answer = await facilitator_json(ctx, "/settle", payment.facilitator_body())
     ctx.expect(
         answer.get("success") is False and answer.get("errorReason") == reason,
         f"{payment.description}: answered {answer}, expected {reason}",
     )
-    after = await ctx.snapshot(**wallets)
+    after = await ctx.snapshot(mint=payment.requirements.asset, **wallets)
     ctx.expect(after == before, f"{payment.description}: money moved {before} -> {after}")
     return f"{payment.description}: refused with {reason}"
 
@@ -131,9 +131,9 @@ async def refused_through_server(
 ) -> str:
     """`payment` sent to the server for `path` is refused naming `reason`; nothing moves."""
     wallets = await wallets_of(ctx, payer, payment)
-    before = await ctx.snapshot(**wallets)
+    before = await ctx.snapshot(mint=payment.requirements.asset, **wallets)
     reply = await ctx.request(path, payment.headers)
     ctx.expect_refusal(reply, reason)
-    after = await ctx.snapshot(**wallets)
+    after = await ctx.snapshot(mint=payment.requirements.asset, **wallets)
     ctx.expect(after == before, f"{payment.description}: money moved {before} -> {after}")
     return f"{payment.description}: refused with {reply.error}"

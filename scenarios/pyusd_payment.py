@@ -2,6 +2,7 @@ from sandbox.payer import build_payment, read_challenge
 from sandbox.protocol import PYUSD_DEVNET_MINT
 from sandbox.protocol.programs import TOKEN_2022_PROGRAM_ID
 from sandbox.scenario_runner import CHEATS, SERVER_ROUTES, Context, Skip, scenario
+from scenarios._policy import paid_once
 
 PYUSD_ROUTE = "/api/premium-content-pyusd"
 EITHER_ROUTE = "/api/premium-content-any"  # offers USDC first, then PYUSD
@@ -24,39 +25,19 @@ async def _pyusd_payer(ctx: Context):
 
 
 async def _pay_once(ctx: Context, path: str, offer, payer, resource) -> str:
-    """Pay `offer` of `path` in PYUSD: 200, payer -price, merchant +price in PYUSD, USDC still,
-    one transaction landed; a resend of it is not charged again."""
+    """Pay `offer` of `path` in PYUSD on Token-2022: served once, landed, the payer's PYUSD
+    -price and the merchant's +price (paid_once), and their USDC untouched."""
     mint = await ctx.facts.mint(offer.asset)
     ctx.expect(
         mint.token_program == TOKEN_2022_PROGRAM_ID,
         f"{offer.asset} is not a Token-2022 mint on this chain (owner {mint.token_program})",
     )
     payment = build_payment(offer, payer, mint, await ctx.facts.blockhash(), resource=resource)
-    merchant, price = offer.pay_to, offer.atomic_amount
-    usdc_before = await ctx.snapshot(payer=payer.pubkey(), merchant=merchant)
-    pyusd_before = {
-        "payer": await ctx.usdc(payer.pubkey(), PYUSD_DEVNET_MINT),
-        "merchant": await ctx.usdc(merchant, PYUSD_DEVNET_MINT),
-    }
-    reply = await ctx.request(path, payment.headers)
-    ctx.expect_status(reply, 200)
-    receipt = reply.receipt
-    ctx.expect(receipt is not None and receipt.success, f"no receipt: {reply.describe()}")
-    landed = await ctx.transaction_on_chain(receipt.transaction)
-    ctx.expect(landed is not None and landed["meta"]["err"] is None, f"not landed: {landed}")
-    again = await ctx.request(path, payment.headers)
-    ctx.expect(again.status != 200 or again.receipt.transaction == receipt.transaction,
-               f"the resend was charged again: {again.describe()}")  # fmt: skip
-    pyusd_after = {
-        "payer": await ctx.usdc(payer.pubkey(), PYUSD_DEVNET_MINT),
-        "merchant": await ctx.usdc(merchant, PYUSD_DEVNET_MINT),
-    }
-    for name, change in (("payer", -price), ("merchant", price)):
-        was, now = pyusd_before[name], pyusd_after[name]
-        ctx.expect(now - was == change, f"the {name}'s PYUSD went {was} -> {now}, not {change:+}")
-    usdc_after = await ctx.snapshot(payer=payer.pubkey(), merchant=merchant)
-    ctx.expect_usdc_change(usdc_before, usdc_after, payer=0, merchant=0)
-    return receipt.transaction
+    wallets = {"payer": payer.pubkey(), "merchant": offer.pay_to}
+    usdc_before = await ctx.snapshot(**wallets)
+    signature = await paid_once(ctx, path, payer, payment)
+    ctx.expect_usdc_change(usdc_before, await ctx.snapshot(**wallets), payer=0, merchant=0)
+    return signature
 
 
 @scenario(

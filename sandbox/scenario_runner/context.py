@@ -214,8 +214,11 @@ class Context:
         _reply, requirements = await self.challenge(self.paid_path)
         return requirements.asset
 
-    async def snapshot(self, **wallets: str | Pubkey) -> Balances:
-        usdc = {name: await self.usdc(addr) for name, addr in wallets.items()}
+    async def snapshot(self, *, mint: str | None = None, **wallets: str | Pubkey) -> Balances:
+        """SOL and token balances of `wallets`; the token is `mint` (default: the paid route's
+        asset, which costs a 402 to learn), e.g. a payment's own requirements.asset."""
+        mint = mint or await self.usdc_mint()
+        usdc = {name: await self.usdc(addr, mint) for name, addr in wallets.items()}
         sol = {name: await self.sol(addr) for name, addr in wallets.items()}
         return Balances(usdc, sol)
 

@@ -34,7 +34,7 @@ from sandbox.protocol.discovery_query import (
     parse_query,
     query_error_body,
 )
-from sandbox.server.offer import Offer, Offers
+from sandbox.server.offer import Offers
 from sandbox.server.pricing import PricedRoute, RoutePricing
 
 __all__ = ["discovery_document", "resource_listing"]
@@ -45,9 +45,7 @@ X402_VERSION = 2
 def _accepts(offers: Offers, route: PricedRoute, url: str) -> list[dict[str, Any]]:
     if route.dynamic:
         return []
-    offer = Offer(route=route, method=route.methods[0], path=route.path, url=url,
-                  amount=route.amount(), pay_to=route.pay_to or offers.pay_to,
-                  assets=route.assets or (offers.asset,))  # fmt: skip
+    offer = offers.offer(route, route.methods[0], route.path, url, route.amount())
     return [offers.requirements_v2(offer, None, asset) for asset in offer.assets]
 
 

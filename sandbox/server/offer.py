@@ -115,11 +115,15 @@ class Offers:
         """The offer for this request; PriceError when a dynamic price refuses it."""
         request = Request(scope, receive)
         amount = route.amount(request) if route.dynamic else route.amount()
+        return self.offer(route, scope["method"], scope["path"], str(request.url), amount)
+
+    def offer(self, route: PricedRoute, method: str, path: str, url: str, amount: int) -> Offer:
+        """`route` at `amount`, with this server's payTo and asset where the route sets none."""
         return Offer(
             route=route,
-            method=scope["method"],
-            path=scope["path"],
-            url=str(request.url),
+            method=method,
+            path=path,
+            url=url,
             amount=amount,
             pay_to=route.pay_to or self.pay_to,
             assets=route.assets or (self.asset,),
