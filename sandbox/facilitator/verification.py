@@ -2,8 +2,8 @@
 
 `Verifier` is shared by /verify and by settlement (which verifies again before it claims). It
 reads the ledger and never writes it, refuses a payer in its cool-down and a create-ATA whose
-rent the fee payer may not fund (guard.py). Its
-policy comes when the facilitator has learned the network; until then `NotReady`.
+rent the fee payer may not fund (guard.py). Its policy comes when the facilitator has learned
+the network; until then `NotReady`.
 """
 
 from __future__ import annotations
